@@ -1,0 +1,139 @@
+import { z } from 'zod';
+
+// The service's configuration contract: environment variables in, one typed config out.
+// Messages never quote the received value, because several of these variables are secrets.
+
+export const API_KEY_SCOPES = ['app', 'read', 'viewer', 'support', 'admin'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+export interface ApiKey {
+  key: string;
+  scopes: ApiKeyScope[];
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const NODE_ENVS = ['development', 'test', 'production'] as const;
+
+const integer = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ error: `must be an integer between ${min} and ${max}` })
+    .int({ error: `must be an integer between ${min} and ${max}` })
+    .min(min, { error: `must be an integer between ${min} and ${max}` })
+    .max(max, { error: `must be an integer between ${min} and ${max}` })
+    .default(fallback);
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+  z.enum(values, { error: `must be one of: ${values.join(', ')}` }).default(fallback);
+
+const secret = z.string().min(1).optional();
+
+const commaList = (raw: string): string[] =>
+  raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+
+// `key:scope[+scope…]`, comma-separated. Entries are named by position, never by key.
+const apiKeys = z
+  .string()
+  .optional()
+  .transform((raw, ctx): ApiKey[] => {
+    const keys: ApiKey[] = [];
+    commaList(raw ?? '').forEach((entry, index) => {
+      const at = `entry ${index + 1}`;
+      const colon = entry.lastIndexOf(':');
+      const key = colon > 0 ? entry.slice(0, colon) : '';
+      const scopes = colon > 0 ? entry.slice(colon + 1).split('+') : [];
+      const known = scopes.filter((s): s is ApiKeyScope => (API_KEY_SCOPES as readonly string[]).includes(s));
+      if (key.length === 0 || scopes.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `${at} must look like key:scope[+scope…]` });
+      } else if (known.length !== scopes.length) {
+        ctx.addIssue({ code: 'custom', message: `${at} has an unknown scope (allowed: ${API_KEY_SCOPES.join(', ')})` });
+      } else if (keys.some((k) => k.key === key)) {
+        ctx.addIssue({ code: 'custom', message: `${at} repeats an earlier key` });
+      } else {
+        keys.push({ key, scopes: known });
+      }
+    });
+    return keys;
+  });
+
+const databaseUrl = z
+  .string()
+  .refine((value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol), {
+    error: 'must be a postgres:// or postgresql:// URL',
+  })
+  .optional();
+
+export const ConfigEnv = z
+  .object({
+    PORT: integer(0, 65_535, 3000),
+    // Loopback by default so a laptop never exposes an unauthenticated dev instance;
+    // containers set HOST=0.0.0.0.
+    HOST: z.string().min(1).default('127.0.0.1'),
+    NODE_ENV: oneOf(NODE_ENVS, 'development'),
+    LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+    DATABASE_URL: databaseUrl,
+    LEDGER_DATA_DIR: z.string().min(1).default('./.ledger'),
+    STRIPE_WEBHOOK_SECRET: z
+      .string()
+      .optional()
+      .transform((raw) => commaList(raw ?? '')),
+    HUBSPOT_CLIENT_SECRET: secret,
+    ZENDESK_WEBHOOK_SECRET: secret,
+    LEDGER_API_KEYS: apiKeys,
+    STRIPE_API_KEY: secret,
+    LEDGER_INBOX_RETENTION_DAYS: integer(1, 3650, 30),
+    LEDGER_BODY_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024, 1024 * 1024),
+    // Requests per second accepted per source, across all clients; 0 turns the limit off.
+    LEDGER_RATE_LIMIT_STRIPE_PER_SECOND: integer(0, 1_000_000, 2000),
+    LEDGER_RATE_LIMIT_CRM_PER_SECOND: integer(0, 1_000_000, 500),
+    LEDGER_RATE_LIMIT_SUPPORT_PER_SECOND: integer(0, 1_000_000, 500),
+    LEDGER_RATE_LIMIT_APP_PER_SECOND: integer(0, 1_000_000, 100),
+  })
+  .superRefine(
+    (env, ctx) => {
+    if (env.NODE_ENV !== 'production') return;
+    const required = {
+      STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET.length > 0,
+      HUBSPOT_CLIENT_SECRET: env.HUBSPOT_CLIENT_SECRET !== undefined,
+      ZENDESK_WEBHOOK_SECRET: env.ZENDESK_WEBHOOK_SECRET !== undefined,
+    };
+    for (const [name, present] of Object.entries(required)) {
+      // Without it every delivery from that source would be rejected, or worse, unverified.
+      if (!present) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when NODE_ENV=production' });
+    }
+    const stripeKeys = { STRIPE_API_KEY: env.STRIPE_API_KEY ? [env.STRIPE_API_KEY] : [], STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET };
+    for (const [name, values] of Object.entries(stripeKeys)) {
+      if (values.some((v) => v.startsWith('sk_test_') || v.startsWith('rk_test_'))) {
+        ctx.addIssue({ code: 'custom', path: [name], message: 'holds a Stripe test-mode key, refused when NODE_ENV=production' });
+      }
+    }
+    },
+    // Run even when another variable is invalid, so one start-up names every problem.
+    { when: () => true },
+  )
+  .transform((env) => ({
+    nodeEnv: env.NODE_ENV,
+    logLevel: env.LOG_LEVEL,
+    http: { host: env.HOST, port: env.PORT, bodyLimitBytes: env.LEDGER_BODY_LIMIT_BYTES },
+    // databaseUrl set: PostgreSQL; unset: embedded PGlite under dataDir.
+    store: { databaseUrl: env.DATABASE_URL, dataDir: env.LEDGER_DATA_DIR },
+    webhooks: {
+      stripeSecrets: env.STRIPE_WEBHOOK_SECRET,
+      hubspotClientSecret: env.HUBSPOT_CLIENT_SECRET,
+      zendeskSecret: env.ZENDESK_WEBHOOK_SECRET,
+    },
+    apiKeys: env.LEDGER_API_KEYS,
+    stripeApiKey: env.STRIPE_API_KEY,
+    inbox: { retentionDays: env.LEDGER_INBOX_RETENTION_DAYS },
+    rateLimitsPerSecond: {
+      stripe: env.LEDGER_RATE_LIMIT_STRIPE_PER_SECOND,
+      crm: env.LEDGER_RATE_LIMIT_CRM_PER_SECOND,
+      support: env.LEDGER_RATE_LIMIT_SUPPORT_PER_SECOND,
+      app: env.LEDGER_RATE_LIMIT_APP_PER_SECOND,
+    },
+  }));
+
+export type LedgerConfig = z.output<typeof ConfigEnv>;
+export type ConfigVariable = keyof z.input<typeof ConfigEnv>;
+export const CONFIG_VARIABLES = Object.keys(ConfigEnv.in.shape) as ConfigVariable[];

@@ -1,0 +1,65 @@
+import type { DatabaseOptions, LedgerDatabase, Readiness } from './database.ts';
+import { applyMigrations, pendingMigrations, type Migration } from './migrations.ts';
+import { createPgClient } from './pgClient.ts';
+import { createPgliteClient } from './pgliteClient.ts';
+import { PostgresEventStore } from './postgresEventStore.ts';
+import type { SqlClient } from './sqlClient.ts';
+import { eventStoreMigrations } from './storeSchema.ts';
+
+export const DEFAULT_DATA_DIR = './.ledger';
+
+// Every module that owns tables adds its migrations here, so `ledger serve` and the readiness
+// check agree on what "migrations current" means.
+const migrationSets: Migration[][] = [eventStoreMigrations];
+
+export function registerMigrations(migrations: Migration[]): void {
+  if (!migrationSets.includes(migrations)) migrationSets.push(migrations);
+}
+
+export const allMigrations = (): Migration[] => migrationSets.flat();
+
+export async function openSqlClient(options: DatabaseOptions): Promise<SqlClient> {
+  if (options.databaseUrl) {
+    const sql = createPgClient({
+      connectionString: options.databaseUrl,
+      ...(options.schema ? { schema: options.schema } : {}),
+      ...(options.poolSize ? { poolSize: options.poolSize } : {}),
+    });
+    if (options.schema) await sql.exec(`create schema if not exists "${options.schema.replaceAll('"', '')}"`);
+    return sql;
+  }
+  return createPgliteClient(options.dataDir ?? DEFAULT_DATA_DIR);
+}
+
+export async function openDatabase(options: DatabaseOptions & { migrate?: boolean }): Promise<LedgerDatabase> {
+  const sql = await openSqlClient(options);
+  if (options.migrate !== false) {
+    try {
+      await applyMigrations(sql, allMigrations());
+    } catch (error) {
+      await sql.close().catch(() => {});
+      throw error;
+    }
+  }
+  const store = new PostgresEventStore(sql);
+  return {
+    sql,
+    store,
+    async readiness(): Promise<Readiness> {
+      const checks: Readiness['checks'] = [];
+      try {
+        await sql.query('select 1');
+        checks.push({ name: 'store', ok: true });
+      } catch {
+        checks.push({ name: 'store', ok: false, detail: 'event store unreachable' });
+        return { ok: false, checks };
+      }
+      const pending = await pendingMigrations(sql, allMigrations()).catch(() => ['unknown']);
+      checks.push(
+        pending.length === 0 ? { name: 'migrations', ok: true } : { name: 'migrations', ok: false, detail: `pending: ${pending.join(', ')}` },
+      );
+      return { ok: checks.every((c) => c.ok), checks };
+    },
+    close: () => sql.close(),
+  };
+}

@@ -1,0 +1,50 @@
+import type { NewEvent, RecordedEvent } from '../../contracts/eventMetadata.ts';
+
+export type ExpectedVersion = number | 'no_stream' | 'any';
+
+// An external id bound to the stream's customer in the append's own transaction.
+export interface IdentityClaim {
+  kind: string; // stripe | crm | support | app | email
+  externalId: string;
+}
+
+export interface AppendOptions {
+  expectedVersion: ExpectedVersion;
+  // De-duplication key for the external delivery that caused this append: a second append
+  // with the same key stores nothing and returns the first append's result.
+  idempotencyKey?: { source: string; sourceEventId: string };
+  identities?: IdentityClaim[];
+}
+
+export interface AppendResult {
+  streamId: string;
+  // Version of the stream after the append (the last event's version).
+  nextVersion: number;
+  positions: bigint[];
+  eventIds: string[];
+  // true when the idempotency key had been seen: nothing new was stored.
+  duplicate: boolean;
+}
+
+export interface ReadStreamOptions {
+  fromVersion?: number;
+  toVersion?: number;
+}
+
+export interface ReadAllOptions {
+  after: bigint;
+  limit: number;
+}
+
+export interface EventStore {
+  append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult>;
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  // Events with a global position greater than `after`, in position order, never skipping one
+  // that a slower transaction commits later (see DESIGN.md, gap safety).
+  readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
+  streamVersion(streamId: string): Promise<number | undefined>;
+  resolveIdentity(kind: string, externalId: string): Promise<string | undefined>;
+  identitiesOf(customerId: string): Promise<IdentityClaim[]>;
+  headPosition(): Promise<bigint>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,176 @@
+import type { NewEvent, RecordedEvent } from '../../contracts/eventMetadata.ts';
+import { ConcurrencyError, IdentityConflictError, LedgerError } from '../../domain/errors.ts';
+import type { AppendOptions, AppendResult, EventStore, IdentityClaim, ReadAllOptions, ReadStreamOptions } from './port.ts';
+import type { SqlClient } from './sqlClient.ts';
+import { EVENTS_PER_APPEND_LIMIT } from './storeSchema.ts';
+import { uuidv7 } from './uuidv7.ts';
+
+interface EventRow {
+  position_text: string;
+  stream_id: string;
+  version_text: string;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: RecordedEvent['metadata'];
+  recorded_at: Date | string;
+}
+
+// Numbers travel as text (PGlite reads int8 as a JS number). The aliases differ from the
+// column names on purpose: `order by position` must sort the bigint, not its text.
+const EVENT_COLUMNS = `position::text as position_text, stream_id, version::text as version_text,
+  event_id::text as event_id, type, schema_version, data, metadata, recorded_at`;
+
+export function toRecordedEvent(row: EventRow): RecordedEvent {
+  return {
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    version: Number(row.version_text),
+    position: BigInt(row.position_text),
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at instanceof Date ? row.recorded_at.toISOString() : new Date(row.recorded_at).toISOString(),
+  };
+}
+
+// Connection-level failures mean "retry later" (503), never a client error.
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P03', '53300']);
+
+export function translateStoreError(error: unknown, streamId?: string, expected?: AppendOptions['expectedVersion']): unknown {
+  if (error instanceof LedgerError) return error;
+  const e = error as { code?: string; detail?: string; hint?: string; message?: string };
+  if (e.code === 'LDG01') {
+    const actual = e.detail ? Number(e.detail) : undefined;
+    return new ConcurrencyError(streamId ?? '', expected ?? 'any', actual);
+  }
+  if (e.code === 'LDG02') return new IdentityConflictError(e.hint ?? '', '', e.detail ?? '');
+  if (
+    (e.code && UNAVAILABLE_CODES.has(e.code)) ||
+    /Connection terminated|connection timeout|Cannot use a pool after calling end|PGlite is closed/i.test(e.message ?? '')
+  ) {
+    return new LedgerError('LEDGER_STORE_UNAVAILABLE');
+  }
+  return error;
+}
+
+export class PostgresEventStore implements EventStore {
+  constructor(private readonly sql: SqlClient) {}
+
+  async append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
+    if (events.length === 0 || events.length > EVENTS_PER_APPEND_LIMIT) {
+      throw new LedgerError('LEDGER_VALIDATION', `An append holds 1..${EVENTS_PER_APPEND_LIMIT} events`);
+    }
+    const customerId = events[0]!.metadata.customerId;
+    const { expectedVersion } = options;
+    const mode = expectedVersion === 'any' ? 'any' : expectedVersion === 'no_stream' || expectedVersion === 0 ? 'no_stream' : 'exact';
+    const payload = events.map((event) => ({
+      event_id: uuidv7(),
+      type: event.type,
+      schema_version: event.schemaVersion,
+      data: event.data,
+      metadata: event.metadata,
+    }));
+    try {
+      const { rows } = await this.sql.query<{ outcome: string; stream_version: string; positions: string[]; event_ids: string[] }>(
+        `select outcome, stream_version::text as stream_version, positions::text[] as positions, event_ids::text[] as event_ids
+           from ledger_append($1, $2, $3, $4, $5::jsonb, $6, $7, $8::jsonb)`,
+        [
+          streamId,
+          mode,
+          typeof expectedVersion === 'number' ? expectedVersion : null,
+          customerId,
+          JSON.stringify(payload),
+          options.idempotencyKey?.source ?? null,
+          options.idempotencyKey?.sourceEventId ?? null,
+          options.identities?.length ? JSON.stringify(options.identities) : null,
+        ],
+      );
+      const row = rows[0]!;
+      return {
+        streamId,
+        nextVersion: Number(row.stream_version),
+        positions: row.positions.map((p) => BigInt(p)),
+        eventIds: row.event_ids,
+        duplicate: row.outcome === 'duplicate',
+      };
+    } catch (error) {
+      throw translateStoreError(error, streamId, expectedVersion);
+    }
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const { rows } = await this.run(() =>
+      this.sql.query<EventRow>(
+        `select ${EVENT_COLUMNS} from ledger_events
+          where stream_id = $1 and version >= $2::bigint and version <= $3::bigint order by version`,
+        [streamId, options.fromVersion ?? 1, options.toVersion ?? Number.MAX_SAFE_INTEGER],
+      ),
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
+    const { rows } = await this.run(() =>
+      this.sql.query<EventRow>(
+        `select ${EVENT_COLUMNS} from ledger_events
+          where position > $1::bigint and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          order by position limit $2::int`,
+        [options.after.toString(), options.limit],
+      ),
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  async streamVersion(streamId: string): Promise<number | undefined> {
+    const { rows } = await this.run(() =>
+      this.sql.query<{ version: string }>('select version::text as version from ledger_streams where stream_id = $1', [streamId]),
+    );
+    return rows[0] ? Number(rows[0].version) : undefined;
+  }
+
+  async resolveIdentity(kind: string, externalId: string): Promise<string | undefined> {
+    const { rows } = await this.run(() =>
+      this.sql.query<{ customer_id: string }>(
+        'select customer_id from ledger_identities where kind = $1 and external_id = $2',
+        [kind, externalId],
+      ),
+    );
+    return rows[0]?.customer_id;
+  }
+
+  async identitiesOf(customerId: string): Promise<IdentityClaim[]> {
+    const { rows } = await this.run(() =>
+      this.sql.query<{ kind: string; external_id: string }>(
+        'select kind, external_id from ledger_identities where customer_id = $1 order by linked_at, kind',
+        [customerId],
+      ),
+    );
+    return rows.map((r) => ({ kind: r.kind, externalId: r.external_id }));
+  }
+
+  // The highest position a gap-safe reader can currently see.
+  async headPosition(): Promise<bigint> {
+    const { rows } = await this.run(() =>
+      this.sql.query<{ head: string | null }>(
+        `select max(position)::text as head from ledger_events
+          where transaction_id < pg_snapshot_xmin(pg_current_snapshot())`,
+      ),
+    );
+    return BigInt(rows[0]?.head ?? '0');
+  }
+
+  async close(): Promise<void> {
+    await this.sql.close();
+  }
+
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw translateStoreError(error);
+    }
+  }
+}

@@ -1,0 +1,20 @@
+// The smallest surface both drivers share, so the adapter runs the same SQL on pg and PGlite.
+export interface QueryResult<Row> {
+  rows: Row[];
+  rowCount: number;
+}
+
+export interface SqlExecutor {
+  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResult<Row>>;
+  // Runs several statements (migrations) without parameters.
+  exec(sql: string): Promise<void>;
+}
+
+export interface SqlClient extends SqlExecutor {
+  readonly kind: 'postgres' | 'pglite';
+  // Runs fn in one transaction on one connection; commits when fn resolves, rolls back when it throws.
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  // Calls back on NOTIFY for the channel (Postgres) or after a local append (PGlite).
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}

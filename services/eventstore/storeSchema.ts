@@ -1,0 +1,153 @@
+import type { Migration } from './migrations.ts';
+
+// Positions are derived from the appending transaction's id (xid8 * 4096 + index), so position
+// order IS transaction-id order. A reader that only reads below pg_snapshot_xmin() therefore
+// never passes a position that an in-flight transaction could still fill (DESIGN.md, gap
+// safety) — with no global lock on the write path.
+export const EVENTS_PER_APPEND_LIMIT = 4096;
+
+const eventStoreV1 = `
+create table ledger_streams (
+  stream_id text primary key,
+  version bigint not null
+);
+
+create table ledger_events (
+  position bigint primary key,
+  transaction_id xid8 not null,
+  stream_id text not null,
+  version bigint not null,
+  event_id uuid not null,
+  type text not null,
+  schema_version int not null,
+  data jsonb not null,
+  metadata jsonb not null,
+  recorded_at timestamptz not null default now(),
+  unique (stream_id, version)
+);
+create unique index ledger_events_event_id on ledger_events (event_id);
+
+-- One row per external delivery (source, source event id): the dedup key and the original result.
+create table ledger_deliveries (
+  source text not null,
+  source_event_id text not null,
+  stream_id text not null,
+  positions bigint[] not null,
+  event_ids uuid[] not null,
+  recorded_at timestamptz not null default now(),
+  primary key (source, source_event_id)
+);
+
+-- External id -> customer. Written in the append's own statement: one customer, never two.
+create table ledger_identities (
+  kind text not null,
+  external_id text not null,
+  customer_id text not null,
+  linked_at timestamptz not null default now(),
+  primary key (kind, external_id)
+);
+create index ledger_identities_customer on ledger_identities (customer_id);
+
+create function ledger_refuse_change() returns trigger language plpgsql as $$
+begin
+  raise exception 'ledger_events is append-only: % refused', tg_op using errcode = 'LDG03';
+end $$;
+create trigger ledger_events_immutable before update or delete on ledger_events
+  for each row execute function ledger_refuse_change();
+create trigger ledger_events_no_truncate before truncate on ledger_events
+  for each statement execute function ledger_refuse_change();
+
+-- One statement per append: one round trip and one commit, no client-held transaction.
+-- p_mode: 'exact' (p_expected is the current version), 'no_stream', 'any'.
+-- Raises LDG01 (version conflict; detail = actual version or '') and LDG02 (identity owned by
+-- another customer; detail = that customer id, hint = kind).
+create function ledger_append(
+  p_stream text, p_mode text, p_expected bigint, p_customer text, p_events jsonb,
+  p_dedup_source text, p_dedup_id text, p_identities jsonb
+) returns table (outcome text, stream_version bigint, positions bigint[], event_ids uuid[])
+language plpgsql as $$
+declare
+  v_count int := jsonb_array_length(p_events);
+  v_base bigint;
+  v_positions bigint[];
+  v_ids uuid[];
+  v_version bigint;
+  v_prev record;
+  v_conflict record;
+begin
+  if p_dedup_id is not null then
+    select d.stream_id, d.positions, d.event_ids into v_prev
+      from ledger_deliveries d where d.source = p_dedup_source and d.source_event_id = p_dedup_id;
+    if found then
+      return query select 'duplicate'::text,
+        (select e.version from ledger_events e where e.position = v_prev.positions[cardinality(v_prev.positions)]),
+        v_prev.positions, v_prev.event_ids;
+      return;
+    end if;
+  end if;
+
+  v_base := (pg_current_xact_id()::text)::bigint * ${EVENTS_PER_APPEND_LIMIT};
+  select array_agg(v_base + i - 1 order by i), array_agg((e->>'event_id')::uuid order by i)
+    into v_positions, v_ids
+    from jsonb_array_elements(p_events) with ordinality as t(e, i);
+
+  if p_dedup_id is not null then
+    -- A concurrent delivery with the same key blocks here until it commits, then we see its row.
+    insert into ledger_deliveries (source, source_event_id, stream_id, positions, event_ids)
+      values (p_dedup_source, p_dedup_id, p_stream, v_positions, v_ids)
+      on conflict do nothing;
+    if not found then
+      select d.positions, d.event_ids into v_prev
+        from ledger_deliveries d where d.source = p_dedup_source and d.source_event_id = p_dedup_id;
+      return query select 'duplicate'::text,
+        (select e.version from ledger_events e where e.position = v_prev.positions[cardinality(v_prev.positions)]),
+        v_prev.positions, v_prev.event_ids;
+      return;
+    end if;
+  end if;
+
+  if p_mode = 'no_stream' then
+    insert into ledger_streams (stream_id, version) values (p_stream, v_count) on conflict do nothing;
+    if not found then
+      raise exception 'stream exists' using errcode = 'LDG01',
+        detail = coalesce((select s.version::text from ledger_streams s where s.stream_id = p_stream), '');
+    end if;
+    v_version := v_count;
+  elsif p_mode = 'exact' then
+    update ledger_streams s set version = s.version + v_count
+      where s.stream_id = p_stream and s.version = p_expected
+      returning s.version into v_version;
+    if not found then
+      raise exception 'version conflict' using errcode = 'LDG01',
+        detail = coalesce((select s.version::text from ledger_streams s where s.stream_id = p_stream), '');
+    end if;
+  else
+    insert into ledger_streams as s (stream_id, version) values (p_stream, v_count)
+      on conflict (stream_id) do update set version = s.version + v_count
+      returning s.version into v_version;
+  end if;
+
+  insert into ledger_events (position, transaction_id, stream_id, version, event_id, type, schema_version, data, metadata)
+    select v_base + i - 1, pg_current_xact_id(), p_stream, v_version - v_count + i,
+           (e->>'event_id')::uuid, e->>'type', (e->>'schema_version')::int, e->'data', e->'metadata'
+      from jsonb_array_elements(p_events) with ordinality as t(e, i);
+
+  if p_identities is not null and jsonb_array_length(p_identities) > 0 then
+    insert into ledger_identities (kind, external_id, customer_id)
+      select c->>'kind', c->>'externalId', p_customer from jsonb_array_elements(p_identities) c
+      on conflict do nothing;
+    select l.kind, l.customer_id into v_conflict
+      from jsonb_array_elements(p_identities) c
+      join ledger_identities l on l.kind = c->>'kind' and l.external_id = c->>'externalId'
+      where l.customer_id <> p_customer limit 1;
+    if found then
+      raise exception 'identity owned by another customer' using errcode = 'LDG02',
+        detail = v_conflict.customer_id, hint = v_conflict.kind;
+    end if;
+  end if;
+
+  return query select 'appended'::text, v_version, v_positions, v_ids;
+end $$;
+`;
+
+export const eventStoreMigrations: Migration[] = [{ id: '0001_event_store', sql: eventStoreV1 }];

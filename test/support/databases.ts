@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { LedgerDatabase } from '../../services/eventstore/database.ts';
+import { openDatabase } from '../../services/eventstore/openDatabase.ts';
+
+export const POSTGRES_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+let reachable: Promise<boolean> | undefined;
+
+async function postgresReachable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export interface DatabaseTarget {
+  name: 'pglite' | 'postgres';
+  // A fresh, migrated, isolated database (its own Postgres schema), or undefined to skip.
+  open(): Promise<LedgerDatabase>;
+  // Why this target is skipped outside CI; undefined when it runs.
+  skip(): Promise<string | undefined>;
+}
+
+const freshSchema = () => `t_${randomBytes(6).toString('hex')}`;
+
+const pgliteTarget: DatabaseTarget = {
+  name: 'pglite',
+  open: () => openDatabase({ dataDir: 'memory://' }),
+  skip: async () => undefined,
+};
+
+// With CI=true a Postgres that cannot be reached fails the suite instead of skipping it.
+const postgresTarget: DatabaseTarget = {
+  name: 'postgres',
+  open: (poolSize?: number) =>
+    openDatabase({ databaseUrl: POSTGRES_URL, schema: freshSchema(), ...(poolSize ? { poolSize } : {}) }),
+  async skip() {
+    reachable ??= postgresReachable();
+    if (await reachable) return undefined;
+    if (process.env.CI === 'true') throw new Error(`CI=true but PostgreSQL at ${POSTGRES_URL} is unreachable`);
+    return `PostgreSQL unreachable at ${POSTGRES_URL} (set DATABASE_URL; required with CI=true)`;
+  },
+};
+
+export const databaseTargets: DatabaseTarget[] = [pgliteTarget, postgresTarget];
+
+export async function openPostgres(poolSize = 40): Promise<LedgerDatabase> {
+  return openDatabase({ databaseUrl: POSTGRES_URL, schema: freshSchema(), poolSize });
+}
+
+// Drops schemas left behind by tests (they are uniquely named, so nothing shared is touched).
+export async function dropSchemaOf(db: LedgerDatabase): Promise<void> {
+  if (db.sql.kind !== 'postgres') return;
+  const { rows } = await db.sql.query<{ schema: string }>('select current_schema() as schema');
+  const schema = rows[0]?.schema;
+  if (schema?.startsWith('t_')) await db.sql.exec(`drop schema "${schema}" cascade`);
+}
