@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { SqlClient, SqlExecutor, QueryResult } from './sqlClient.ts';
+import { statementNames, type SqlClient, type SqlExecutor, type QueryResult } from './sqlClient.ts';
 
 export interface PgClientOptions {
   connectionString: string;
@@ -10,7 +10,9 @@ export interface PgClientOptions {
 function executor(target: pg.Pool | pg.PoolClient): SqlExecutor {
   return {
     async query<Row>(text: string, params?: unknown[]): Promise<QueryResult<Row>> {
-      const result = await target.query(text, params as unknown[]);
+      // Named statements are parsed and planned once per connection, not on every call.
+      const name = statementNames.get(text);
+      const result = await (name ? target.query({ name, text, values: params as unknown[] }) : target.query(text, params as unknown[]));
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     },
     async exec(sql: string): Promise<void> {

@@ -1,7 +1,7 @@
 import type { NewEvent, RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { ConcurrencyError, IdentityConflictError, LedgerError } from '../../domain/errors.ts';
 import type { AppendOptions, AppendResult, EventStore, IdentityClaim, ReadAllOptions, ReadStreamOptions } from './port.ts';
-import type { SqlClient } from './sqlClient.ts';
+import { namedStatement, type SqlClient } from './sqlClient.ts';
 import { EVENTS_PER_APPEND_LIMIT } from './storeSchema.ts';
 import { uuidv7 } from './uuidv7.ts';
 
@@ -22,6 +22,19 @@ interface EventRow {
 const EVENT_COLUMNS = `position::text as position_text, stream_id, version::text as version_text,
   event_id::text as event_id, type, schema_version, data, metadata, recorded_at`;
 
+const APPEND_SQL = namedStatement(
+  'ledger_append',
+  `select outcome, stream_version::text as stream_version, positions::text[] as positions, event_ids::text[] as event_ids
+     from ledger_append($1, $2, $3::bigint, $4, $5::jsonb, $6, $7, $8::jsonb)`,
+);
+
+const READ_ALL_SQL = namedStatement(
+  'ledger_read_all',
+  `select ${EVENT_COLUMNS} from ledger_events
+    where position > $1::bigint and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+    order by position limit $2::int`,
+);
+
 export function toRecordedEvent(row: EventRow): RecordedEvent {
   return {
     eventId: row.event_id,
@@ -41,10 +54,9 @@ const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
 
 export function translateStoreError(error: unknown, streamId?: string, expected?: AppendOptions['expectedVersion']): unknown {
   if (error instanceof LedgerError) return error;
-  const e = error as { code?: string; detail?: string; hint?: string; message?: string };
-  if (e.code === 'LDG01') {
-    const actual = e.detail ? Number(e.detail) : undefined;
-    return new ConcurrencyError(streamId ?? '', expected ?? 'any', actual);
+  const e = error as { code?: string; detail?: string; hint?: string; message?: string; constraint?: string };
+  if (e.code === 'LDG01' || (e.code === '23505' && e.constraint === 'ledger_events_stream_version')) {
+    return new ConcurrencyError(streamId ?? '', expected ?? 'any', undefined);
   }
   if (e.code === 'LDG02') return new IdentityConflictError(e.hint ?? '', '', e.detail ?? '');
   if (
@@ -60,6 +72,20 @@ export class PostgresEventStore implements EventStore {
   constructor(private readonly sql: SqlClient) {}
 
   async append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
+    // 'any' means "whatever the version is": a writer that lost a race for the next version
+    // simply takes the one after. Other modes report the conflict with the version found.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.appendOnce(streamId, events, options);
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError)) throw error;
+        if (options.expectedVersion === 'any' && attempt < 20) continue;
+        throw new ConcurrencyError(streamId, options.expectedVersion, await this.streamVersion(streamId));
+      }
+    }
+  }
+
+  private async appendOnce(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
     if (events.length === 0 || events.length > EVENTS_PER_APPEND_LIMIT) {
       throw new LedgerError('LEDGER_VALIDATION', `An append holds 1..${EVENTS_PER_APPEND_LIMIT} events`);
     }
@@ -75,8 +101,7 @@ export class PostgresEventStore implements EventStore {
     }));
     try {
       const { rows } = await this.sql.query<{ outcome: string; stream_version: string; positions: string[]; event_ids: string[] }>(
-        `select outcome, stream_version::text as stream_version, positions::text[] as positions, event_ids::text[] as event_ids
-           from ledger_append($1, $2, $3, $4, $5::jsonb, $6, $7, $8::jsonb)`,
+        APPEND_SQL,
         [
           streamId,
           mode,
@@ -115,9 +140,7 @@ export class PostgresEventStore implements EventStore {
   async readAll(options: ReadAllOptions): Promise<RecordedEvent[]> {
     const { rows } = await this.run(() =>
       this.sql.query<EventRow>(
-        `select ${EVENT_COLUMNS} from ledger_events
-          where position > $1::bigint and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-          order by position limit $2::int`,
+        READ_ALL_SQL,
         [options.after.toString(), options.limit],
       ),
     );
@@ -126,9 +149,12 @@ export class PostgresEventStore implements EventStore {
 
   async streamVersion(streamId: string): Promise<number | undefined> {
     const { rows } = await this.run(() =>
-      this.sql.query<{ version: string }>('select version::text as version from ledger_streams where stream_id = $1', [streamId]),
+      this.sql.query<{ version: string | null }>(
+        'select max(version)::text as version from ledger_events where stream_id = $1',
+        [streamId],
+      ),
     );
-    return rows[0] ? Number(rows[0].version) : undefined;
+    return rows[0]?.version ? Number(rows[0].version) : undefined;
   }
 
   async resolveIdentity(kind: string, externalId: string): Promise<string | undefined> {

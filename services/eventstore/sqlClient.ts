@@ -1,4 +1,13 @@
 // The smallest surface both drivers share, so the adapter runs the same SQL on pg and PGlite.
+export const statementNames = new Map<string, string>();
+
+// Hot statements (the append, readAll) register once under a name; the pg driver then parses
+// and plans them once per connection instead of on every call.
+export function namedStatement(name: string, text: string): string {
+  statementNames.set(text, name);
+  return text;
+}
+
 export interface QueryResult<Row> {
   rows: Row[];
   rowCount: number;

@@ -7,11 +7,6 @@ import type { Migration } from './migrations.ts';
 export const EVENTS_PER_APPEND_LIMIT = 4096;
 
 const eventStoreV1 = `
-create table ledger_streams (
-  stream_id text primary key,
-  version bigint not null
-);
-
 create table ledger_events (
   position bigint primary key,
   transaction_id xid8 not null,
@@ -23,9 +18,8 @@ create table ledger_events (
   data jsonb not null,
   metadata jsonb not null,
   recorded_at timestamptz not null default now(),
-  unique (stream_id, version)
+  constraint ledger_events_stream_version unique (stream_id, version)
 );
-create unique index ledger_events_event_id on ledger_events (event_id);
 
 -- One row per external delivery (source, source event id): the dedup key and the original result.
 create table ledger_deliveries (
@@ -59,8 +53,8 @@ create trigger ledger_events_no_truncate before truncate on ledger_events
 
 -- One statement per append: one round trip and one commit, no client-held transaction.
 -- p_mode: 'exact' (p_expected is the current version), 'no_stream', 'any'.
--- Raises LDG01 (version conflict; detail = actual version or '') and LDG02 (identity owned by
--- another customer; detail = that customer id, hint = kind).
+-- Raises LDG01 or 23505 on ledger_events_stream_version (version conflict) and LDG02 (identity
+-- owned by another customer; detail = that customer id, hint = kind).
 create function ledger_append(
   p_stream text, p_mode text, p_expected bigint, p_customer text, p_events jsonb,
   p_dedup_source text, p_dedup_id text, p_identities jsonb
@@ -106,25 +100,20 @@ begin
     end if;
   end if;
 
-  if p_mode = 'no_stream' then
-    insert into ledger_streams (stream_id, version) values (p_stream, v_count) on conflict do nothing;
-    if not found then
-      raise exception 'stream exists' using errcode = 'LDG01',
-        detail = coalesce((select s.version::text from ledger_streams s where s.stream_id = p_stream), '');
+  -- Optimistic concurrency rides on the (stream_id, version) unique key: a concurrent writer
+  -- of the same version fails with 23505 on ledger_events_stream_version, which the client
+  -- reports as a version conflict. No separate streams row to write on every append.
+  if p_mode = 'exact' then
+    if not exists (select 1 from ledger_events e where e.stream_id = p_stream and e.version = p_expected) then
+      raise exception 'version conflict' using errcode = 'LDG01';
     end if;
+    v_version := p_expected + v_count;
+  elsif p_mode = 'no_stream' then
     v_version := v_count;
-  elsif p_mode = 'exact' then
-    update ledger_streams s set version = s.version + v_count
-      where s.stream_id = p_stream and s.version = p_expected
-      returning s.version into v_version;
-    if not found then
-      raise exception 'version conflict' using errcode = 'LDG01',
-        detail = coalesce((select s.version::text from ledger_streams s where s.stream_id = p_stream), '');
-    end if;
   else
-    insert into ledger_streams as s (stream_id, version) values (p_stream, v_count)
-      on conflict (stream_id) do update set version = s.version + v_count
-      returning s.version into v_version;
+    -- 'any' writers of one stream queue on a lock instead of racing for the same next version.
+    perform pg_advisory_xact_lock(hashtext(p_stream));
+    v_version := coalesce((select max(e.version) from ledger_events e where e.stream_id = p_stream), 0) + v_count;
   end if;
 
   insert into ledger_events (position, transaction_id, stream_id, version, event_id, type, schema_version, data, metadata)

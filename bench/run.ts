@@ -1,0 +1,20 @@
+import { machine } from './stats.ts';
+import { storeBench } from './storeBench.ts';
+
+// `npm run bench -- <name>`: each bench prints markdown tables for the README.
+const benches: Record<string, () => Promise<void>> = {
+  store: storeBench,
+};
+
+const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const selected = names.length > 0 ? names : Object.keys(benches);
+console.log(`Machine: ${machine()}`);
+for (const name of selected) {
+  const bench = benches[name];
+  if (!bench) {
+    console.error(`unknown bench '${name}'; choose from: ${Object.keys(benches).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(`\n## bench: ${name} (npm run bench -- ${name})`);
+  await bench();
+}
