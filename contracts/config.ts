@@ -64,54 +64,57 @@ const databaseUrl = z
   })
   .optional();
 
-export const ConfigEnv = z
-  .object({
-    PORT: integer(0, 65_535, 3000),
-    // Loopback by default so a laptop never exposes an unauthenticated dev instance;
-    // containers set HOST=0.0.0.0.
-    HOST: z.string().min(1).default('127.0.0.1'),
-    NODE_ENV: oneOf(NODE_ENVS, 'development'),
-    LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
-    DATABASE_URL: databaseUrl,
-    LEDGER_DATA_DIR: z.string().min(1).default('./.ledger'),
-    STRIPE_WEBHOOK_SECRET: z
-      .string()
-      .optional()
-      .transform((raw) => commaList(raw ?? '')),
-    HUBSPOT_CLIENT_SECRET: secret,
-    ZENDESK_WEBHOOK_SECRET: secret,
-    LEDGER_API_KEYS: apiKeys,
-    STRIPE_API_KEY: secret,
-    LEDGER_INBOX_RETENTION_DAYS: integer(1, 3650, 30),
-    LEDGER_BODY_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024, 1024 * 1024),
-    // Requests per second accepted per source, across all clients; 0 turns the limit off.
-    LEDGER_RATE_LIMIT_STRIPE_PER_SECOND: integer(0, 1_000_000, 2000),
-    LEDGER_RATE_LIMIT_CRM_PER_SECOND: integer(0, 1_000_000, 500),
-    LEDGER_RATE_LIMIT_SUPPORT_PER_SECOND: integer(0, 1_000_000, 500),
-    LEDGER_RATE_LIMIT_APP_PER_SECOND: integer(0, 1_000_000, 100),
-  })
-  .superRefine(
-    (env, ctx) => {
-    if (env.NODE_ENV !== 'production') return;
-    const required = {
-      STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET.length > 0,
-      HUBSPOT_CLIENT_SECRET: env.HUBSPOT_CLIENT_SECRET !== undefined,
-      ZENDESK_WEBHOOK_SECRET: env.ZENDESK_WEBHOOK_SECRET !== undefined,
-    };
-    for (const [name, present] of Object.entries(required)) {
-      // Without it every delivery from that source would be rejected, or worse, unverified.
-      if (!present) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when NODE_ENV=production' });
+const fields = z.object({
+  PORT: integer(0, 65_535, 3000),
+  // Loopback by default so a laptop never exposes an unauthenticated dev instance;
+  // containers set HOST=0.0.0.0.
+  HOST: z.string().min(1).default('127.0.0.1'),
+  NODE_ENV: oneOf(NODE_ENVS, 'development'),
+  LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+  DATABASE_URL: databaseUrl,
+  LEDGER_DATA_DIR: z.string().min(1).default('./.ledger'),
+  STRIPE_WEBHOOK_SECRET: z
+    .string()
+    .optional()
+    .transform((raw) => commaList(raw ?? '')),
+  HUBSPOT_CLIENT_SECRET: secret,
+  ZENDESK_WEBHOOK_SECRET: secret,
+  LEDGER_API_KEYS: apiKeys,
+  STRIPE_API_KEY: secret,
+  LEDGER_INBOX_RETENTION_DAYS: integer(1, 3650, 30),
+  LEDGER_BODY_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024, 1024 * 1024),
+  // Requests per second accepted per source, across all clients; 0 turns the limit off.
+  LEDGER_RATE_LIMIT_STRIPE_PER_SECOND: integer(0, 1_000_000, 2000),
+  LEDGER_RATE_LIMIT_CRM_PER_SECOND: integer(0, 1_000_000, 500),
+  LEDGER_RATE_LIMIT_SUPPORT_PER_SECOND: integer(0, 1_000_000, 500),
+  LEDGER_RATE_LIMIT_APP_PER_SECOND: integer(0, 1_000_000, 100),
+});
+
+function productionRules(env: z.output<typeof fields>, ctx: z.RefinementCtx): void {
+  if (env.NODE_ENV !== 'production') return;
+  const required = {
+    STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET.length > 0,
+    HUBSPOT_CLIENT_SECRET: env.HUBSPOT_CLIENT_SECRET !== undefined,
+    ZENDESK_WEBHOOK_SECRET: env.ZENDESK_WEBHOOK_SECRET !== undefined,
+  };
+  for (const [name, present] of Object.entries(required)) {
+    // Without it every delivery from that source would be rejected, or worse, unverified.
+    if (!present) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when NODE_ENV=production' });
+  }
+  const stripeValues = {
+    STRIPE_API_KEY: env.STRIPE_API_KEY ? [env.STRIPE_API_KEY] : [],
+    STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET,
+  };
+  for (const [name, values] of Object.entries(stripeValues)) {
+    if (values.some((v) => v.startsWith('sk_test_') || v.startsWith('rk_test_'))) {
+      ctx.addIssue({ code: 'custom', path: [name], message: 'holds a Stripe test-mode key, refused when NODE_ENV=production' });
     }
-    const stripeKeys = { STRIPE_API_KEY: env.STRIPE_API_KEY ? [env.STRIPE_API_KEY] : [], STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET };
-    for (const [name, values] of Object.entries(stripeKeys)) {
-      if (values.some((v) => v.startsWith('sk_test_') || v.startsWith('rk_test_'))) {
-        ctx.addIssue({ code: 'custom', path: [name], message: 'holds a Stripe test-mode key, refused when NODE_ENV=production' });
-      }
-    }
-    },
-    // Run even when another variable is invalid, so one start-up names every problem.
-    { when: () => true },
-  )
+  }
+}
+
+export const ConfigEnv = fields
+  // Run even when another variable is invalid, so one start-up names every problem.
+  .superRefine(productionRules, { when: () => true })
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
     logLevel: env.LOG_LEVEL,

@@ -17,6 +17,9 @@ export const errorCatalogue = {
   LEDGER_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   LEDGER_STORE_UNAVAILABLE: { status: 503, title: 'Event store unavailable, retry later' },
   LEDGER_ILLEGAL_STATE: { status: 409, title: 'Not allowed in the current state' },
+  // A stored or decided event that no schema version (after upcasting) accepts: a bug or a
+  // newer writer, never the client's fault.
+  LEDGER_EVENT_SCHEMA: { status: 500, title: 'Event does not match its schema' },
   LEDGER_INTERNAL: { status: 500, title: 'Internal error' },
 } as const;
 

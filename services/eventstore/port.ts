@@ -43,7 +43,11 @@ export interface EventStore {
   // that a slower transaction commits later (see DESIGN.md, gap safety).
   readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
   streamVersion(streamId: string): Promise<number | undefined>;
+  // The original result of an external delivery, if it was already appended.
+  findDelivery(key: { source: string; sourceEventId: string }): Promise<AppendResult | undefined>;
   resolveIdentity(kind: string, externalId: string): Promise<string | undefined>;
+  // The owner of each claim that has one, keyed `kind:externalId`.
+  resolveIdentities(claims: IdentityClaim[]): Promise<Map<string, string>>;
   identitiesOf(customerId: string): Promise<IdentityClaim[]>;
   headPosition(): Promise<bigint>;
   close(): Promise<void>;

@@ -35,6 +35,20 @@ const READ_ALL_SQL = namedStatement(
     order by position limit $2::int`,
 );
 
+const FIND_DELIVERY_SQL = namedStatement(
+  'ledger_find_delivery',
+  `select d.stream_id, d.positions::text[] as positions, d.event_ids::text[] as event_ids,
+          (select e.version::text from ledger_events e where e.position = d.positions[cardinality(d.positions)]) as version
+     from ledger_deliveries d where d.source = $1 and d.source_event_id = $2`,
+);
+
+const RESOLVE_IDENTITIES_SQL = namedStatement(
+  'ledger_resolve_identities',
+  `select l.kind, l.external_id, l.customer_id
+     from unnest($1::text[], $2::text[]) as c(kind, external_id)
+     join ledger_identities l on l.kind = c.kind and l.external_id = c.external_id`,
+);
+
 export function toRecordedEvent(row: EventRow): RecordedEvent {
   return {
     eventId: row.event_id,
@@ -157,6 +171,24 @@ export class PostgresEventStore implements EventStore {
     return rows[0]?.version ? Number(rows[0].version) : undefined;
   }
 
+  async findDelivery(key: { source: string; sourceEventId: string }): Promise<AppendResult | undefined> {
+    const { rows } = await this.run(() =>
+      this.sql.query<{ stream_id: string; positions: string[]; event_ids: string[]; version: string | null }>(
+        FIND_DELIVERY_SQL,
+        [key.source, key.sourceEventId],
+      ),
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      streamId: row.stream_id,
+      nextVersion: Number(row.version ?? 0),
+      positions: row.positions.map((p) => BigInt(p)),
+      eventIds: row.event_ids,
+      duplicate: true,
+    };
+  }
+
   async resolveIdentity(kind: string, externalId: string): Promise<string | undefined> {
     const { rows } = await this.run(() =>
       this.sql.query<{ customer_id: string }>(
@@ -165,6 +197,17 @@ export class PostgresEventStore implements EventStore {
       ),
     );
     return rows[0]?.customer_id;
+  }
+
+  async resolveIdentities(claims: IdentityClaim[]): Promise<Map<string, string>> {
+    if (claims.length === 0) return new Map();
+    const { rows } = await this.run(() =>
+      this.sql.query<{ kind: string; external_id: string; customer_id: string }>(
+        RESOLVE_IDENTITIES_SQL,
+        [claims.map((c) => c.kind), claims.map((c) => c.externalId)],
+      ),
+    );
+    return new Map(rows.map((r) => [`${r.kind}:${r.external_id}`, r.customer_id]));
   }
 
   async identitiesOf(customerId: string): Promise<IdentityClaim[]> {

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { Actor } from '../eventMetadata.ts';
+import { LifecycleState, OccurredAt } from './common.ts';
+import { OVERRIDE_ACTIONS } from './vocabulary.ts';
+
+// What the ledger concluded (or a human decided). Appended in the same append as the fact or
+// command that caused it.
+
+// The fact (or override) that caused a decision. `orderingKey` lets evolve() mark which
+// object's watermark the decision won, so replay needs no re-evaluation of the rules.
+export const Cause = z.object({
+  type: z.string().min(1),
+  occurredAt: OccurredAt,
+  orderingKey: z.string().min(1).optional(),
+});
+export type Cause = z.infer<typeof Cause>;
+
+export const LifecycleChangedData = z.object({
+  from: LifecycleState,
+  to: LifecycleState,
+  cause: Cause,
+});
+
+// Stable, machine-readable reasons: alerts and the review queue group on them.
+export const REVIEW_REASONS = [
+  'refund_without_payment',
+  'dispute_without_payment',
+  'dispute_opened',
+  'payment_after_cancel',
+  'canceled_subscription_resumed',
+  'manual_review',
+] as const;
+export const ReviewReason = z.enum(REVIEW_REASONS);
+export type ReviewReason = z.infer<typeof ReviewReason>;
+
+export const FlaggedForReviewData = z.object({
+  reason: ReviewReason,
+  from: LifecycleState,
+  cause: Cause,
+});
+
+export const ManualOverrideAppliedData = z.object({
+  occurredAt: OccurredAt,
+  action: z.enum(OVERRIDE_ACTIONS),
+  to: LifecycleState.optional(),
+  reason: z.string().min(1),
+  actor: Actor,
+});
+
+export const ReviewResolvedData = z.object({
+  occurredAt: OccurredAt,
+  reviewReason: ReviewReason,
+  to: LifecycleState,
+  actor: Actor,
+});

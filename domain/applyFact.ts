@@ -1,0 +1,123 @@
+import type { DomainEventOf, FactEvent } from '../contracts/domainEvents.ts';
+import type { SubscriptionStatus } from '../contracts/events/vocabulary.ts';
+import type { CustomerState } from './customerState.ts';
+import { isFullRefund } from './factGuards.ts';
+
+// What a (non-stale) fact changes in the customer's cached read data. The lifecycle itself is
+// never touched here: only the decisions appended after a fact move it.
+
+type SubscriptionFact = DomainEventOf<'TrialStarted'> | DomainEventOf<'SubscriptionActivated'> | DomainEventOf<'SubscriptionChanged'>;
+type PaymentFact = DomainEventOf<'PaymentSucceeded'> | DomainEventOf<'PaymentFailed'>;
+
+export function applyFact(state: CustomerState, fact: FactEvent): CustomerState {
+  switch (fact.type) {
+    case 'TrialStarted':
+      return applySubscription(state, fact, 'trialing');
+    case 'SubscriptionActivated':
+      return applySubscription(state, fact, 'active');
+    case 'SubscriptionChanged':
+      return applySubscription(state, fact, fact.data.status);
+    case 'TrialWillEnd':
+      return fact.data.subscriptionId === state.subscriptionId ? { ...state, trialEndsAt: fact.data.trialEndsAt } : state;
+    case 'SubscriptionCanceled':
+      return fact.data.subscriptionId === state.subscriptionId ? { ...state, subscriptionStatus: 'canceled' } : state;
+    case 'PaymentSucceeded':
+    case 'PaymentFailed':
+      return applyPayment(state, fact);
+    case 'RefundIssued': {
+      const { chargeId, refundedAmountCents, chargeAmountCents, currency, occurredAt } = fact.data;
+      return { ...state, lastRefund: { chargeId, refundedAmountCents, chargeAmountCents, currency, full: isFullRefund(fact.data), occurredAt } };
+    }
+    case 'DisputeOpened':
+      // Carried by the lifecycle decision (always a review) and the event itself.
+      return state;
+    case 'LeadCaptured':
+    case 'CustomerProfileUpdated':
+      return { ...state, profile: mergeProfile(state.profile, fact.data) };
+    case 'CrmPropertyChanged':
+      return { ...state, crmProperties: { ...state.crmProperties, [fact.data.property]: fact.data.value } };
+    case 'IdentityLinked': {
+      const { kind, externalId } = fact.data;
+      const known = state.identities.some((identity) => identity.kind === kind && identity.externalId === externalId);
+      return known ? state : { ...state, identities: [...state.identities, { kind, externalId }] };
+    }
+    case 'IdentityUnlinked': {
+      const { kind, externalId } = fact.data;
+      return { ...state, identities: state.identities.filter((identity) => identity.kind !== kind || identity.externalId !== externalId) };
+    }
+    case 'TicketOpened':
+    case 'TicketUpdated': {
+      const status = fact.data.status;
+      if (status === undefined) return state;
+      return status === 'solved' || status === 'closed' ? withoutTicket(state, fact.data.ticketId) : withTicket(state, fact.data.ticketId);
+    }
+    case 'TicketClosed':
+      return withoutTicket(state, fact.data.ticketId);
+    case 'CustomerDeleted':
+      return state.deletedIn.includes(fact.data.deletedIn) ? state : { ...state, deletedIn: [...state.deletedIn, fact.data.deletedIn] };
+    default: {
+      const unhandled: never = fact;
+      throw new Error(`applyFact: unhandled fact ${JSON.stringify(unhandled)}`);
+    }
+  }
+}
+
+function applySubscription(state: CustomerState, fact: SubscriptionFact, status: SubscriptionStatus): CustomerState {
+  const { subscriptionId, plan, mrrCents, currency } = fact.data;
+  const sameSubscription = subscriptionId === state.subscriptionId;
+  const trialEndsAt = 'trialEndsAt' in fact.data ? fact.data.trialEndsAt : undefined;
+  return {
+    ...state,
+    subscriptionId,
+    subscriptionStatus: status,
+    plan,
+    // A snapshot without an amount keeps what we knew about the same subscription.
+    mrrCents: mrrCents ?? (sameSubscription ? state.mrrCents : null),
+    currency: currency ?? (sameSubscription ? state.currency : null),
+    trialEndsAt: trialEndsAt ?? (sameSubscription ? state.trialEndsAt : null),
+  };
+}
+
+function applyPayment(state: CustomerState, fact: PaymentFact): CustomerState {
+  const { occurredAt, amountCents, currency, invoiceId, subscriptionId } = fact.data;
+  // Payments on different invoices have different ordering keys, so guard the "last" here too.
+  const newest = state.lastPayment === null || Date.parse(occurredAt) >= Date.parse(state.lastPayment.occurredAt);
+  const next = newest
+    ? {
+        ...state,
+        lastPayment: { outcome: fact.type === 'PaymentSucceeded' ? ('succeeded' as const) : ('failed' as const), amountCents, currency, occurredAt, invoiceId: invoiceId ?? null },
+      }
+    : state;
+  if (fact.type !== 'PaymentSucceeded' || subscriptionId === undefined) return next;
+  const { plan, mrrCents } = fact.data;
+  // A paid invoice is the first word on a subscription when its created event is late.
+  const sameSubscription = subscriptionId === state.subscriptionId;
+  return {
+    ...next,
+    subscriptionId,
+    plan: plan ?? (sameSubscription ? state.plan : null),
+    mrrCents: mrrCents ?? (sameSubscription ? state.mrrCents : null),
+    currency: sameSubscription ? (state.currency ?? currency) : currency,
+  };
+}
+
+type Profile = CustomerState['profile'];
+
+// Absent fields leave what we know; `null` (profile updates only) clears. A lead form therefore
+// fills gaps and never erases what the customer told us elsewhere.
+function mergeProfile(profile: Profile, change: { [K in keyof Profile]?: string | null | undefined }): Profile {
+  return {
+    email: change.email === undefined ? profile.email : change.email,
+    firstName: change.firstName === undefined ? profile.firstName : change.firstName,
+    lastName: change.lastName === undefined ? profile.lastName : change.lastName,
+    phone: change.phone === undefined ? profile.phone : change.phone,
+  };
+}
+
+function withTicket(state: CustomerState, ticketId: string): CustomerState {
+  return state.openTicketIds.includes(ticketId) ? state : { ...state, openTicketIds: [...state.openTicketIds, ticketId] };
+}
+
+function withoutTicket(state: CustomerState, ticketId: string): CustomerState {
+  return state.openTicketIds.includes(ticketId) ? { ...state, openTicketIds: state.openTicketIds.filter((id) => id !== ticketId) } : state;
+}

@@ -1,0 +1,109 @@
+import type { Actor } from '../contracts/eventMetadata.ts';
+import { domainEvent, type DomainEvent, type FactEvent } from '../contracts/domainEvents.ts';
+import type { Cause } from '../contracts/events/decisions.ts';
+import type { LifecycleState, OverrideAction } from '../contracts/events/vocabulary.ts';
+import type { CustomerState } from './customerState.ts';
+import { LedgerError } from './errors.ts';
+import { evaluateLifecycle } from './lifecycleMachine.ts';
+import { arrivalOf, losesTie, orderingKey } from './ordering.ts';
+
+// Record a fact from the outside world (Stripe, the CRM, the support desk, the app).
+export interface RecordFact {
+  type: 'RecordFact';
+  fact: FactEvent;
+}
+
+// A human decision: the only way out of needs_review, and an audited correction elsewhere.
+export interface ApplyManualOverride {
+  type: 'ApplyManualOverride';
+  action: OverrideAction;
+  // Required for set_state; resolve_review defaults to the state the customer was flagged from.
+  to?: LifecycleState;
+  reason: string;
+  actor: Actor;
+}
+
+export type CustomerCommand = RecordFact | ApplyManualOverride;
+
+export interface DecideContext {
+  // ISO time of the decision, from the caller's clock: the domain never reads one.
+  now: string;
+}
+
+export function decide(command: CustomerCommand, state: CustomerState, context: DecideContext): DomainEvent[] {
+  switch (command.type) {
+    case 'RecordFact':
+      return decideFact(command.fact, state);
+    case 'ApplyManualOverride':
+      return decideOverride(command, state, context.now);
+    default: {
+      const unhandled: never = command;
+      throw new LedgerError('LEDGER_VALIDATION', `Unknown command ${JSON.stringify(unhandled)}`);
+    }
+  }
+}
+
+// A fact is always recorded (money moved whether or not we expected it); what follows it is
+// the decision: a transition, a flag, or nothing.
+function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
+  const key = orderingKey(fact);
+  const watermark = state.watermarks[key];
+  const arrival = arrivalOf(watermark, fact.data.occurredAt);
+  if (arrival === 'stale' || state.lifecycle === 'needs_review') return [fact];
+
+  // Same-instant siblings are all judged from the instant's base (ordering.ts), so the order
+  // they arrive in cannot change the outcome.
+  const base = arrival === 'tie' && watermark !== undefined ? watermark.base : { lifecycle: state.lifecycle, subscriptionId: state.subscriptionId };
+  const verdict = evaluateLifecycle(base.lifecycle, base.subscriptionId, fact);
+  if (verdict.to === base.lifecycle) return [fact];
+  if (arrival === 'tie' && watermark !== undefined && losesTie(watermark, verdict.to)) return [fact];
+  // A same-instant sibling already took the customer there.
+  if (verdict.to === state.lifecycle) return [fact];
+
+  const cause: Cause = { type: fact.type, occurredAt: fact.data.occurredAt, orderingKey: key };
+  if (verdict.to === 'needs_review') {
+    return [fact, domainEvent('FlaggedForReview', { reason: verdict.reviewReason ?? 'manual_review', from: state.lifecycle, cause })];
+  }
+  return [fact, domainEvent('LifecycleChanged', { from: state.lifecycle, to: verdict.to, cause })];
+}
+
+function decideOverride(command: ApplyManualOverride, state: CustomerState, now: string): DomainEvent[] {
+  const { action, actor } = command;
+  const reason = command.reason.trim();
+  if (reason.length === 0) throw new LedgerError('LEDGER_VALIDATION', 'An override needs a reason', { field: 'reason' });
+  // Support may clear a review; only an admin may put a customer in an arbitrary state.
+  const allowed = action === 'resolve_review' ? actor.role === 'admin' || actor.role === 'support' : actor.role === 'admin';
+  if (!allowed) throw new LedgerError('LEDGER_FORBIDDEN', `Role ${actor.role} may not ${action}`, { action, role: actor.role });
+
+  const to = overrideTarget(command, state);
+  const override = domainEvent('ManualOverrideApplied', { occurredAt: now, action, to, reason, actor });
+  const verdict = evaluateLifecycle(state.lifecycle, state.subscriptionId, override);
+  if (verdict.to === state.lifecycle) {
+    throw new LedgerError('LEDGER_ILLEGAL_STATE', `Customer is already ${state.lifecycle}`, { state: state.lifecycle });
+  }
+
+  const cause: Cause = { type: 'ManualOverrideApplied', occurredAt: now };
+  const events: DomainEvent[] = [override];
+  if (state.review !== null) {
+    events.push(domainEvent('ReviewResolved', { occurredAt: now, reviewReason: state.review.reason, to: verdict.to, actor }));
+  }
+  events.push(
+    verdict.to === 'needs_review'
+      ? domainEvent('FlaggedForReview', { reason: verdict.reviewReason ?? 'manual_review', from: state.lifecycle, cause })
+      : domainEvent('LifecycleChanged', { from: state.lifecycle, to: verdict.to, cause }),
+  );
+  return events;
+}
+
+function overrideTarget(command: ApplyManualOverride, state: CustomerState): LifecycleState {
+  if (command.action === 'resolve_review') {
+    if (state.lifecycle !== 'needs_review') {
+      throw new LedgerError('LEDGER_ILLEGAL_STATE', 'Customer is not under review', { state: state.lifecycle });
+    }
+    const to = command.to ?? state.review?.from;
+    if (to === undefined) throw new LedgerError('LEDGER_VALIDATION', 'resolve_review needs `to`: the flagged state is unknown', { field: 'to' });
+    return to;
+  }
+  if (command.to === undefined) throw new LedgerError('LEDGER_VALIDATION', 'set_state needs `to`', { field: 'to' });
+  return command.to;
+}

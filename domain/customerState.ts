@@ -1,0 +1,127 @@
+import type { DomainEvent, FactEvent } from '../contracts/domainEvents.ts';
+import type { Plan } from '../contracts/events/common.ts';
+import type { Cause, ReviewReason } from '../contracts/events/decisions.ts';
+import type { IdentityKind, LifecycleState, SubscriptionStatus } from '../contracts/events/vocabulary.ts';
+import { applyFact } from './applyFact.ts';
+import { arrivalOf, orderingKey, type Watermark } from './ordering.ts';
+
+// A customer as the decider sees it, rebuilt by folding its stream with `evolve`. It also
+// carries what read APIs and projections need cheaply, so they never refold a stream. Plain
+// JSON (no Map, no Date) so it can be snapshotted and compared.
+
+export interface CustomerState {
+  lifecycle: LifecycleState;
+  // Source time of the fact (or override) that moved the customer into `lifecycle`.
+  since: string | null;
+  review: { reason: ReviewReason; from: LifecycleState; flaggedAt: string } | null;
+  // One subscription at a time: the one the latest subscription fact was about.
+  subscriptionId: string | null;
+  subscriptionStatus: SubscriptionStatus | null;
+  plan: Plan | null;
+  // The subscription's own MRR; it stays known after a cancellation, so read models decide
+  // whether it counts (e.g. only while active or past_due).
+  mrrCents: number | null;
+  currency: string | null;
+  trialEndsAt: string | null;
+  lastPayment: {
+    outcome: 'succeeded' | 'failed';
+    amountCents: number;
+    currency: string;
+    occurredAt: string;
+    invoiceId: string | null;
+  } | null;
+  lastRefund: {
+    chargeId: string;
+    refundedAmountCents: number;
+    chargeAmountCents: number;
+    currency: string;
+    full: boolean;
+    occurredAt: string;
+  } | null;
+  profile: { email: string | null; firstName: string | null; lastName: string | null; phone: string | null };
+  crmProperties: Record<string, string | null>;
+  identities: Array<{ kind: IdentityKind; externalId: string }>;
+  openTicketIds: string[];
+  // Systems that deleted their record of this customer; the ledger keeps the history.
+  deletedIn: IdentityKind[];
+  // Per ordering key (see ordering.ts): the newest applied instant and what it decided.
+  watermarks: Record<string, Watermark>;
+}
+
+export const initialState: CustomerState = {
+  lifecycle: 'lead',
+  since: null,
+  review: null,
+  subscriptionId: null,
+  subscriptionStatus: null,
+  plan: null,
+  mrrCents: null,
+  currency: null,
+  trialEndsAt: null,
+  lastPayment: null,
+  lastRefund: null,
+  profile: { email: null, firstName: null, lastName: null, phone: null },
+  crmProperties: {},
+  identities: [],
+  openTicketIds: [],
+  deletedIn: [],
+  watermarks: {},
+};
+
+// Replays what was decided then; it never re-runs the rules, so a rule change cannot rewrite
+// history (replay-and-compare is done by running `decide` again, on purpose).
+export function evolve(state: CustomerState, event: DomainEvent): CustomerState {
+  switch (event.type) {
+    case 'LifecycleChanged':
+      return {
+        ...markWinner(state, event.data.cause, event.data.to),
+        lifecycle: event.data.to,
+        since: event.data.cause.occurredAt,
+        review: event.data.to === 'needs_review' ? state.review : null,
+      };
+    case 'FlaggedForReview':
+      return {
+        ...markWinner(state, event.data.cause, 'needs_review'),
+        lifecycle: 'needs_review',
+        since: event.data.cause.occurredAt,
+        review: { reason: event.data.reason, from: event.data.from, flaggedAt: event.data.cause.occurredAt },
+      };
+    case 'ReviewResolved':
+      return { ...state, review: null };
+    case 'ManualOverrideApplied':
+      // The audit record; the LifecycleChanged appended with it carries the change.
+      return state;
+    default:
+      return evolveFact(state, event);
+  }
+}
+
+function evolveFact(state: CustomerState, fact: FactEvent): CustomerState {
+  const key = orderingKey(fact);
+  const watermark = state.watermarks[key];
+  const arrival = arrivalOf(watermark, fact.data.occurredAt);
+  // A stale fact stays in the stream for the record but must not overwrite newer data.
+  if (arrival === 'stale') return state;
+  const withWatermark =
+    arrival === 'newer'
+      ? {
+          ...state,
+          watermarks: {
+            ...state.watermarks,
+            [key]: {
+              occurredAt: fact.data.occurredAt,
+              base: { lifecycle: state.lifecycle, subscriptionId: state.subscriptionId },
+              winner: null,
+            },
+          },
+        }
+      : state;
+  return applyFact(withWatermark, fact);
+}
+
+function markWinner(state: CustomerState, cause: Cause, winner: LifecycleState): CustomerState {
+  const key = cause.orderingKey;
+  const watermark = key === undefined ? undefined : state.watermarks[key];
+  if (key === undefined || watermark === undefined || arrivalOf(watermark, cause.occurredAt) !== 'tie') return state;
+  return { ...state, watermarks: { ...state.watermarks, [key]: { ...watermark, winner } } };
+}

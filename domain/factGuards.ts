@@ -1,0 +1,79 @@
+import type { DomainEventOf, FactEvent } from '../contracts/domainEvents.ts';
+import type { ReviewReason } from '../contracts/events/decisions.ts';
+import type { SubscriptionStatus } from '../contracts/events/vocabulary.ts';
+
+// The lifecycle machine's named guards: pure predicates over the machine context and the event.
+
+export interface LifecycleContext {
+  // The subscription the customer last had, to tell a resubscription from a resurrection.
+  subscriptionId: string | null;
+  // Set by the machine's `flag` action on a transition into needs_review.
+  reviewReason: ReviewReason | null;
+}
+
+export type LifecycleEvent = FactEvent | DomainEventOf<'ManualOverrideApplied'>;
+
+interface GuardArgs {
+  context: LifecycleContext;
+  event: LifecycleEvent;
+}
+
+export function subscriptionIdOf(event: LifecycleEvent): string | undefined {
+  switch (event.type) {
+    case 'TrialStarted':
+    case 'SubscriptionActivated':
+    case 'SubscriptionChanged':
+    case 'TrialWillEnd':
+    case 'SubscriptionCanceled':
+    case 'PaymentSucceeded':
+    case 'PaymentFailed':
+    case 'RefundIssued':
+    case 'DisputeOpened':
+      return event.data.subscriptionId;
+    default:
+      return undefined;
+  }
+}
+
+// What each Stripe status means for the lifecycle; a new status is a compile error here.
+type StatusMeaning = 'trialing' | 'active' | 'pastDue' | 'canceled' | 'undecided';
+export const STATUS_MEANING: Record<SubscriptionStatus, StatusMeaning> = {
+  trialing: 'trialing',
+  active: 'active',
+  past_due: 'pastDue',
+  unpaid: 'pastDue',
+  canceled: 'canceled',
+  incomplete_expired: 'canceled',
+  incomplete: 'undecided',
+  paused: 'undecided',
+};
+
+const statusMeans =
+  (meaning: StatusMeaning) =>
+  ({ event }: GuardArgs): boolean =>
+    event.type === 'SubscriptionChanged' && STATUS_MEANING[event.data.status] === meaning;
+
+export function isFullRefund(refund: { chargeAmountCents: number; refundedAmountCents: number }): boolean {
+  return refund.refundedAmountCents >= refund.chargeAmountCents;
+}
+
+export const factGuards = {
+  isNewSubscription: ({ context, event }: GuardArgs) => {
+    const id = subscriptionIdOf(event);
+    return id !== undefined && id !== context.subscriptionId;
+  },
+  isKnownSubscription: ({ context, event }: GuardArgs) => {
+    const id = subscriptionIdOf(event);
+    return id !== undefined && id === context.subscriptionId;
+  },
+  isOneOffPayment: ({ event }: GuardArgs) => event.type === 'PaymentSucceeded' && event.data.subscriptionId === undefined,
+  statusIsTrialing: statusMeans('trialing'),
+  statusIsActive: statusMeans('active'),
+  statusIsPastDue: statusMeans('pastDue'),
+  statusIsCanceled: statusMeans('canceled'),
+  statusIsUndecided: statusMeans('undecided'),
+  isFullRefund: ({ event }: GuardArgs) => event.type === 'RefundIssued' && isFullRefund(event.data),
+  isPartialRefund: ({ event }: GuardArgs) => event.type === 'RefundIssued' && !isFullRefund(event.data),
+} satisfies Record<string, (args: GuardArgs) => boolean>;
+
+export type FactGuardName = keyof typeof factGuards;

@@ -1,0 +1,85 @@
+import { and, assign, setup, transition } from 'xstate';
+import type { ReviewReason } from '../contracts/events/decisions.ts';
+import { LIFECYCLE_STATES, type LifecycleState } from '../contracts/events/vocabulary.ts';
+import { factGuards, type FactGuardName, type LifecycleContext, type LifecycleEvent } from './factGuards.ts';
+import { FACT_CASES, LIFECYCLE_TABLE, type FactCaseName, type ReviewableState } from './lifecycleTable.ts';
+
+// The customer lifecycle as an XState machine, generated from LIFECYCLE_TABLE. It is only ever
+// evaluated with `transition()`: no actor, and its one action (`flag`) is a pure assign.
+
+const lifecycleSetup = setup({
+  types: {
+    context: {} as LifecycleContext,
+    events: {} as LifecycleEvent,
+  },
+  guards: {
+    ...factGuards,
+    overrideTo: ({ event }, params: { to: LifecycleState }) =>
+      event.type === 'ManualOverrideApplied' && event.data.to === params.to,
+  },
+  actions: {
+    flag: assign((_, params: { reason: ReviewReason }) => ({ reviewReason: params.reason })),
+  },
+});
+
+type MachineConfig = Parameters<typeof lifecycleSetup.createMachine>[0];
+type StateConfig = NonNullable<MachineConfig['states']>[string];
+type TransitionsByEvent = NonNullable<StateConfig['on']>;
+type SingleTransition<T> = Exclude<T, string | undefined | readonly unknown[]>;
+type TransitionConfig = SingleTransition<TransitionsByEvent[keyof TransitionsByEvent]>;
+type OverrideTransition = SingleTransition<TransitionsByEvent['ManualOverrideApplied']>;
+
+const factCaseNames = Object.keys(FACT_CASES) as FactCaseName[];
+
+function factTransitions(state: ReviewableState): Record<string, TransitionConfig[]> {
+  const on: Record<string, TransitionConfig[]> = {};
+  for (const name of factCaseNames) {
+    const { type, guards } = FACT_CASES[name];
+    const outcome = LIFECYCLE_TABLE[name][state];
+    if (outcome.kind === 'stay') continue;
+    // A lone guard stays a plain name so the machine reads (and visualises) as the table does.
+    const [only, ...more] = guards;
+    const guard = only === undefined ? undefined : more.length === 0 ? only : and<LifecycleContext, LifecycleEvent, FactGuardName[]>([...guards]);
+    const config: TransitionConfig =
+      outcome.kind === 'to'
+        ? { target: outcome.to, guard }
+        : { target: 'needs_review', guard, actions: { type: 'flag', params: { reason: outcome.reason } } };
+    (on[type] ??= []).push(config);
+  }
+  return on;
+}
+
+// An audited override may set any state but the current one; into needs_review it flags.
+function overrideTransitions(from: LifecycleState): OverrideTransition[] {
+  return LIFECYCLE_STATES.filter((to) => to !== from).map((to) => ({
+    target: to,
+    guard: { type: 'overrideTo', params: { to } },
+    ...(to === 'needs_review' ? { actions: { type: 'flag', params: { reason: 'manual_review' } } } : {}),
+  }));
+}
+
+function stateConfig(state: LifecycleState): StateConfig {
+  const facts = state === 'needs_review' ? {} : factTransitions(state);
+  return { on: { ...facts, ManualOverrideApplied: overrideTransitions(state) } };
+}
+
+export const lifecycleMachine = lifecycleSetup.createMachine({
+  id: 'customerLifecycle',
+  initial: 'lead',
+  context: { subscriptionId: null, reviewReason: null },
+  states: Object.fromEntries(LIFECYCLE_STATES.map((state) => [state, stateConfig(state)])),
+});
+
+export interface LifecycleVerdict {
+  to: LifecycleState;
+  // Present when `to` is needs_review.
+  reviewReason: ReviewReason | null;
+}
+
+export function evaluateLifecycle(from: LifecycleState, subscriptionId: string | null, event: LifecycleEvent): LifecycleVerdict {
+  const snapshot = lifecycleMachine.resolveState({ value: from, context: { subscriptionId, reviewReason: null } });
+  const [next] = transition(lifecycleMachine, snapshot, event);
+  const to = LIFECYCLE_STATES.find((state) => next.matches(state));
+  if (to === undefined) throw new Error(`Lifecycle machine reached an unknown state ${JSON.stringify(next.value)}`);
+  return { to, reviewReason: next.context.reviewReason };
+}

@@ -1,0 +1,119 @@
+import type { ReviewReason } from '../contracts/events/decisions.ts';
+import type { FactType, LifecycleState } from '../contracts/events/vocabulary.ts';
+import type { FactGuardName } from './factGuards.ts';
+
+// THE lifecycle rules, as data: every fact case x every state has one explicit outcome. The
+// XState machine (lifecycleMachine.ts) is generated from this table and the unit tests iterate
+// it, so the rules, the machine and the tests cannot drift apart.
+
+// needs_review is not in a row: there, every fact is recorded with no transition, and only a
+// manual override leaves it.
+export type ReviewableState = Exclude<LifecycleState, 'needs_review'>;
+
+export type Outcome =
+  | { kind: 'stay' }
+  | { kind: 'to'; to: ReviewableState }
+  | { kind: 'flag'; reason: ReviewReason };
+
+const stay: Outcome = { kind: 'stay' };
+const to = (state: ReviewableState): Outcome => ({ kind: 'to', to: state });
+const flag = (reason: ReviewReason): Outcome => ({ kind: 'flag', reason });
+const never: Row = { lead: stay, trial: stay, active: stay, past_due: stay, canceled: stay, refunded: stay };
+
+type Row = Record<ReviewableState, Outcome>;
+
+// A fact case is a fact type narrowed by named guards (all must hold). The cases of one type
+// are mutually exclusive and together cover every fact of that type (tested).
+export interface FactCase {
+  type: FactType;
+  guards: readonly FactGuardName[];
+}
+
+export const FACT_CASES = {
+  LeadCaptured: { type: 'LeadCaptured', guards: [] },
+  'TrialStarted.newSubscription': { type: 'TrialStarted', guards: ['isNewSubscription'] },
+  'TrialStarted.knownSubscription': { type: 'TrialStarted', guards: ['isKnownSubscription'] },
+  'SubscriptionActivated.newSubscription': { type: 'SubscriptionActivated', guards: ['isNewSubscription'] },
+  'SubscriptionActivated.knownSubscription': { type: 'SubscriptionActivated', guards: ['isKnownSubscription'] },
+  'SubscriptionChanged.trialing.newSubscription': { type: 'SubscriptionChanged', guards: ['statusIsTrialing', 'isNewSubscription'] },
+  'SubscriptionChanged.trialing.knownSubscription': { type: 'SubscriptionChanged', guards: ['statusIsTrialing', 'isKnownSubscription'] },
+  'SubscriptionChanged.active.newSubscription': { type: 'SubscriptionChanged', guards: ['statusIsActive', 'isNewSubscription'] },
+  'SubscriptionChanged.active.knownSubscription': { type: 'SubscriptionChanged', guards: ['statusIsActive', 'isKnownSubscription'] },
+  'SubscriptionChanged.pastDue': { type: 'SubscriptionChanged', guards: ['statusIsPastDue'] },
+  'SubscriptionChanged.canceled': { type: 'SubscriptionChanged', guards: ['statusIsCanceled'] },
+  'SubscriptionChanged.other': { type: 'SubscriptionChanged', guards: ['statusIsUndecided'] },
+  TrialWillEnd: { type: 'TrialWillEnd', guards: [] },
+  'PaymentSucceeded.newSubscription': { type: 'PaymentSucceeded', guards: ['isNewSubscription'] },
+  'PaymentSucceeded.knownSubscription': { type: 'PaymentSucceeded', guards: ['isKnownSubscription'] },
+  'PaymentSucceeded.oneOff': { type: 'PaymentSucceeded', guards: ['isOneOffPayment'] },
+  PaymentFailed: { type: 'PaymentFailed', guards: [] },
+  SubscriptionCanceled: { type: 'SubscriptionCanceled', guards: [] },
+  'RefundIssued.full': { type: 'RefundIssued', guards: ['isFullRefund'] },
+  'RefundIssued.partial': { type: 'RefundIssued', guards: ['isPartialRefund'] },
+  DisputeOpened: { type: 'DisputeOpened', guards: [] },
+  TicketOpened: { type: 'TicketOpened', guards: [] },
+  TicketUpdated: { type: 'TicketUpdated', guards: [] },
+  TicketClosed: { type: 'TicketClosed', guards: [] },
+  IdentityLinked: { type: 'IdentityLinked', guards: [] },
+  IdentityUnlinked: { type: 'IdentityUnlinked', guards: [] },
+  CustomerProfileUpdated: { type: 'CustomerProfileUpdated', guards: [] },
+  CrmPropertyChanged: { type: 'CrmPropertyChanged', guards: [] },
+  // Deleting the Stripe customer cancels its subscriptions, and those cancellations arrive as
+  // their own facts: the deletion itself decides nothing.
+  CustomerDeleted: { type: 'CustomerDeleted', guards: [] },
+} as const satisfies Record<string, FactCase>;
+export type FactCaseName = keyof typeof FACT_CASES;
+
+// "new subscription" = a subscription id other than the one the customer last had: after a
+// cancellation that is a resubscription, while the same id coming back to life is impossible.
+// A refunded customer's own subscription reporting "active" again does not restore access
+// (that is the "refunded customer keeps access" bug); new money or a new subscription does.
+export const LIFECYCLE_TABLE: Record<FactCaseName, Row> = {
+  LeadCaptured: never,
+  'TrialStarted.newSubscription': { lead: to('trial'), trial: stay, active: stay, past_due: stay, canceled: to('trial'), refunded: to('trial') },
+  'TrialStarted.knownSubscription': { lead: to('trial'), trial: stay, active: stay, past_due: stay, canceled: flag('canceled_subscription_resumed'), refunded: stay },
+  'SubscriptionActivated.newSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: to('active'), refunded: to('active') },
+  'SubscriptionActivated.knownSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: flag('canceled_subscription_resumed'), refunded: stay },
+  'SubscriptionChanged.trialing.newSubscription': { lead: to('trial'), trial: stay, active: stay, past_due: stay, canceled: to('trial'), refunded: to('trial') },
+  'SubscriptionChanged.trialing.knownSubscription': { lead: to('trial'), trial: stay, active: stay, past_due: stay, canceled: flag('canceled_subscription_resumed'), refunded: stay },
+  'SubscriptionChanged.active.newSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: to('active'), refunded: to('active') },
+  'SubscriptionChanged.active.knownSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: flag('canceled_subscription_resumed'), refunded: stay },
+  'SubscriptionChanged.pastDue': { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay },
+  'SubscriptionChanged.canceled': { lead: stay, trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
+  // incomplete (first payment pending) and paused (trial ended without a payment method) say
+  // nothing new about the customer: the invoice facts around them do.
+  'SubscriptionChanged.other': never,
+  TrialWillEnd: never,
+  'PaymentSucceeded.newSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: to('active'), refunded: to('active') },
+  'PaymentSucceeded.knownSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: flag('payment_after_cancel'), refunded: to('active') },
+  // A one-off charge is money in, not a subscription: it grants no lifecycle state.
+  'PaymentSucceeded.oneOff': never,
+  // A lead's failed first invoice leaves the subscription `incomplete`: not yet a customer.
+  PaymentFailed: { lead: stay, trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay },
+  SubscriptionCanceled: { lead: stay, trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
+  'RefundIssued.full': { lead: flag('refund_without_payment'), trial: flag('refund_without_payment'), active: to('refunded'), past_due: to('refunded'), canceled: to('refunded'), refunded: stay },
+  'RefundIssued.partial': { lead: flag('refund_without_payment'), trial: flag('refund_without_payment'), active: stay, past_due: stay, canceled: stay, refunded: stay },
+  // A dispute always needs a human (evidence is due within days), even after a refund.
+  DisputeOpened: { lead: flag('dispute_without_payment'), trial: flag('dispute_without_payment'), active: flag('dispute_opened'), past_due: flag('dispute_opened'), canceled: flag('dispute_opened'), refunded: flag('dispute_opened') },
+  TicketOpened: never,
+  TicketUpdated: never,
+  TicketClosed: never,
+  IdentityLinked: never,
+  IdentityUnlinked: never,
+  CustomerProfileUpdated: never,
+  CrmPropertyChanged: never,
+  CustomerDeleted: never,
+};
+
+// Tie-break for same-second facts on one object (domain/ordering.ts): the outcome with the
+// higher precedence wins. The order follows a subscription's life and, at the end, what costs
+// money or needs a human, so a same-second "paid" never outvotes "refunded" or a flag.
+export const PRECEDENCE: Record<LifecycleState, number> = {
+  lead: 0,
+  trial: 1,
+  active: 2,
+  past_due: 3,
+  canceled: 4,
+  refunded: 5,
+  needs_review: 6,
+};

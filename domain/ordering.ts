@@ -1,0 +1,75 @@
+import type { FactEvent } from '../contracts/domainEvents.ts';
+import type { LifecycleState } from '../contracts/events/vocabulary.ts';
+import { PRECEDENCE } from './lifecycleTable.ts';
+
+// Providers do not deliver in order (Stripe says so; Zendesk has meta.sequence for it), so
+// every fact is judged against the last one applied for the same object: its ordering key.
+
+export function orderingKey(fact: FactEvent): string {
+  switch (fact.type) {
+    case 'TrialStarted':
+    case 'SubscriptionActivated':
+    case 'SubscriptionChanged':
+    case 'TrialWillEnd':
+    case 'SubscriptionCanceled':
+      return `subscription:${fact.data.subscriptionId}`;
+    case 'PaymentSucceeded':
+    case 'PaymentFailed': {
+      const { subscriptionId, invoiceId, paymentIntentId, chargeId } = fact.data;
+      if (subscriptionId !== undefined) return `subscription:${subscriptionId}`;
+      if (invoiceId !== undefined) return `invoice:${invoiceId}`;
+      if (paymentIntentId !== undefined) return `payment_intent:${paymentIntentId}`;
+      return `charge:${chargeId ?? 'unknown'}`;
+    }
+    case 'RefundIssued':
+    case 'DisputeOpened':
+      return fact.data.subscriptionId !== undefined ? `subscription:${fact.data.subscriptionId}` : `charge:${fact.data.chargeId}`;
+    case 'TicketOpened':
+    case 'TicketUpdated':
+    case 'TicketClosed':
+      return `ticket:${fact.data.ticketId}`;
+    case 'LeadCaptured':
+    case 'CustomerProfileUpdated':
+      return 'profile';
+    case 'CrmPropertyChanged':
+      return `crm:${fact.data.property}`;
+    case 'IdentityLinked':
+    case 'IdentityUnlinked':
+      return `identity:${fact.data.kind}:${fact.data.externalId}`;
+    case 'CustomerDeleted':
+      return `deletion:${fact.data.deletedIn}`;
+    default: {
+      const unhandled: never = fact;
+      throw new Error(`No ordering key for ${JSON.stringify(unhandled)}`);
+    }
+  }
+}
+
+export interface Watermark {
+  // The source time of the newest fact applied for this object.
+  occurredAt: string;
+  // The customer as it was before the first fact of that instant. Every same-instant fact is
+  // judged from here, not from wherever an earlier sibling left the customer: that is what
+  // makes the outcome independent of arrival order.
+  base: { lifecycle: LifecycleState; subscriptionId: string | null };
+  // The highest-precedence state a fact of that instant led to; null while none moved the customer.
+  winner: LifecycleState | null;
+}
+
+export type Arrival = 'newer' | 'tie' | 'stale';
+
+// Compared as instants, not strings: "…:05Z" and "…:05.000+00:00" are the same second.
+export function arrivalOf(watermark: Watermark | undefined, occurredAt: string): Arrival {
+  if (watermark === undefined) return 'newer';
+  const difference = Date.parse(occurredAt) - Date.parse(watermark.occurredAt);
+  return difference > 0 ? 'newer' : difference === 0 ? 'tie' : 'stale';
+}
+
+// The tie rule. Stripe's `created` is whole seconds and one action emits several events in the
+// same second, so a strict `<` would drop one of them, and "last delivered wins" would depend on
+// delivery order. Instead a same-instant fact applies unless its outcome (judged from the base)
+// has lower precedence than the instant's winner so far. The final state of an instant is then
+// the highest-precedence outcome among its facts, whatever order they arrive in.
+export function losesTie(watermark: Watermark, outcome: LifecycleState): boolean {
+  return watermark.winner !== null && PRECEDENCE[outcome] < PRECEDENCE[watermark.winner];
+}

@@ -1,0 +1,67 @@
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../config.ts';
+
+// The `ledger` command. Each subcommand is a module exporting `run(args) → exit code`, loaded
+// only when chosen, so `ledger help` does not start a database driver.
+export interface Subcommand {
+  summary: string;
+  usage: string;
+  load: () => Promise<{ run(args: string[]): Promise<number> }>;
+}
+
+// Add a subcommand here (events, state, replay, projections, …).
+export const subcommands: Record<string, Subcommand> = {
+  serve: {
+    summary: 'run the HTTP service (PostgreSQL if DATABASE_URL is set, else embedded PGlite)',
+    usage: 'ledger serve',
+    load: () => import('./serve.ts'),
+  },
+  help: {
+    summary: 'list the commands',
+    usage: 'ledger help',
+    load: async () => ({ run: printHelp }),
+  },
+};
+
+export function helpText(): string {
+  const width = Math.max(...Object.values(subcommands).map((c) => c.usage.length));
+  const lines = Object.values(subcommands).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`);
+  return `Usage: ledger <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nConfiguration comes from the environment; see README.md.\n`;
+}
+
+async function printHelp(): Promise<number> {
+  process.stdout.write(helpText());
+  return 0;
+}
+
+// Returns the exit code: 0 done, 1 failed, 2 usage error.
+export async function main(argv: string[]): Promise<number> {
+  const [name = 'help', ...args] = argv;
+  const command = name === '--help' || name === '-h' ? subcommands.help : Object.hasOwn(subcommands, name) ? subcommands[name] : undefined;
+  if (!command) {
+    process.stderr.write(`ledger: unknown command '${name}'\n\n${helpText()}`);
+    return 2;
+  }
+  try {
+    const { run } = await command.load();
+    return await run(args);
+  } catch (error) {
+    // A config error is the operator's to fix: its message says what, a stack would only hide it.
+    process.stderr.write(error instanceof ConfigError ? `ledger: ${error.message}\n` : `ledger ${name} failed: ${String((error as Error)?.stack ?? error)}\n`);
+    return 1;
+  }
+}
+
+// Run when started as `node --import tsx services/cli/main.ts` (npm start, Docker); bin/ledger.js
+// imports main() instead, and tests may import this module without running anything.
+const isEntryPoint = (): boolean => {
+  try {
+    return realpathSync(process.argv[1] ?? '') === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+};
+
+// exitCode, not process.exit(): a command's last writes to a pipe must drain first.
+if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,59 @@
+import { describeConfig, loadConfig } from '../config.ts';
+import { openDatabase } from '../eventstore/openDatabase.ts';
+import { buildApp } from '../http/app.ts';
+
+// Below Docker's and Kubernetes' default 10 s grace period, so a stuck drain still ends with our
+// own log line and db close attempt rather than a SIGKILL.
+const DRAIN_TIMEOUT_MS = 8_000;
+
+// `ledger serve`: resolves with the exit code once the service has stopped.
+export async function run(_args: string[]): Promise<number> {
+  const config = loadConfig();
+  const db = await openDatabase({ databaseUrl: config.store.databaseUrl, dataDir: config.store.dataDir });
+  const app = buildApp({ db, config });
+  const stopSignal = nextStopSignal();
+  try {
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (error) {
+    await db.close().catch(() => {});
+    throw error;
+  }
+  app.log.info({ config: describeConfig(config) }, 'ledger serving');
+
+  const signal = await stopSignal;
+  app.log.info({ signal }, 'stopping: no new connections, draining in-flight requests');
+  const drained = await withTimeout(app.close(), DRAIN_TIMEOUT_MS);
+  if (!drained) app.log.error({ timeoutMs: DRAIN_TIMEOUT_MS }, 'in-flight requests did not finish in time');
+  // The store closes last: a request still in flight may be appending.
+  await db.close().catch((error: unknown) => app.log.error({ err: error }, 'closing the database failed'));
+  app.log.info('stopped');
+  // Connections that outlived the drain would keep the process alive: end it anyway.
+  if (!drained) setTimeout(() => process.exit(1), 1_000).unref();
+  return drained ? 0 : 1;
+}
+
+// The first SIGTERM/SIGINT starts a graceful stop; a second one means "now".
+function nextStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+async function withTimeout(work: PromiseLike<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([Promise.resolve(work).then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,25 @@
+import { parseDomainEvent, type DomainEvent } from '../../contracts/domainEvents.ts';
+import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
+import { evolve, initialState, type CustomerState } from '../../domain/customerState.ts';
+import type { EventStore } from '../eventstore/port.ts';
+import { streamIdOf } from './customerIds.ts';
+
+export interface LoadedCustomer {
+  customerId: string;
+  state: CustomerState;
+  // undefined: no stream yet.
+  version: number | undefined;
+  events: RecordedEvent[];
+}
+
+// Stored events are upcast to today's schema before the domain sees them.
+export const toDomainEvent = (event: RecordedEvent): DomainEvent => parseDomainEvent(event.type, event.schemaVersion, event.data);
+
+export function foldCustomer(events: RecordedEvent[]): CustomerState {
+  return events.reduce((state, event) => evolve(state, toDomainEvent(event)), initialState);
+}
+
+export async function loadCustomer(store: EventStore, customerId: string, toVersion?: number): Promise<LoadedCustomer> {
+  const events = await store.readStream(streamIdOf(customerId), toVersion === undefined ? {} : { toVersion });
+  return { customerId, state: foldCustomer(events), version: events.at(-1)?.version, events };
+}

@@ -1,0 +1,107 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { errorCatalogue, LedgerError, type ErrorCode } from '../../domain/errors.ts';
+
+// The one place an error becomes an HTTP response: RFC 9457 problem details, with the stable
+// LEDGER_* code. Nothing from the error's message, stack or cause reaches the client unless it
+// is a LedgerError, whose message and details are written for clients.
+
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail: string;
+  instance: string;
+  correlationId: string;
+  [extension: string]: unknown;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export const problemType = (code: ErrorCode): string => `urn:customer-ledger:problem:${code}`;
+
+// Fastify's own request errors, by their FST_ code; any other FST_ client error by its status.
+const frameworkCodes = new Map<string, ErrorCode>([
+  ['FST_ERR_CTP_BODY_TOO_LARGE', 'LEDGER_BODY_TOO_LARGE'],
+  ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 'LEDGER_UNSUPPORTED_MEDIA_TYPE'],
+  ['FST_ERR_CTP_INVALID_JSON_BODY', 'LEDGER_MALFORMED_JSON'],
+  ['FST_ERR_CTP_EMPTY_JSON_BODY', 'LEDGER_MALFORMED_JSON'],
+  ['FST_ERR_NOT_FOUND', 'LEDGER_NOT_FOUND'],
+]);
+const frameworkStatuses = new Map<number, ErrorCode>([
+  [400, 'LEDGER_VALIDATION'],
+  [404, 'LEDGER_NOT_FOUND'],
+  [413, 'LEDGER_BODY_TOO_LARGE'],
+  [414, 'LEDGER_VALIDATION'],
+  [415, 'LEDGER_UNSUPPORTED_MEDIA_TYPE'],
+  [429, 'LEDGER_RATE_LIMITED'],
+]);
+
+function frameworkCodeOf(error: Partial<FastifyError> | null): ErrorCode | undefined {
+  if (typeof error?.code !== 'string' || !error.code.startsWith('FST_')) return undefined;
+  return frameworkCodes.get(error.code) ?? frameworkStatuses.get(error.statusCode ?? 500);
+}
+
+// Driver errors meaning "the store is not reachable right now": answer 503 so providers retry,
+// rather than a 500 that reads as a bug. (Node socket codes; SQLSTATE 08xxx connection
+// exceptions, 57P0x shutdowns, 53300 too many connections.)
+const storeUnavailable = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|08...|57P0.|53300)$/;
+
+interface Mapped {
+  code: ErrorCode;
+  detail: string;
+  extensions: Record<string, unknown>;
+}
+
+function mapError(error: unknown): Mapped {
+  // A 500 is our bug: its message may describe stored data or code, so the client gets the
+  // catalogue title and the log gets the rest.
+  if (error instanceof LedgerError && error.status !== 500) {
+    return { code: error.code, detail: error.message, extensions: error.details ?? {} };
+  }
+  if (error instanceof LedgerError) return { code: error.code, detail: errorCatalogue[error.code].title, extensions: {} };
+  const fastifyError = error as Partial<FastifyError> | null;
+  const frameworkCode = frameworkCodeOf(fastifyError);
+  if (frameworkCode === 'LEDGER_VALIDATION' && Array.isArray(fastifyError?.validation)) {
+    // ajv paths are JSON pointers into the part that failed (body, querystring, params, headers).
+    const context = fastifyError.validationContext ?? 'body';
+    const errors = fastifyError.validation.map((v) => ({ path: `${context}${v.instancePath}`, message: v.message ?? 'invalid' }));
+    return { code: frameworkCode, detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '), extensions: { errors } };
+  }
+  if (frameworkCode) return { code: frameworkCode, detail: errorCatalogue[frameworkCode].title, extensions: {} };
+  if (typeof fastifyError?.code === 'string' && storeUnavailable.test(fastifyError.code)) {
+    return { code: 'LEDGER_STORE_UNAVAILABLE', detail: errorCatalogue.LEDGER_STORE_UNAVAILABLE.title, extensions: {} };
+  }
+  return { code: 'LEDGER_INTERNAL', detail: 'An unexpected error occurred; quote the correlation id when reporting it', extensions: {} };
+}
+
+export function problemFor(error: unknown, request: FastifyRequest): ProblemDetails {
+  const { code, detail, extensions } = mapError(error);
+  return {
+    ...extensions,
+    type: problemType(code),
+    title: errorCatalogue[code].title,
+    status: errorCatalogue[code].status,
+    code,
+    detail,
+    // The path only: a query string may carry tokens.
+    instance: request.url.split('?')[0] ?? '/',
+    correlationId: request.id,
+  };
+}
+
+export function sendProblem(reply: FastifyReply, problem: ProblemDetails): FastifyReply {
+  return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
+}
+
+export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const problem = problemFor(error, request);
+  // Internals go to the log (with the correlation id), never to the client.
+  if (problem.status >= 500) request.log.error({ err: error, code: problem.code }, 'request failed');
+  else request.log.info({ code: problem.code }, 'request rejected');
+  return sendProblem(reply, problem);
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return sendProblem(reply, problemFor(new LedgerError('LEDGER_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0] ?? '/'}`), request));
+}

@@ -1,0 +1,126 @@
+import type { Migration } from '../eventstore/migrations.ts';
+import type { SqlExecutor } from '../eventstore/sqlClient.ts';
+
+// Every verified delivery, kept as received so it can be re-processed after a mapper fix
+// (`ledger redeliver`). Signatures and secrets are never kept: headers pass an allow-list.
+export const inboxMigrations: Migration[] = [
+  {
+    id: '0002_inbox',
+    sql: `
+create table ledger_inbox (
+  id bigint generated always as identity primary key,
+  source text not null,
+  received_at timestamptz not null default now(),
+  verified boolean not null,
+  headers jsonb not null,
+  body text not null,
+  outcome text not null,
+  detail jsonb,
+  correlation_id text not null,
+  source_event_ids text[] not null default '{}'
+);
+create index ledger_inbox_received on ledger_inbox (received_at);
+create index ledger_inbox_source on ledger_inbox (source, received_at);
+`,
+  },
+];
+
+export type InboxOutcome = 'appended' | 'duplicate' | 'ignored' | 'unmatched' | 'failed';
+
+const SAFE_HEADERS = new Set([
+  'content-type',
+  'user-agent',
+  'x-correlation-id',
+  'traceparent',
+  'idempotency-key',
+  'x-hubspot-request-timestamp',
+  'x-zendesk-webhook-signature-timestamp',
+  'x-zendesk-webhook-id',
+  'x-zendesk-webhook-invocation-id',
+]);
+
+export function safeHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (SAFE_HEADERS.has(lower) && value !== undefined) kept[lower] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return kept;
+}
+
+export interface InboxEntry {
+  source: string;
+  verified: boolean;
+  headers: Record<string, string>;
+  body: string;
+  outcome: InboxOutcome;
+  detail?: Record<string, unknown>;
+  correlationId: string;
+  sourceEventIds: string[];
+}
+
+export async function recordDelivery(sql: SqlExecutor, entry: InboxEntry): Promise<string> {
+  const { rows } = await sql.query<{ id: string }>(
+    `insert into ledger_inbox (source, verified, headers, body, outcome, detail, correlation_id, source_event_ids)
+     values ($1, $2, $3::jsonb, $4, $5, $6::jsonb, $7, $8::text[]) returning id::text as id`,
+    [
+      entry.source,
+      entry.verified,
+      JSON.stringify(entry.headers),
+      entry.body,
+      entry.outcome,
+      entry.detail ? JSON.stringify(entry.detail) : null,
+      entry.correlationId,
+      entry.sourceEventIds,
+    ],
+  );
+  return rows[0]!.id;
+}
+
+export interface StoredDelivery {
+  id: string;
+  source: string;
+  receivedAt: string;
+  headers: Record<string, string>;
+  body: string;
+  outcome: InboxOutcome;
+  correlationId: string;
+}
+
+export async function readDeliveries(
+  sql: SqlExecutor,
+  filter: { id?: string; since?: string; source?: string; limit?: number },
+): Promise<StoredDelivery[]> {
+  const { rows } = await sql.query<{
+    id: string;
+    source: string;
+    received_at: Date | string;
+    headers: Record<string, string>;
+    body: string;
+    outcome: InboxOutcome;
+    correlation_id: string;
+  }>(
+    `select id::text as id, source, received_at, headers, body, outcome, correlation_id from ledger_inbox
+      where ($1::bigint is null or id = $1::bigint)
+        and ($2::timestamptz is null or received_at >= $2::timestamptz)
+        and ($3::text is null or source = $3::text)
+      order by id limit $4::int`,
+    [filter.id ?? null, filter.since ?? null, filter.source ?? null, filter.limit ?? 10_000],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    source: r.source,
+    receivedAt: new Date(r.received_at).toISOString(),
+    headers: r.headers,
+    body: r.body,
+    outcome: r.outcome,
+    correlationId: r.correlation_id,
+  }));
+}
+
+export async function pruneInbox(sql: SqlExecutor, retentionDays: number): Promise<number> {
+  const { rowCount } = await sql.query(`delete from ledger_inbox where received_at < now() - make_interval(days => $1::int)`, [
+    retentionDays,
+  ]);
+  return rowCount;
+}

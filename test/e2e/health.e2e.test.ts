@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import pg from 'pg';
+import { CONFIG_VARIABLES } from '../../contracts/config.ts';
+import { loadConfig } from '../../services/config.ts';
+import type { LedgerDatabase, Readiness } from '../../services/eventstore/database.ts';
+import { buildApp } from '../../services/http/app.ts';
+import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
+
+// `ledger serve` as a real process: listens, reports readiness, stops cleanly on SIGTERM.
+
+interface Served {
+  url: string;
+  child: ChildProcess;
+  logs: () => string;
+  exited: Promise<number | null>;
+}
+
+// The child sees none of this shell's ledger settings, only the ones a test gives it.
+function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base = { ...process.env };
+  for (const name of CONFIG_VARIABLES) delete base[name];
+  return { ...base, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', LOG_LEVEL: 'info', ...env };
+}
+
+async function serve(env: Record<string, string>): Promise<Served> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'serve'], {
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const listening = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (listening?.[1]) {
+        clearTimeout(timer);
+        resolve(listening[1]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then((code) => reject(new Error(`serve exited with ${code}:\n${output}`)));
+  });
+  return { url, child, exited, logs: () => output };
+}
+
+async function stop(served: Served): Promise<number | null> {
+  served.child.kill('SIGTERM');
+  return served.exited;
+}
+
+async function assertHealthy(url: string): Promise<void> {
+  const live = await fetch(`${url}/health/live`);
+  assert.equal(live.status, 200);
+  const ready = await fetch(`${url}/health/ready`);
+  assert.equal(ready.status, 200, await ready.clone().text());
+  assert.equal(((await ready.json()) as { status: string }).status, 'ready');
+}
+
+describe('ledger serve (e2e)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ledger-e2e-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  test('on the embedded store: ready, then exits 0 on SIGTERM, and restarts on the same data', async () => {
+    for (let run = 1; run <= 2; run += 1) {
+      const served = await serve({ LEDGER_DATA_DIR: dataDir });
+      try {
+        await assertHealthy(served.url);
+      } finally {
+        assert.equal(await stop(served), 0, served.logs());
+      }
+      assert.match(served.logs(), /"msg":"stopped"/);
+    }
+  });
+
+  test('on PostgreSQL (DATABASE_URL): ready, then exits 0 on SIGTERM', async (t) => {
+    const postgres = databaseTargets.find((target) => target.name === 'postgres');
+    const skip = await postgres?.skip();
+    if (skip) return t.skip(skip);
+    // A schema of its own, through the URL's search_path, so the test leaves nothing shared.
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+    try {
+      await admin.query(`create schema ${schema}`);
+      const url = new URL(POSTGRES_URL);
+      url.searchParams.set('options', `-c search_path=${schema}`);
+      const served = await serve({ DATABASE_URL: url.toString() });
+      try {
+        await assertHealthy(served.url);
+      } finally {
+        assert.equal(await stop(served), 0, served.logs());
+      }
+    } finally {
+      await admin.query(`drop schema if exists ${schema} cascade`);
+      await admin.end();
+    }
+  });
+});
+
+describe('graceful stop (over a real socket)', () => {
+  test('close() lets an in-flight request finish, then refuses new ones without waiting on keep-alive', async () => {
+    const slowReady = () => new Promise<Readiness>((resolve) => setTimeout(() => resolve({ ok: true, checks: [] }), 500));
+    const db: LedgerDatabase = { readiness: slowReady, close: async () => {}, get sql(): never { throw new Error('unused'); }, get store(): never { throw new Error('unused'); } };
+    const app = buildApp({ db, config: loadConfig({ LOG_LEVEL: 'silent' }) });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const inFlight = fetch(`${url}/health/ready`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = performance.now();
+    await app.close();
+    const response = await inFlight;
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('connection'), 'close');
+    assert.ok(performance.now() - started < 5_000, 'close() waited on an idle keep-alive socket');
+    await assert.rejects(fetch(`${url}/health/live`));
+  });
+});

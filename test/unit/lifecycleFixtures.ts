@@ -1,0 +1,126 @@
+import { domainEvent, type DomainEvent, type FactEvent } from '../../contracts/domainEvents.ts';
+import type { ReviewReason } from '../../contracts/events/decisions.ts';
+import type { LifecycleState } from '../../contracts/events/vocabulary.ts';
+import type { ApplyManualOverride, DecideContext, RecordFact } from '../../domain/customerCommands.ts';
+import { customerDecider, type CustomerCommand, type CustomerState } from '../../domain/customerDecider.ts';
+import type { FactCaseName } from '../../domain/lifecycleTable.ts';
+import { orderingKey } from '../../domain/ordering.ts';
+
+// Shared vocabulary for the domain's unit tests: a known subscription (sub_1), a new one
+// (sub_2), histories that reach each state, and one sample fact per fact case.
+
+export const KNOWN = 'sub_1';
+export const OTHER = 'sub_2';
+export const NOW = '2026-03-01T12:00:00.000Z';
+export const at = (second: number) => `2026-02-01T00:00:${String(second).padStart(2, '0')}Z`;
+const plan = { priceId: 'price_pro', nickname: 'Pro', interval: 'month' as const };
+
+export const recordFact = (fact: FactEvent): RecordFact => ({ type: 'RecordFact', fact });
+export const override = (command: Omit<ApplyManualOverride, 'type'>): ApplyManualOverride => ({ type: 'ApplyManualOverride', ...command });
+export const admin = { id: 'usr_admin', role: 'admin' as const };
+
+export const changedTo = (fact: FactEvent, from: LifecycleState, to: LifecycleState) =>
+  domainEvent('LifecycleChanged', { from, to, cause: { type: fact.type, occurredAt: fact.data.occurredAt, orderingKey: orderingKey(fact) } });
+
+export const flagged = (fact: FactEvent, from: LifecycleState, reason: ReviewReason) =>
+  domainEvent('FlaggedForReview', { reason, from, cause: { type: fact.type, occurredAt: fact.data.occurredAt, orderingKey: orderingKey(fact) } });
+
+// Facts by name, with sensible defaults; `second` places them in time.
+export const facts = {
+  subscriptionChanged: (second: number, status: 'incomplete' | 'trialing' | 'active' | 'past_due' | 'unpaid' | 'canceled' | 'incomplete_expired' | 'paused', subscriptionId = KNOWN) =>
+    domainEvent('SubscriptionChanged', { occurredAt: at(second), subscriptionId, plan, status, mrrCents: 4900, currency: 'usd' }),
+  trialStarted: (second: number, subscriptionId = KNOWN) =>
+    domainEvent('TrialStarted', { occurredAt: at(second), subscriptionId, plan, trialEndsAt: '2026-02-15T00:00:00Z' }),
+  subscriptionActivated: (second: number, subscriptionId = KNOWN) =>
+    domainEvent('SubscriptionActivated', { occurredAt: at(second), subscriptionId, plan, mrrCents: 4900, currency: 'usd' }),
+  paymentSucceeded: (second: number, subscription: string | null = KNOWN) =>
+    domainEvent('PaymentSucceeded', { occurredAt: at(second), invoiceId: `in_${second}`, subscriptionId: subscription ?? undefined, amountCents: 4900, currency: 'usd' }),
+  paymentFailed: (second: number, subscription: string | null = KNOWN) =>
+    domainEvent('PaymentFailed', { occurredAt: at(second), invoiceId: `in_${second}`, subscriptionId: subscription ?? undefined, amountCents: 4900, currency: 'usd', attemptCount: 1 }),
+  subscriptionCanceled: (second: number, subscriptionId = KNOWN) => domainEvent('SubscriptionCanceled', { occurredAt: at(second), subscriptionId }),
+  refundIssued: (second: number, refundedAmountCents = 4900, subscription: string | null = KNOWN) =>
+    domainEvent('RefundIssued', { occurredAt: at(second), chargeId: `ch_${second}`, subscriptionId: subscription ?? undefined, chargeAmountCents: 4900, refundedAmountCents, currency: 'usd' }),
+  disputeOpened: (second: number, subscription: string | null = KNOWN) =>
+    domainEvent('DisputeOpened', { occurredAt: at(second), disputeId: `dp_${second}`, chargeId: `ch_${second}`, subscriptionId: subscription ?? undefined, amountCents: 4900, currency: 'usd' }),
+};
+
+// One sample fact per case of LIFECYCLE_TABLE, for a customer whose subscription is KNOWN.
+export function sampleFact(name: FactCaseName, second: number): FactEvent {
+  const occurredAt = at(second);
+  switch (name) {
+    case 'LeadCaptured': return domainEvent('LeadCaptured', { occurredAt, email: 'ada@example.com', firstName: 'Ada' });
+    case 'TrialStarted.newSubscription': return facts.trialStarted(second, OTHER);
+    case 'TrialStarted.knownSubscription': return facts.trialStarted(second, KNOWN);
+    case 'SubscriptionActivated.newSubscription': return facts.subscriptionActivated(second, OTHER);
+    case 'SubscriptionActivated.knownSubscription': return facts.subscriptionActivated(second, KNOWN);
+    case 'SubscriptionChanged.trialing.newSubscription': return facts.subscriptionChanged(second, 'trialing', OTHER);
+    case 'SubscriptionChanged.trialing.knownSubscription': return facts.subscriptionChanged(second, 'trialing', KNOWN);
+    case 'SubscriptionChanged.active.newSubscription': return facts.subscriptionChanged(second, 'active', OTHER);
+    case 'SubscriptionChanged.active.knownSubscription': return facts.subscriptionChanged(second, 'active', KNOWN);
+    case 'SubscriptionChanged.pastDue': return facts.subscriptionChanged(second, 'past_due');
+    case 'SubscriptionChanged.canceled': return facts.subscriptionChanged(second, 'canceled');
+    case 'SubscriptionChanged.other': return facts.subscriptionChanged(second, 'paused');
+    case 'TrialWillEnd': return domainEvent('TrialWillEnd', { occurredAt, subscriptionId: KNOWN, trialEndsAt: '2026-02-15T00:00:00Z' });
+    case 'PaymentSucceeded.newSubscription': return facts.paymentSucceeded(second, OTHER);
+    case 'PaymentSucceeded.knownSubscription': return facts.paymentSucceeded(second, KNOWN);
+    case 'PaymentSucceeded.oneOff': return facts.paymentSucceeded(second, null);
+    case 'PaymentFailed': return facts.paymentFailed(second);
+    case 'SubscriptionCanceled': return facts.subscriptionCanceled(second);
+    case 'RefundIssued.full': return facts.refundIssued(second, 4900);
+    case 'RefundIssued.partial': return facts.refundIssued(second, 1000);
+    case 'DisputeOpened': return facts.disputeOpened(second);
+    case 'TicketOpened': return domainEvent('TicketOpened', { occurredAt, ticketId: 'tk_1', subject: 'Charged twice', status: 'new', priority: 'high', via: 'email', tags: ['billing'] });
+    case 'TicketUpdated': return domainEvent('TicketUpdated', { occurredAt, ticketId: 'tk_1', status: 'pending' });
+    case 'TicketClosed': return domainEvent('TicketClosed', { occurredAt, ticketId: 'tk_1', status: 'solved' });
+    case 'IdentityLinked': return domainEvent('IdentityLinked', { occurredAt, kind: 'crm', externalId: 'crm_1' });
+    case 'IdentityUnlinked': return domainEvent('IdentityUnlinked', { occurredAt, kind: 'crm', externalId: 'crm_1' });
+    case 'CustomerProfileUpdated': return domainEvent('CustomerProfileUpdated', { occurredAt, phone: '+44 20 7946 0000' });
+    case 'CrmPropertyChanged': return domainEvent('CrmPropertyChanged', { occurredAt, property: 'lifecyclestage', value: 'customer' });
+    case 'CustomerDeleted': return domainEvent('CustomerDeleted', { occurredAt, deletedIn: 'stripe' });
+  }
+}
+
+// Histories (seconds 1-3) that leave the customer in each state with subscription KNOWN.
+export function historyTo(state: LifecycleState): DomainEvent[] {
+  const activated = facts.subscriptionActivated(1);
+  const activeHistory = [activated, changedTo(activated, 'lead', 'active')];
+  switch (state) {
+    case 'lead': return [facts.subscriptionChanged(1, 'incomplete')];
+    case 'trial': {
+      const started = facts.trialStarted(1);
+      return [started, changedTo(started, 'lead', 'trial')];
+    }
+    case 'active': return activeHistory;
+    case 'past_due': {
+      const failed = facts.paymentFailed(2);
+      return [...activeHistory, failed, changedTo(failed, 'active', 'past_due')];
+    }
+    case 'canceled': {
+      const canceled = facts.subscriptionCanceled(2);
+      return [...activeHistory, canceled, changedTo(canceled, 'active', 'canceled')];
+    }
+    case 'refunded': {
+      const refund = facts.refundIssued(2);
+      return [...activeHistory, refund, changedTo(refund, 'active', 'refunded')];
+    }
+    case 'needs_review': {
+      const dispute = facts.disputeOpened(2);
+      return [...activeHistory, dispute, flagged(dispute, 'active', 'dispute_opened')];
+    }
+  }
+}
+
+export const stateAfter = (history: readonly DomainEvent[], from: CustomerState = customerDecider.initialState) =>
+  history.reduce(customerDecider.evolve, from);
+
+// Runs commands one after another through decide and evolve, as the service layer does.
+export function run(commands: readonly CustomerCommand[], history: readonly DomainEvent[] = [], context: DecideContext = { now: NOW }) {
+  let state = stateAfter(history);
+  const appended: DomainEvent[] = [];
+  for (const command of commands) {
+    const events = customerDecider.decide(command, state, context);
+    appended.push(...events);
+    state = stateAfter(events, state);
+  }
+  return { state, appended };
+}
