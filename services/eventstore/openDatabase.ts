@@ -1,22 +1,13 @@
 import type { DatabaseOptions, LedgerDatabase, Readiness } from './database.ts';
-import { applyMigrations, pendingMigrations, type Migration } from './migrations.ts';
+import { applyMigrations, pendingMigrations } from './migrations.ts';
 import { createPgClient } from './pgClient.ts';
 import { createPgliteClient } from './pgliteClient.ts';
 import { PostgresEventStore } from './postgresEventStore.ts';
 import type { SqlClient } from './sqlClient.ts';
-import { eventStoreMigrations } from './storeSchema.ts';
+import { allMigrations } from '../schema.ts';
 
 export const DEFAULT_DATA_DIR = './.ledger';
 
-// Every module that owns tables adds its migrations here, so `ledger serve` and the readiness
-// check agree on what "migrations current" means.
-const migrationSets: Migration[][] = [eventStoreMigrations];
-
-export function registerMigrations(migrations: Migration[]): void {
-  if (!migrationSets.includes(migrations)) migrationSets.push(migrations);
-}
-
-export const allMigrations = (): Migration[] => migrationSets.flat();
 
 export async function openSqlClient(options: DatabaseOptions): Promise<SqlClient> {
   if (options.databaseUrl) {
@@ -35,7 +26,7 @@ export async function openDatabase(options: DatabaseOptions & { migrate?: boolea
   const sql = await openSqlClient(options);
   if (options.migrate !== false) {
     try {
-      await applyMigrations(sql, allMigrations());
+      await applyMigrations(sql, allMigrations);
     } catch (error) {
       await sql.close().catch(() => {});
       throw error;
@@ -54,7 +45,7 @@ export async function openDatabase(options: DatabaseOptions & { migrate?: boolea
         checks.push({ name: 'store', ok: false, detail: 'event store unreachable' });
         return { ok: false, checks };
       }
-      const pending = await pendingMigrations(sql, allMigrations()).catch(() => ['unknown']);
+      const pending = await pendingMigrations(sql, allMigrations).catch(() => ['unknown']);
       checks.push(
         pending.length === 0 ? { name: 'migrations', ok: true } : { name: 'migrations', ok: false, detail: `pending: ${pending.join(', ')}` },
       );

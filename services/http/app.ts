@@ -5,11 +5,14 @@ import type { LedgerConfig } from '../config.ts';
 import type { LedgerDatabase } from '../eventstore/database.ts';
 import { errorHandler, notFoundHandler } from './errorHandler.ts';
 import { healthRoutes } from './healthRoutes.ts';
+import { crmWebhookRoutes, stripeWebhookRoutes, supportWebhookRoutes } from '../ingest/ingestRoutes.ts';
 
 // What every route module receives: built once at start, never looked up per request.
 export interface AppDeps {
   db: LedgerDatabase;
   config: LedgerConfig;
+  // The clock every decision and signature check reads; tests pin it.
+  now?: () => Date;
 }
 
 // A route module is a function over an encapsulated fastify scope, so a module may add its own
@@ -17,7 +20,7 @@ export interface AppDeps {
 export type RouteModule = (app: FastifyInstance, deps: AppDeps) => void | Promise<void>;
 
 // Add a source or a feature here; order does not matter.
-const routeModules: RouteModule[] = [healthRoutes];
+const routeModules: RouteModule[] = [healthRoutes, stripeWebhookRoutes, crmWebhookRoutes, supportWebhookRoutes];
 
 export interface BuildAppOptions extends AppDeps {
   // A pino-compatible logger; default: fastify's pino at config.logLevel.
@@ -34,7 +37,7 @@ function correlationIdOf(request: IncomingMessage): string {
 }
 
 // Builds the app without listening: tests drive it with app.inject(), `ledger serve` listens.
-export function buildApp({ db, config, logger }: BuildAppOptions): FastifyInstance {
+export function buildApp({ db, config, logger, now }: BuildAppOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: { level: config.logLevel } }),
     bodyLimit: config.http.bodyLimitBytes,
@@ -60,7 +63,7 @@ export function buildApp({ db, config, logger }: BuildAppOptions): FastifyInstan
     if (closing) reply.header('connection', 'close');
   });
 
-  const deps: AppDeps = { db, config };
+  const deps: AppDeps = { db, config, now: now ?? (() => new Date()) };
   for (const routes of routeModules) {
     app.register(async (scope) => routes(scope, deps));
   }

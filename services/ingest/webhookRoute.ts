@@ -9,7 +9,7 @@ import type { WebhookSource } from './webhookSource.ts';
 export function registerWebhook<P>(scope: FastifyInstance, deps: AppDeps, source: WebhookSource<P>): void {
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser(
-    ['application/json', /^application\/[a-z.+-]*json$/],
+    'application/json',
     { parseAs: 'buffer', bodyLimit: deps.config.http.bodyLimitBytes },
     (_request, body, done) => done(null, body),
   );

@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type LedgerConfig } from '../../services/config.ts';
+import type { LedgerDatabase } from '../../services/eventstore/database.ts';
+import { buildApp } from '../../services/http/app.ts';
+import { dropSchemaOf, type DatabaseTarget } from './databases.ts';
+
+// Known test secrets: tests sign deliveries with these, exactly as the providers would.
+export const TEST_ENV = {
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'silent',
+  STRIPE_WEBHOOK_SECRET: 'whsec_test_current,whsec_test_previous',
+  HUBSPOT_CLIENT_SECRET: 'hubspot-test-client-secret',
+  ZENDESK_WEBHOOK_SECRET: 'zendesk-test-signing-secret',
+  LEDGER_API_KEYS: 'key-app:app,key-read:read,key-viewer:viewer,key-support:support,key-admin:admin,key-all:app+read+viewer+support+admin',
+  LEDGER_RATE_LIMIT_STRIPE_PER_SECOND: '0',
+  LEDGER_RATE_LIMIT_CRM_PER_SECOND: '0',
+  LEDGER_RATE_LIMIT_SUPPORT_PER_SECOND: '0',
+  LEDGER_RATE_LIMIT_APP_PER_SECOND: '0',
+} as const;
+
+export const STRIPE_TEST_SECRET = 'whsec_test_current';
+
+export interface TestApp {
+  app: FastifyInstance;
+  db: LedgerDatabase;
+  config: LedgerConfig;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(
+  target: DatabaseTarget,
+  options: { env?: Record<string, string>; now?: () => Date } = {},
+): Promise<TestApp> {
+  const db = await target.open();
+  const config = loadConfig({ ...TEST_ENV, ...options.env });
+  const app = buildApp({ db, config, ...(options.now ? { now: options.now } : {}) });
+  await app.ready();
+  return {
+    app,
+    db,
+    config,
+    async close() {
+      await app.close();
+      await dropSchemaOf(db);
+      await db.close();
+    },
+  };
+}
