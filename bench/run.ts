@@ -1,9 +1,11 @@
 import { machine } from './stats.ts';
+import { ingestBench } from './ingestBench.ts';
 import { storeBench } from './storeBench.ts';
 
 // `npm run bench -- <name>`: each bench prints markdown tables for the README.
 const benches: Record<string, () => Promise<void>> = {
   store: storeBench,
+  ingest: ingestBench,
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

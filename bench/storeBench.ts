@@ -6,7 +6,7 @@ const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
 const CONCURRENCY = [1, 8, 32];
 
 // The ceiling: one plain single-row INSERT per commit into a bare table, same database, same concurrency.
-async function bareInsertRate(db: LedgerDatabase, concurrency: number): Promise<number> {
+export async function bareInsertRate(db: LedgerDatabase, concurrency: number): Promise<number> {
   await db.sql.exec('drop table if exists bench_bare; create table bench_bare (id bigserial primary key, payload jsonb not null)');
   const payload = JSON.stringify(benchEvent('cust_bare').data);
   const result = await runFor(DURATION_MS, concurrency, async () => {

@@ -1,6 +1,7 @@
 import { describeConfig, loadConfig } from '../config.ts';
 import { openDatabase } from '../eventstore/openDatabase.ts';
 import { buildApp } from '../http/app.ts';
+import { scheduleInboxPruning } from '../ingest/inbox.ts';
 
 // Below Docker's and Kubernetes' default 10 s grace period, so a stuck drain still ends with our
 // own log line and db close attempt rather than a SIGKILL.
@@ -19,9 +20,13 @@ export async function run(_args: string[]): Promise<number> {
     throw error;
   }
   app.log.info({ config: describeConfig(config) }, 'ledger serving');
+  const stopPruning = scheduleInboxPruning(db.sql, config.inbox.retentionDays, (error) =>
+    app.log.warn({ err: error }, 'inbox pruning failed; retrying in an hour'),
+  );
 
   const signal = await stopSignal;
   app.log.info({ signal }, 'stopping: no new connections, draining in-flight requests');
+  stopPruning();
   const drained = await withTimeout(app.close(), DRAIN_TIMEOUT_MS);
   if (!drained) app.log.error({ timeoutMs: DRAIN_TIMEOUT_MS }, 'in-flight requests did not finish in time');
   // The store closes last: a request still in flight may be appending.

@@ -124,3 +124,16 @@ export async function pruneInbox(sql: SqlExecutor, retentionDays: number): Promi
   ]);
   return rowCount;
 }
+
+// Prunes once at start and then hourly; the timer never keeps the process alive.
+export function scheduleInboxPruning(
+  sql: SqlExecutor,
+  retentionDays: number,
+  onError: (error: unknown) => void,
+): () => void {
+  const prune = () => void pruneInbox(sql, retentionDays).catch(onError);
+  prune();
+  const timer = setInterval(prune, 60 * 60 * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

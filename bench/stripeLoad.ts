@@ -1,0 +1,50 @@
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { resolve } from 'node:path';
+
+export const BENCH_STRIPE_SECRET = 'whsec_bench_secret';
+
+const template = JSON.parse(readFileSync(resolve(process.cwd(), '../shared/fixtures/stripe/invoice.paid.json'), 'utf8')) as {
+  id: string;
+  created: number;
+  data: { object: Record<string, unknown> };
+};
+
+let sequence = 0;
+
+// A distinct invoice.paid per call, spread over `customers` Stripe customers, signed as Stripe does.
+export function signedInvoicePaid(customers: number, run: string): { body: string; signature: string } {
+  sequence += 1;
+  const created = Math.floor(Date.now() / 1000);
+  const event = {
+    ...template,
+    id: `evt_${run}_${sequence}`,
+    created,
+    data: { ...template.data, object: { ...template.data.object, id: `in_${run}_${sequence}`, customer: `cus_${run}_${sequence % customers}` } },
+  };
+  const body = JSON.stringify(event);
+  const v1 = createHmac('sha256', BENCH_STRIPE_SECRET).update(`${created}.${body}`).digest('hex');
+  return { body, signature: `t=${created},v1=${v1}` };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+export function post(url: string, body: string, signature: string): Promise<number> {
+  return new Promise((resolvePost, reject) => {
+    const request = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'stripe-signature': signature, 'content-length': Buffer.byteLength(body) },
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolvePost(response.statusCode ?? 0));
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
