@@ -1,7 +1,8 @@
 import { eventStoreMigrations } from './eventstore/storeSchema.ts';
 import type { Migration } from './eventstore/migrations.ts';
 import { inboxMigrations } from './ingest/inbox.ts';
+import { projectorMigrations } from './projector/projectorSchema.ts';
 
 // Every table the service owns, in one list, so `ledger serve`, the tests and the readiness
 // check agree on what "migrations current" means. SQL stays beside the code that owns it.
-export const allMigrations: Migration[] = [...eventStoreMigrations, ...inboxMigrations];
+export const allMigrations: Migration[] = [...eventStoreMigrations, ...inboxMigrations, ...projectorMigrations];

@@ -50,5 +50,7 @@ export interface EventStore {
   resolveIdentities(claims: IdentityClaim[]): Promise<Map<string, string>>;
   identitiesOf(customerId: string): Promise<IdentityClaim[]>;
   headPosition(): Promise<bigint>;
+  // In-process wake-up after a committed append (projectors here need not poll for it).
+  onAppended(listener: (result: AppendResult) => void): () => void;
   close(): Promise<void>;
 }

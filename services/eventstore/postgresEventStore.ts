@@ -1,7 +1,7 @@
 import type { NewEvent, RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { ConcurrencyError, IdentityConflictError, LedgerError } from '../../domain/errors.ts';
 import type { AppendOptions, AppendResult, EventStore, IdentityClaim, ReadAllOptions, ReadStreamOptions } from './port.ts';
-import { namedStatement, type SqlClient } from './sqlClient.ts';
+import { namedStatement, type SqlClient, type SqlExecutor } from './sqlClient.ts';
 import { EVENTS_PER_APPEND_LIMIT } from './storeSchema.ts';
 import { uuidv7 } from './uuidv7.ts';
 
@@ -49,6 +49,19 @@ const RESOLVE_IDENTITIES_SQL = namedStatement(
      join ledger_identities l on l.kind = c.kind and l.external_id = c.external_id`,
 );
 
+// The gap-safe global read on a given executor (a projector reads inside its own transaction).
+export async function readAllWith(executor: SqlExecutor, after: bigint, limit: number): Promise<RecordedEvent[]> {
+  const { rows } = await executor.query<EventRow>(READ_ALL_SQL, [after.toString(), limit]);
+  return rows.map(toRecordedEvent);
+}
+
+export async function readEventAt(executor: SqlExecutor, position: bigint | string): Promise<RecordedEvent | undefined> {
+  const { rows } = await executor.query<EventRow>(`select ${EVENT_COLUMNS} from ledger_events where position = $1::bigint`, [
+    position.toString(),
+  ]);
+  return rows[0] ? toRecordedEvent(rows[0]) : undefined;
+}
+
 export function toRecordedEvent(row: EventRow): RecordedEvent {
   return {
     eventId: row.event_id,
@@ -83,14 +96,23 @@ export function translateStoreError(error: unknown, streamId?: string, expected?
 }
 
 export class PostgresEventStore implements EventStore {
+  private readonly listeners = new Set<(result: AppendResult) => void>();
+
   constructor(private readonly sql: SqlClient) {}
+
+  onAppended(listener: (result: AppendResult) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   async append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
     // 'any' means "whatever the version is": a writer that lost a race for the next version
     // simply takes the one after. Other modes report the conflict with the version found.
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.appendOnce(streamId, events, options);
+        const result = await this.appendOnce(streamId, events, options);
+        if (!result.duplicate) for (const listener of this.listeners) listener(result);
+        return result;
       } catch (error) {
         if (!(error instanceof ConcurrencyError)) throw error;
         if (options.expectedVersion === 'any' && attempt < 20) continue;

@@ -1,0 +1,109 @@
+import { readEventAt } from '../eventstore/postgresEventStore.ts';
+import type { SqlClient, SqlExecutor } from '../eventstore/sqlClient.ts';
+import type { ProjectionRunner } from './projectionRunner.ts';
+import { loadRows, writeRows } from './readModelRows.ts';
+
+export interface ParkedEvent {
+  id: string;
+  projection: string;
+  position: string;
+  eventId: string;
+  customerId: string;
+  reason: 'failed' | 'held';
+  error: string | null;
+  attempts: number;
+  status: 'parked' | 'retried' | 'skipped';
+  parkedAt: string;
+}
+
+export async function listParked(sql: SqlExecutor, filter: { projection?: string; status?: string } = {}): Promise<ParkedEvent[]> {
+  const { rows } = await sql.query<Record<string, unknown>>(
+    `select id::text as id, projection, position::text as position, event_id::text as event_id, customer_id, reason, error,
+            attempts, status, parked_at
+       from ledger_parked_events
+      where ($1::text is null or projection = $1) and ($2::text is null or status = $2)
+      order by projection, position`,
+    [filter.projection ?? null, filter.status ?? 'parked'],
+  );
+  return rows.map((r) => ({
+    id: String(r.id),
+    projection: String(r.projection),
+    position: String(r.position),
+    eventId: String(r.event_id),
+    customerId: String(r.customer_id),
+    reason: r.reason as ParkedEvent['reason'],
+    error: (r.error as string | null) ?? null,
+    attempts: Number(r.attempts),
+    status: r.status as ParkedEvent['status'],
+    parkedAt: new Date(r.parked_at as string).toISOString(),
+  }));
+}
+
+export interface DrainResult {
+  customerId: string;
+  applied: number;
+  stillParked: number;
+}
+
+// Applies a customer's parked events in position order (the failed one first, then those held
+// behind it). Stops at the first that fails again, so the customer's order is never broken.
+export async function drainCustomer(sql: SqlClient, runner: ProjectionRunner<unknown>, customerId: string, actor: string): Promise<DrainResult> {
+  return sql.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`ledger_projection:${runner.checkpointName}`]);
+    const { rows: parked } = await tx.query<{ id: string; position: string }>(
+      `select id::text as id, position::text as position from ledger_parked_events
+        where projection = $1 and customer_id = $2 and status = 'parked' order by position`,
+      [runner.checkpointName, customerId],
+    );
+    const { rows: checkpoint } = await tx.query<{ shared: unknown }>('select shared from ledger_projection_checkpoints where name = $1', [
+      runner.checkpointName,
+    ]);
+    let shared = checkpoint[0]?.shared ?? runner.readModel.initialShared;
+    let row = (await loadRows(tx, runner.table, [customerId])).get(customerId);
+    let docChanged = false;
+    let applied = 0;
+    for (const entry of parked) {
+      const event = await readEventAt(tx, entry.position);
+      if (!event) break;
+      try {
+        const next = runner.applyOne(row, event, shared);
+        row = next.row;
+        shared = next.shared;
+        docChanged ||= next.docChanged;
+      } catch (error) {
+        await tx.query(`update ledger_parked_events set attempts = attempts + 1, error = $2 where id = $1::bigint`, [
+          entry.id,
+          (error instanceof Error ? error.message : String(error)).slice(0, 500),
+        ]);
+        break;
+      }
+      await tx.query(
+        `update ledger_parked_events set status = 'retried', resolved_at = now(), resolved_by = $2 where id = $1::bigint`,
+        [entry.id, actor],
+      );
+      applied += 1;
+    }
+    if (row && applied > 0) {
+      await writeRows(tx, runner.table, [{ customerId, row, docChanged }]);
+      await tx.query('update ledger_projection_checkpoints set shared = $2::jsonb where name = $1', [runner.checkpointName, JSON.stringify(shared)]);
+    }
+    return { customerId, applied, stillParked: parked.length - applied };
+  });
+}
+
+// Marks one parked event as not to be applied (with the reason), then drains what it held back.
+export async function skipParked(
+  sql: SqlClient,
+  runner: ProjectionRunner<unknown>,
+  id: string,
+  actor: string,
+  reason: string,
+): Promise<DrainResult | undefined> {
+  const { rows } = await sql.query<{ customer_id: string }>(
+    `update ledger_parked_events set status = 'skipped', resolved_at = now(), resolved_by = $3, resolution_reason = $4
+      where id = $1::bigint and projection = $2 and status = 'parked' returning customer_id`,
+    [id, runner.checkpointName, actor, reason],
+  );
+  const customerId = rows[0]?.customer_id;
+  return customerId ? drainCustomer(sql, runner, customerId, actor) : undefined;
+}

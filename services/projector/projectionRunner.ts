@@ -1,0 +1,187 @@
+import { parseDomainEvent } from '../../contracts/domainEvents.ts';
+import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
+import { evolve, initialState } from '../../domain/customerState.ts';
+import type { ProjectedEvent, ReadModel } from '../../projections/projection.ts';
+import { readAllWith } from '../eventstore/postgresEventStore.ts';
+import type { SqlClient, SqlExecutor } from '../eventstore/sqlClient.ts';
+import { loadRows, writeRows, type ReadModelRow } from './readModelRows.ts';
+
+export interface RunnerOptions {
+  batchSize?: number;
+  // Attempts before an event is parked.
+  maxAttempts?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  pollIntervalMs?: number;
+  // Where this runner writes: the live table, or a rebuild table beside it.
+  table?: string;
+  checkpointName?: string;
+}
+
+export interface BatchResult {
+  applied: number;
+  parked: number;
+  position: bigint;
+  changedCustomers: string[];
+  // true when the batch was full: more may be waiting.
+  more: boolean;
+}
+
+class ProjectionFailure extends Error {
+  constructor(readonly event: RecordedEvent, readonly attempts: number, cause: unknown) {
+    super(`projection failed on event ${event.eventId}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+// Runs one read model over the global log. Each batch is one transaction: read after the
+// checkpoint, apply, write rows + change feed + parked events + checkpoint, commit. A
+// transaction-scoped advisory lock makes concurrent runners (two processes) take turns, so
+// nothing is applied twice however many are started.
+export class ProjectionRunner<Options> {
+  readonly table: string;
+  readonly checkpointName: string;
+  private readonly failures = new Map<string, number>();
+  private readonly batchSize: number;
+  private readonly maxAttempts: number;
+
+  constructor(
+    private readonly sql: SqlClient,
+    readonly readModel: ReadModel<unknown, unknown, Options>,
+    readonly options: Options,
+    readonly settings: RunnerOptions = {},
+  ) {
+    this.table = settings.table ?? `read_${readModel.name}`;
+    this.checkpointName = settings.checkpointName ?? readModel.name;
+    this.batchSize = settings.batchSize ?? 500;
+    this.maxAttempts = settings.maxAttempts ?? 5;
+  }
+
+  async runBatch(): Promise<BatchResult> {
+    return this.sql.transaction(async (tx) => {
+      await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`ledger_projection:${this.checkpointName}`]);
+      await tx.query('insert into ledger_projection_checkpoints (name) values ($1) on conflict do nothing', [this.checkpointName]);
+      const { rows } = await tx.query<{ position: string; shared: unknown }>(
+        'select position::text as position, shared from ledger_projection_checkpoints where name = $1',
+        [this.checkpointName],
+      );
+      const checkpoint = BigInt(rows[0]!.position);
+      let shared = rows[0]!.shared ?? this.readModel.initialShared;
+      const events = await readAllWith(tx, checkpoint, this.batchSize);
+      if (events.length === 0) return { applied: 0, parked: 0, position: checkpoint, changedCustomers: [], more: false };
+
+      const customerIds = [...new Set(events.map((e) => e.metadata.customerId))];
+      const current = await loadRows(tx, this.table, customerIds);
+      const blocked = await blockedCustomers(tx, this.checkpointName, customerIds);
+      const touched = new Map<string, { row: ReadModelRow; docChanged: boolean }>();
+      const parked: ParkedRow[] = [];
+      let applied = 0;
+
+      for (const event of events) {
+        const customerId = event.metadata.customerId;
+        if (blocked.has(customerId)) {
+          parked.push({ event, reason: 'held', error: null, attempts: 0 });
+          continue;
+        }
+        const previous = touched.get(customerId) ?? (current.has(customerId) ? { row: current.get(customerId)!, docChanged: false } : undefined);
+        try {
+          const next = this.applyOne(previous?.row, event, shared);
+          shared = next.shared;
+          touched.set(customerId, { row: next.row, docChanged: (previous?.docChanged ?? false) || next.docChanged });
+          applied += 1;
+        } catch (error) {
+          const attempts = (this.failures.get(event.eventId) ?? 0) + 1;
+          this.failures.set(event.eventId, attempts);
+          // Retry the whole batch (nothing is written) until the event has used its attempts.
+          if (attempts < this.maxAttempts) throw new ProjectionFailure(event, attempts, error);
+          this.failures.delete(event.eventId);
+          parked.push({ event, reason: 'failed', error: errorText(error), attempts });
+          blocked.add(customerId);
+        }
+      }
+
+      await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })));
+      await insertParked(tx, this.checkpointName, parked);
+      const position = events.at(-1)!.position;
+      await tx.query('update ledger_projection_checkpoints set position = $2::bigint, shared = $3::jsonb, updated_at = now() where name = $1', [
+        this.checkpointName,
+        position.toString(),
+        JSON.stringify(shared),
+      ]);
+      const changedCustomers = [...touched].filter(([, t]) => t.docChanged).map(([id]) => id);
+      return { applied, parked: parked.length, position, changedCustomers, more: events.length === this.batchSize };
+    });
+  }
+
+  // Folds the domain state and feeds the read model; pure apart from reading its inputs.
+  applyOne(row: ReadModelRow | undefined, event: RecordedEvent, shared: unknown): { row: ReadModelRow; shared: unknown; docChanged: boolean } {
+    const domainEvent = parseDomainEvent(event.type, event.schemaVersion, event.data);
+    const before = row?.basis ?? initialState;
+    const after = evolve(before, domainEvent);
+    const input: ProjectedEvent = {
+      event: domainEvent,
+      eventId: event.eventId,
+      customerId: event.metadata.customerId,
+      position: event.position.toString(),
+      streamVersion: event.version,
+      occurredAt: event.metadata.occurredAt,
+      recordedAt: event.recordedAt,
+      correlationId: event.metadata.correlationId,
+      before,
+      after,
+    };
+    const result = this.readModel.apply(row?.doc ?? undefined, input, { options: this.options, shared });
+    const docChanged = result.doc !== (row?.doc ?? undefined) && JSON.stringify(result.doc) !== JSON.stringify(row?.doc ?? undefined);
+    return { row: { doc: result.doc, basis: after, position: event.position.toString() }, shared: result.shared, docChanged };
+  }
+
+  backoffMs(attempt: number): number {
+    const base = this.settings.backoffBaseMs ?? 100;
+    const max = this.settings.backoffMaxMs ?? 10_000;
+    // Full jitter: concurrent runners retrying one outage spread out instead of stampeding.
+    return Math.random() * Math.min(max, base * 2 ** attempt);
+  }
+}
+
+interface ParkedRow {
+  event: RecordedEvent;
+  reason: 'failed' | 'held';
+  error: string | null;
+  attempts: number;
+}
+
+async function blockedCustomers(tx: SqlExecutor, projection: string, customerIds: string[]): Promise<Set<string>> {
+  const { rows } = await tx.query<{ customer_id: string }>(
+    `select distinct customer_id from ledger_parked_events
+      where projection = $1 and status = 'parked' and customer_id = any($2::text[])`,
+    [projection, customerIds],
+  );
+  return new Set(rows.map((r) => r.customer_id));
+}
+
+async function insertParked(tx: SqlExecutor, projection: string, parked: ParkedRow[]): Promise<void> {
+  if (parked.length === 0) return;
+  await tx.query(
+    `insert into ledger_parked_events (projection, position, event_id, customer_id, reason, error, attempts)
+     select $1, position, event_id, customer_id, reason, error, attempts from jsonb_to_recordset($2::jsonb)
+       as r(position bigint, event_id uuid, customer_id text, reason text, error text, attempts int)
+     on conflict (projection, event_id) do nothing`,
+    [
+      projection,
+      JSON.stringify(
+        parked.map((p) => ({
+          position: p.event.position.toString(),
+          event_id: p.event.eventId,
+          customer_id: p.event.metadata.customerId,
+          reason: p.reason,
+          error: p.error,
+          attempts: p.attempts,
+        })),
+      ),
+    ],
+  );
+}
+
+// Stored errors are for operators; keep them short and free of payloads.
+const errorText = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 500);
+
+export { ProjectionFailure };

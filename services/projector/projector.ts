@@ -1,0 +1,111 @@
+import type { LedgerDatabase } from '../eventstore/database.ts';
+import type { BatchResult, ProjectionRunner } from './projectionRunner.ts';
+
+export interface ProjectorLogger {
+  warn(object: Record<string, unknown>, message: string): void;
+}
+
+export type CommitListener = (readModel: string, result: BatchResult) => void;
+
+const NOTIFY_CHANNEL = 'ledger_events';
+
+// Drives the runners: wakes on an append in this process, on NOTIFY from another process
+// (Postgres), or on the polling fallback; backs off with jitter when a batch fails.
+export class Projector {
+  private stopped = true;
+  private readonly wakers = new Set<() => void>();
+  private readonly listeners = new Set<CommitListener>();
+  private loops: Promise<void>[] = [];
+  private unsubscribe: (() => void)[] = [];
+
+  constructor(
+    private readonly db: LedgerDatabase,
+    readonly runners: ProjectionRunner<unknown>[],
+    private readonly settings: { pollIntervalMs?: number; logger?: ProjectorLogger } = {},
+  ) {}
+
+  onCommitted(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.unsubscribe.push(this.db.store.onAppended(() => this.wakeAll()));
+    if (this.db.sql.kind === 'postgres') {
+      const unlisten = await this.db.sql.listen(NOTIFY_CHANNEL, () => this.wakeAll());
+      this.unsubscribe.push(() => void unlisten());
+    }
+    this.loops = this.runners.map((runner) => this.loop(runner));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeAll();
+    for (const off of this.unsubscribe.splice(0)) off();
+    await Promise.all(this.loops);
+  }
+
+  // Applies everything visible now, then returns (tests, rebuild, `ledger projections run --once`).
+  async catchUp(): Promise<void> {
+    for (const runner of this.runners) {
+      for (;;) {
+        const result = await runner.runBatch();
+        this.emit(runner, result);
+        if (!result.more) break;
+      }
+    }
+  }
+
+  private async loop(runner: ProjectionRunner<unknown>): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        const result = await runner.runBatch();
+        failures = 0;
+        this.emit(runner, result);
+        if (result.more) continue;
+      } catch (error) {
+        failures += 1;
+        this.settings.logger?.warn({ err: error, readModel: runner.readModel.name, failures }, 'projection batch failed; backing off');
+        await this.sleep(runner.backoffMs(failures), false);
+        continue;
+      }
+      await this.sleep(this.settings.pollIntervalMs ?? 1_000, true);
+    }
+  }
+
+  private emit(runner: ProjectionRunner<unknown>, result: BatchResult): void {
+    if (result.applied === 0 && result.parked === 0) return;
+    for (const listener of this.listeners) listener(runner.readModel.name, result);
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.wakers]) wake();
+  }
+
+  private sleep(ms: number, wakeable: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      if (wakeable) this.wakers.add(done);
+    });
+  }
+}
+
+// Lets projector processes elsewhere wake on this process's appends. Coalesced: a burst of
+// appends costs one NOTIFY per interval, not one per append.
+export function notifyOtherProcesses(db: LedgerDatabase, intervalMs = 5): () => void {
+  if (db.sql.kind !== 'postgres') return () => {};
+  let pending: NodeJS.Timeout | undefined;
+  return db.store.onAppended(() => {
+    pending ??= setTimeout(() => {
+      pending = undefined;
+      db.sql.query(`select pg_notify('${NOTIFY_CHANNEL}', '')`).catch(() => {});
+    }, intervalMs);
+  });
+}
