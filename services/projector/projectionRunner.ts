@@ -16,6 +16,8 @@ export interface RunnerOptions {
   // Where this runner writes: the live table, or a rebuild table beside it.
   table?: string;
   checkpointName?: string;
+  // false while rebuilding: the swap announces the rebuild's changes at once.
+  changeFeed?: boolean;
 }
 
 export interface BatchResult {
@@ -99,7 +101,7 @@ export class ProjectionRunner<Options> {
         }
       }
 
-      await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })));
+      await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })), this.settings.changeFeed ?? true);
       await insertParked(tx, this.checkpointName, parked);
       const position = events.at(-1)!.position;
       await tx.query('update ledger_projection_checkpoints set position = $2::bigint, shared = $3::jsonb, updated_at = now() where name = $1', [

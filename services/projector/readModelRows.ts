@@ -20,6 +20,8 @@ export async function writeRows(
   tx: SqlExecutor,
   table: string,
   rows: { customerId: string; row: ReadModelRow; docChanged: boolean }[],
+  // A rebuild writes no feed entries while it replays; the swap announces what it changed.
+  changeFeed = true,
 ): Promise<void> {
   if (rows.length === 0) return;
   await tx.query(
@@ -29,7 +31,7 @@ export async function writeRows(
      on conflict (customer_id) do update set doc = excluded.doc, basis = excluded.basis, position = excluded.position`,
     [JSON.stringify(rows.map(({ customerId, row }) => ({ customer_id: customerId, doc: row.doc ?? null, basis: row.basis, position: row.position })))],
   );
-  const changed = rows.filter((r) => r.docChanged);
+  const changed = changeFeed ? rows.filter((r) => r.docChanged) : [];
   if (changed.length > 0) {
     await tx.query(
       `insert into ${changesTable(table)} (customer_id, position)

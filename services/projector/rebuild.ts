@@ -31,6 +31,7 @@ export async function rebuildReadModel(
     ...live.settings,
     table,
     checkpointName,
+    changeFeed: false,
     batchSize: options.batchSize ?? 2_000,
   });
   const start = performance.now();
