@@ -1,0 +1,117 @@
+import { domainEvent, type DomainEventData, type FactEvent } from '../../../contracts/domainEvents.ts';
+import { emailIdentityId, isEmailAddress } from '../../../contracts/inbound/emailAddress.ts';
+import { HUBSPOT_REDACTED, type HubspotBatch, type HubspotEvent } from '../../../contracts/inbound/hubspot.ts';
+import type { IdentityClaim } from '../../eventstore/port.ts';
+import type { TranslatedFact, Translation } from '../webhookSource.ts';
+
+// HubSpot batch -> facts, one item at a time, in the batch's order. Pure: no clock, no I/O.
+
+// HubSpot's own advice: eventId alone is not unique, this tuple is.
+export function hubspotEventKey(event: HubspotEvent): string {
+  return [event.portalId, event.subscriptionId, event.eventId, event.occurredAt, event.objectId ?? ''].join(':');
+}
+
+// Contact properties that are also the customer's profile (HubSpot's internal names).
+const PROFILE_PROPERTIES = {
+  email: 'email',
+  firstname: 'firstName',
+  lastname: 'lastName',
+  phone: 'phone',
+} as const;
+type ProfileProperty = keyof typeof PROFILE_PROPERTIES;
+const isProfileProperty = (name: string): name is ProfileProperty => Object.hasOwn(PROFILE_PROPERTIES, name);
+
+export function translateHubspotBatch(batch: HubspotBatch): Translation {
+  const translation: Translation = { facts: [], ignored: [] };
+  for (const event of batch) {
+    const key = hubspotEventKey(event);
+    const item = translateItem(event, key);
+    if ('ignored' in item) translation.ignored.push({ sourceEventId: key, reason: item.ignored });
+    else translation.facts.push(...item.facts);
+  }
+  return translation;
+}
+
+type ItemTranslation = { facts: TranslatedFact[] } | { ignored: string };
+
+function translateItem(event: HubspotEvent, key: string): ItemTranslation {
+  if (!event.subscriptionType.startsWith('contact.')) return { ignored: `unsupported subscriptionType ${event.subscriptionType}` };
+  if (event.objectId === undefined) return { ignored: `${event.subscriptionType} without objectId` };
+  const contact: IdentityClaim = { kind: 'crm', externalId: event.objectId };
+  const occurredAt = new Date(event.occurredAt).toISOString();
+  const aboutContact = (createIfMissing: boolean, fact: FactEvent): ItemTranslation => ({
+    facts: [{ sourceEventId: key, identities: [contact], createIfMissing, fact }],
+  });
+
+  switch (event.subscriptionType) {
+    case 'contact.creation':
+      return aboutContact(true, domainEvent('LeadCaptured', { occurredAt, channel: channelOf(event) }));
+    case 'contact.propertyChange':
+      return propertyChange(event, key, occurredAt, contact);
+    case 'contact.deletion':
+    case 'contact.privacyDeletion': {
+      const reason = event.subscriptionType === 'contact.privacyDeletion' ? { reason: 'privacy deletion' } : {};
+      // A deletion must not invent the customer it deletes.
+      return aboutContact(false, domainEvent('CustomerDeleted', { occurredAt, deletedIn: 'crm', ...reason }));
+    }
+    default:
+      return { ignored: `unsupported subscriptionType ${event.subscriptionType}` };
+  }
+}
+
+function channelOf(event: HubspotEvent): string {
+  return event.changeSource === undefined ? 'crm' : `crm:${event.changeSource.toLowerCase()}`;
+}
+
+// Every property change is recorded as the CRM's fact (lifecycle stage and owner included:
+// they are the CRM's words, never our lifecycle). Profile properties also update the profile.
+// A contact we have not seen created yet is created here: HubSpot does not order batches, so
+// its creation may still be on the way, and it will then land on the same customer.
+function propertyChange(event: HubspotEvent, key: string, occurredAt: string, contact: IdentityClaim): ItemTranslation {
+  if (event.propertyName === undefined) return { ignored: 'contact.propertyChange without propertyName' };
+  // "" is how HubSpot says the property was cleared. A sensitive property arrives as the
+  // literal "REDACTED", which is kept as sent: it tells that the property changed without the
+  // ledger ever holding the value.
+  const value = event.propertyValue === undefined || event.propertyValue === null || event.propertyValue === '' ? null : event.propertyValue;
+  const facts: TranslatedFact[] = [
+    {
+      sourceEventId: key,
+      identities: [contact],
+      createIfMissing: true,
+      fact: domainEvent('CrmPropertyChanged', { occurredAt, property: event.propertyName, value }),
+    },
+  ];
+  const profile = profileChange(event.propertyName, value, occurredAt);
+  if (profile !== undefined) {
+    facts.push({
+      // Its own key: each fact is de-duplicated on its own, and a redelivery skips both.
+      sourceEventId: `${key}:profile`,
+      identities: profile.email ? [contact, { kind: 'email', externalId: emailIdentityId(profile.email) }] : [contact],
+      createIfMissing: true,
+      fact: profile.fact,
+    });
+  }
+  return { facts };
+}
+
+function profileChange(property: string, value: string | null, occurredAt: string): { fact: FactEvent; email?: string } | undefined {
+  const name = property.toLowerCase();
+  if (!isProfileProperty(name) || value === HUBSPOT_REDACTED) return undefined;
+  const profile = (change: Omit<DomainEventData<'CustomerProfileUpdated'>, 'occurredAt'>) =>
+    domainEvent('CustomerProfileUpdated', { occurredAt, ...change });
+  switch (PROFILE_PROPERTIES[name]) {
+    case 'email': {
+      if (value === null) return { fact: profile({ email: null }) };
+      // The CRM lets users type anything; an address that is not one stays a CRM property only.
+      if (!isEmailAddress(value)) return undefined;
+      const email = value.trim();
+      return { fact: profile({ email }), email };
+    }
+    case 'firstName':
+      return { fact: profile({ firstName: value }) };
+    case 'lastName':
+      return { fact: profile({ lastName: value }) };
+    case 'phone':
+      return value !== null && value.trim().length < 3 ? undefined : { fact: profile({ phone: value }) };
+  }
+}

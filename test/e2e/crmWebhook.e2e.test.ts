@@ -1,0 +1,275 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import type { LightMyRequestResponse } from 'fastify';
+import { streamIdOf } from '../../services/commands/customerIds.ts';
+import { databaseTargets } from '../support/databases.ts';
+import { startTestApp, TEST_ENV, type TestApp } from '../support/testApp.ts';
+
+// POST /webhooks/crm end to end: HubSpot v3-signed deliveries, signed here exactly as HubSpot
+// signs them, against PGlite and Postgres.
+
+const fixture = (name: string) => readFileSync(new URL(`../../../shared/fixtures/crm/${name}`, import.meta.url));
+const HOST = 'ledger.test';
+const PATH = '/webhooks/crm';
+
+interface Signing {
+  timestamp?: number;
+  secret?: string;
+  signedBody?: string | Buffer;
+}
+
+function hubspotHeaders(body: string | Buffer, at: Date, signing: Signing = {}): Record<string, string> {
+  const timestamp = String(signing.timestamp ?? at.getTime());
+  const signed = Buffer.from(signing.signedBody ?? body).toString('utf8');
+  const signature = createHmac('sha256', signing.secret ?? TEST_ENV.HUBSPOT_CLIENT_SECRET)
+    .update(`POST` + `https://${HOST}${PATH}` + signed + timestamp)
+    .digest('base64');
+  return { host: HOST, 'content-type': 'application/json', 'x-hubspot-signature-v3': signature, 'x-hubspot-request-timestamp': timestamp };
+}
+
+const item = (overrides: Record<string, unknown>) => ({
+  eventId: 7001,
+  subscriptionId: 686627,
+  portalId: 891472211,
+  appId: 7906213,
+  occurredAt: 1772445600000,
+  subscriptionType: 'contact.creation',
+  attemptNumber: 0,
+  objectId: 1,
+  changeSource: 'CRM_UI',
+  ...overrides,
+});
+
+interface DeliveryBody {
+  facts: { sourceEventId: string; outcome: string; customerId?: string }[];
+  ignored: { sourceEventId: string; reason: string }[];
+  inboxId: string;
+}
+
+for (const target of databaseTargets) {
+  describe(`POST /webhooks/crm on ${target.name}`, async () => {
+    const skip = await target.skip();
+    let ledger: TestApp;
+    let clock = new Date('2026-03-02T10:00:00.000Z');
+
+    before(async () => {
+      if (!skip) ledger = await startTestApp(target, { now: () => clock });
+    });
+    after(async () => {
+      if (ledger) await ledger.close();
+    });
+
+    const deliver = (body: string | Buffer, headers = hubspotHeaders(body, clock)) =>
+      ledger.app.inject({ method: 'POST', url: PATH, headers, payload: body });
+    const count = async (table: 'ledger_events' | 'ledger_inbox') =>
+      (await ledger.db.sql.query<{ n: number }>(`select count(*)::int as n from ${table}`)).rows[0]!.n;
+    const factsOf = async (customerId: string) =>
+      (await ledger.db.store.readStream(streamIdOf(customerId))).map((e) => ({ type: e.type, data: e.data, source: e.metadata.source }));
+    const bodyOf = (response: LightMyRequestResponse) => response.json<DeliveryBody>();
+
+    test('the HubSpot doc-vector body: a lead captured on a new customer named by its CRM contact', { skip }, async () => {
+      const response = await deliver(fixture('contact.creation.v1-doc-vector.json'));
+      assert.equal(response.statusCode, 200, response.body);
+      const [fact] = bodyOf(response).facts;
+      assert.equal(fact?.outcome, 'appended');
+      assert.deepEqual(await factsOf(fact!.customerId!), [
+        { type: 'IdentityLinked', data: { occurredAt: '2019-07-26T04:00:00.000Z', kind: 'crm', externalId: '123' }, source: 'crm' },
+        { type: 'LeadCaptured', data: { occurredAt: '2019-07-26T04:00:00.000Z', channel: 'crm:crm' }, source: 'crm' },
+      ]);
+      const { rows } = await ledger.db.sql.query<{ outcome: string; source: string }>('select outcome, source from ledger_inbox where id = $1::bigint', [
+        bodyOf(response).inboxId,
+      ]);
+      assert.deepEqual(rows, [{ outcome: 'appended', source: 'crm' }]);
+    });
+
+    test('the with-headers example, signed for real at its own timestamp, maps to a lead', { skip }, async () => {
+      const wrapped = JSON.parse(fixture('contact.creation.with-headers.json').toString()) as {
+        payload: { headers: Record<string, string>; body: { data: unknown } };
+      };
+      const signedAt = Number(wrapped.payload.headers['X-HubSpot-Request-Timestamp']);
+      clock = new Date(signedAt + 2_000);
+      try {
+        const body = JSON.stringify(wrapped.payload.body.data);
+        const response = await deliver(body, hubspotHeaders(body, clock, { timestamp: signedAt }));
+        assert.equal(response.statusCode, 200, response.body);
+        const [fact] = bodyOf(response).facts;
+        assert.equal(fact?.sourceEventId, '12345678:234567:567890123:1708986598741:65059681032');
+        assert.deepEqual((await factsOf(fact!.customerId!)).map((e) => [e.type, e.data]), [
+          ['IdentityLinked', { occurredAt: '2024-02-26T22:29:58.741Z', kind: 'crm', externalId: '65059681032' }],
+          ['LeadCaptured', { occurredAt: '2024-02-26T22:29:58.741Z', channel: 'crm:crm_ui' }],
+        ]);
+        // The example's own header is a placeholder, not a signature: it is refused.
+        const placeholder = wrapped.payload.headers['X-HubSpot-Signature-v3']!;
+        const forged = await deliver(body, { ...hubspotHeaders(body, clock, { timestamp: signedAt }), 'x-hubspot-signature-v3': placeholder });
+        assert.equal(forged.statusCode, 400);
+        assert.equal(forged.json<{ code: string }>().code, 'LEDGER_SIGNATURE_INVALID');
+      } finally {
+        clock = new Date('2026-03-02T10:00:00.000Z');
+      }
+    });
+
+    test('a redacted property change is recorded as REDACTED, the value never stored', { skip }, async () => {
+      const body = fixture('contact.propertyChange.json');
+      const response = await deliver(body);
+      assert.equal(response.statusCode, 200, response.body);
+      const [fact] = bodyOf(response).facts;
+      assert.deepEqual((await factsOf(fact!.customerId!)).at(-1), {
+        type: 'CrmPropertyChanged',
+        data: { occurredAt: '2024-05-08T21:18:21.896Z', property: 'passport_number', value: 'REDACTED' },
+        source: 'crm',
+      });
+    });
+
+    test('a batch of 3 is 3 facts; the same batch again appends nothing; an overlapping batch appends only its new items', { skip }, async () => {
+      const first = [
+        item({ eventId: 1, objectId: 9001 }),
+        item({ eventId: 2, objectId: 9001, subscriptionType: 'contact.propertyChange', propertyName: 'lifecyclestage', propertyValue: 'opportunity' }),
+        item({ eventId: 3, objectId: 9001, subscriptionType: 'contact.propertyChange', propertyName: 'hubspot_owner_id', propertyValue: '551' }),
+      ];
+      const eventsBefore = await count('ledger_events');
+      const response = await deliver(JSON.stringify(first));
+      assert.equal(response.statusCode, 200, response.body);
+      const { facts } = bodyOf(response);
+      assert.deepEqual(facts.map((f) => f.outcome), ['appended', 'appended', 'appended']);
+      const customerId = facts[0]!.customerId!;
+      assert.ok(facts.every((f) => f.customerId === customerId), 'one contact, one customer');
+      assert.deepEqual((await factsOf(customerId)).map((e) => [e.type, (e.data as { property?: string }).property]), [
+        ['IdentityLinked', undefined],
+        ['LeadCaptured', undefined],
+        ['CrmPropertyChanged', 'lifecyclestage'],
+        ['CrmPropertyChanged', 'hubspot_owner_id'],
+      ]);
+      assert.equal((await count('ledger_events')) - eventsBefore, 4);
+
+      // HubSpot retries the whole batch: nothing new.
+      clock = new Date(clock.getTime() + 60_000);
+      const again = await deliver(JSON.stringify(first));
+      assert.equal(again.statusCode, 200);
+      assert.deepEqual(bodyOf(again).facts.map((f) => f.outcome), ['duplicate', 'duplicate', 'duplicate']);
+      assert.equal((await count('ledger_events')) - eventsBefore, 4);
+
+      // A later batch repeating two items and carrying one new one.
+      const overlapping = [first[1], first[2], item({ eventId: 4, objectId: 9001, subscriptionType: 'contact.deletion' })];
+      const third = await deliver(JSON.stringify(overlapping));
+      assert.deepEqual(bodyOf(third).facts.map((f) => f.outcome), ['duplicate', 'duplicate', 'appended']);
+      assert.equal((await count('ledger_events')) - eventsBefore, 5);
+      assert.deepEqual((await factsOf(customerId)).at(-1)?.type, 'CustomerDeleted');
+    });
+
+    test('one eventId for two contacts is two facts: eventId alone is not the key', { skip }, async () => {
+      const response = await deliver(JSON.stringify([item({ eventId: 42, objectId: 9101 }), item({ eventId: 42, objectId: 9102 })]));
+      const { facts } = bodyOf(response);
+      assert.deepEqual(facts.map((f) => f.outcome), ['appended', 'appended']);
+      assert.notEqual(facts[0]?.customerId, facts[1]?.customerId);
+    });
+
+    test('a deletion of a contact nobody knows creates nobody, and is kept in the inbox', { skip }, async () => {
+      const eventsBefore = await count('ledger_events');
+      const response = await deliver(JSON.stringify([item({ eventId: 5, objectId: 9999, subscriptionType: 'contact.deletion' })]));
+      assert.equal(response.statusCode, 200);
+      assert.deepEqual(bodyOf(response).facts.map((f) => f.outcome), ['unmatched']);
+      assert.equal(await count('ledger_events'), eventsBefore);
+      const { rows } = await ledger.db.sql.query<{ outcome: string }>('select outcome from ledger_inbox where id = $1::bigint', [bodyOf(response).inboxId]);
+      assert.equal(rows[0]?.outcome, 'unmatched');
+    });
+
+    test('other subscription types are acknowledged, counted as ignored, and kept in the inbox', { skip }, async () => {
+      const response = await deliver(JSON.stringify([item({ eventId: 6, subscriptionType: 'deal.creation', objectId: 77 })]));
+      assert.equal(response.statusCode, 200);
+      assert.deepEqual(bodyOf(response).ignored, [
+        { sourceEventId: '891472211:686627:6:1772445600000:77', reason: 'unsupported subscriptionType deal.creation' },
+      ]);
+      const { rows } = await ledger.db.sql.query<{ outcome: string }>('select outcome from ledger_inbox where id = $1::bigint', [bodyOf(response).inboxId]);
+      assert.equal(rows[0]?.outcome, 'ignored');
+    });
+
+    describe('rejected deliveries: 4xx, problem+json with a LEDGER_* code, nothing appended, nothing in the inbox', () => {
+      const body = JSON.stringify([item({ eventId: 8, objectId: 8001 })]);
+      const cases: { name: string; status: number; code: string; send: () => { payload: string; headers: Record<string, string> } }[] = [
+        {
+          name: 'forged signature',
+          status: 400,
+          code: 'LEDGER_SIGNATURE_INVALID',
+          send: () => ({ payload: body, headers: { ...hubspotHeaders(body, clock), 'x-hubspot-signature-v3': 'c2lnbmVkIGJ5IG5vYm9keQ==' } }),
+        },
+        {
+          name: 'wrong secret',
+          status: 400,
+          code: 'LEDGER_SIGNATURE_INVALID',
+          send: () => ({ payload: body, headers: hubspotHeaders(body, clock, { secret: 'not-the-client-secret' }) }),
+        },
+        {
+          name: 'stale timestamp',
+          status: 400,
+          code: 'LEDGER_SIGNATURE_STALE',
+          send: () => ({ payload: body, headers: hubspotHeaders(body, clock, { timestamp: clock.getTime() - 5 * 60_000 - 1 }) }),
+        },
+        {
+          name: 'missing signature header',
+          status: 400,
+          code: 'LEDGER_SIGNATURE_MISSING',
+          send: () => {
+            const { 'x-hubspot-signature-v3': _dropped, ...headers } = hubspotHeaders(body, clock);
+            return { payload: body, headers };
+          },
+        },
+        {
+          name: 'missing timestamp header',
+          status: 400,
+          code: 'LEDGER_SIGNATURE_MISSING',
+          send: () => {
+            const { 'x-hubspot-request-timestamp': _dropped, ...headers } = hubspotHeaders(body, clock);
+            return { payload: body, headers };
+          },
+        },
+        {
+          name: 'body changed after signing',
+          status: 400,
+          code: 'LEDGER_SIGNATURE_INVALID',
+          send: () => ({ payload: body.replace('"objectId":8001', '"objectId":8002'), headers: hubspotHeaders(body, clock) }),
+        },
+        {
+          name: 'signed for another host',
+          status: 400,
+          code: 'LEDGER_SIGNATURE_INVALID',
+          send: () => ({ payload: body, headers: { ...hubspotHeaders(body, clock), host: 'attacker.example' } }),
+        },
+        {
+          name: 'non-JSON (correctly signed)',
+          status: 400,
+          code: 'LEDGER_MALFORMED_JSON',
+          send: () => ({ payload: 'eventId=8', headers: hubspotHeaders('eventId=8', clock) }),
+        },
+        {
+          name: 'JSON that is not a HubSpot batch (correctly signed)',
+          status: 400,
+          code: 'LEDGER_VALIDATION',
+          send: () => ({ payload: '{"eventId":8}', headers: hubspotHeaders('{"eventId":8}', clock) }),
+        },
+        {
+          name: 'wrong content type (correctly signed)',
+          status: 415,
+          code: 'LEDGER_UNSUPPORTED_MEDIA_TYPE',
+          send: () => ({ payload: body, headers: { ...hubspotHeaders(body, clock), 'content-type': 'text/plain' } }),
+        },
+      ];
+      for (const rejected of cases) {
+        test(rejected.name, { skip }, async () => {
+          const [eventsBefore, inboxBefore] = [await count('ledger_events'), await count('ledger_inbox')];
+          const { payload, headers } = rejected.send();
+          const response = await deliver(payload, headers);
+          assert.equal(response.statusCode, rejected.status, response.body);
+          assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+          const problem = response.json<{ code: string; status: number; detail: string }>();
+          assert.equal(problem.code, rejected.code);
+          assert.equal(problem.status, rejected.status);
+          assert.doesNotMatch(response.body, /\.ts\b|node_modules|at .+:\d+:\d+|select |insert /i);
+          assert.equal(await count('ledger_events'), eventsBefore);
+          assert.equal(await count('ledger_inbox'), inboxBefore);
+        });
+      }
+    });
+  });
+}
