@@ -57,6 +57,35 @@ const apiKeys = z
     return keys;
   });
 
+// `plan=value|value;plan=value`: owners or features keyed by plan (a Stripe price id or a
+// nickname, any case; `default` for every other plan). Entries are named by position.
+const planTable = (what: string) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): Record<string, string[]> => {
+      const entries: [string, string[]][] = [];
+      (raw ?? '')
+        .split(';')
+        .map((entry) => entry.trim())
+        .filter((entry) => entry.length > 0)
+        .forEach((entry, index) => {
+          const at = `entry ${index + 1}`;
+          const equals = entry.indexOf('=');
+          const key = equals > 0 ? entry.slice(0, equals).trim().toLowerCase() : '';
+          const values = equals > 0 ? entry.slice(equals + 1).split('|').map((v) => v.trim()).filter((v) => v.length > 0) : [];
+          if (key.length === 0 || values.length === 0) {
+            ctx.addIssue({ code: 'custom', message: `${at} must look like plan=${what}[|${what}…]` });
+          } else if (entries.some(([known]) => known === key)) {
+            ctx.addIssue({ code: 'custom', message: `${at} repeats an earlier plan` });
+          } else {
+            entries.push([key, values]);
+          }
+        });
+      // fromEntries defines own keys, so a plan named `__proto__` cannot reach the prototype.
+      return Object.fromEntries(entries);
+    });
+
 const databaseUrl = z
   .string()
   .refine((value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol), {
@@ -88,6 +117,11 @@ const fields = z.object({
   LEDGER_RATE_LIMIT_CRM_PER_SECOND: integer(0, 1_000_000, 500),
   LEDGER_RATE_LIMIT_SUPPORT_PER_SECOND: integer(0, 1_000_000, 500),
   LEDGER_RATE_LIMIT_APP_PER_SECOND: integer(0, 1_000_000, 100),
+  // Read models (projections/readModels.ts): CRM owner pools, VIP threshold, grace, features.
+  LEDGER_CRM_OWNERS: planTable('owner'),
+  LEDGER_VIP_MRR_CENTS: integer(0, 1_000_000_000_000, 50_000),
+  LEDGER_PAST_DUE_GRACE_DAYS: integer(0, 365, 7),
+  LEDGER_PLAN_FEATURES: planTable('feature'),
 });
 
 function productionRules(env: z.output<typeof fields>, ctx: z.RefinementCtx): void {
@@ -134,6 +168,11 @@ export const ConfigEnv = fields
       crm: env.LEDGER_RATE_LIMIT_CRM_PER_SECOND,
       support: env.LEDGER_RATE_LIMIT_SUPPORT_PER_SECOND,
       app: env.LEDGER_RATE_LIMIT_APP_PER_SECOND,
+    },
+    projections: {
+      crm: { owners: env.LEDGER_CRM_OWNERS },
+      support: { vipMrrCents: env.LEDGER_VIP_MRR_CENTS },
+      app: { pastDueGraceDays: env.LEDGER_PAST_DUE_GRACE_DAYS, planFeatures: env.LEDGER_PLAN_FEATURES },
     },
   }));
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { defaultReadModelOptions } from '../../projections/readModels.ts';
 import { ConfigError, loadConfig } from '../../services/config.ts';
 
 const problemsOf = (env: Record<string, string>): Record<string, string> => {
@@ -119,5 +120,46 @@ describe('config', () => {
 
   test('the database URL never appears in an error message', () => {
     assert.doesNotMatch(JSON.stringify(problemsOf({ DATABASE_URL: 'mysql://user:hunter2@db/x' })), /hunter2/);
+  });
+  test('read-model options default to what the read models document', () => {
+    assert.deepEqual(loadConfig({}).projections, defaultReadModelOptions);
+  });
+
+  test('owner pools and plan features are keyed by plan, lower-cased, with a default pool', () => {
+    const { projections } = loadConfig({
+      LEDGER_CRM_OWNERS: 'default=alice|bob; Pro Monthly = carol | dave ;price_basic=erin',
+      LEDGER_PLAN_FEATURES: 'price_basic=reports|export;pro=reports|export|api',
+      LEDGER_VIP_MRR_CENTS: '100000',
+      LEDGER_PAST_DUE_GRACE_DAYS: '3',
+    });
+    assert.deepEqual(projections, {
+      crm: { owners: { default: ['alice', 'bob'], 'pro monthly': ['carol', 'dave'], price_basic: ['erin'] } },
+      support: { vipMrrCents: 100000 },
+      app: { pastDueGraceDays: 3, planFeatures: { price_basic: ['reports', 'export'], pro: ['reports', 'export', 'api'] } },
+    });
+  });
+
+  test('malformed plan tables and out-of-range numbers are named, entries by position', () => {
+    const issues = (() => {
+      try {
+        loadConfig({ LEDGER_CRM_OWNERS: 'default=;alice|bob;pro=carol;PRO=dave' });
+      } catch (error) {
+        assert.ok(error instanceof ConfigError);
+        return error.problems.map((p) => p.message);
+      }
+      assert.fail('expected a ConfigError');
+    })();
+    assert.deepEqual(issues, ['entry 1 must look like plan=owner[|owner…]', 'entry 2 must look like plan=owner[|owner…]', 'entry 4 repeats an earlier plan']);
+    assert.deepEqual(Object.keys(problemsOf({ LEDGER_PLAN_FEATURES: 'pro', LEDGER_VIP_MRR_CENTS: 'lots', LEDGER_PAST_DUE_GRACE_DAYS: '400' })).sort(), [
+      'LEDGER_PAST_DUE_GRACE_DAYS',
+      'LEDGER_PLAN_FEATURES',
+      'LEDGER_VIP_MRR_CENTS',
+    ]);
+  });
+
+  test('a plan named __proto__ is an ordinary key', () => {
+    const owners = loadConfig({ LEDGER_CRM_OWNERS: '__proto__=mallory' }).projections.crm.owners;
+    assert.deepEqual(Object.getPrototypeOf(owners), Object.prototype);
+    assert.deepEqual(Object.entries(owners), [['__proto__', ['mallory']]]);
   });
 });
