@@ -122,6 +122,11 @@ const fields = z.object({
   LEDGER_VIP_MRR_CENTS: integer(0, 1_000_000_000_000, 50_000),
   LEDGER_PAST_DUE_GRACE_DAYS: integer(0, 365, 7),
   LEDGER_PLAN_FEATURES: planTable('feature'),
+  // `in-process`: `ledger serve` also runs the projectors; `off`: run `ledger projections run`
+  // processes instead (several may run: they take turns per batch, never double-apply).
+  LEDGER_PROJECTOR: oneOf(['in-process', 'off'] as const, 'in-process'),
+  // Polling fallback; appends in this process (and NOTIFY on Postgres) wake projectors at once.
+  LEDGER_PROJECTOR_POLL_MS: integer(10, 60_000, 1000),
 });
 
 function productionRules(env: z.output<typeof fields>, ctx: z.RefinementCtx): void {
@@ -169,6 +174,7 @@ export const ConfigEnv = fields
       support: env.LEDGER_RATE_LIMIT_SUPPORT_PER_SECOND,
       app: env.LEDGER_RATE_LIMIT_APP_PER_SECOND,
     },
+    projector: { mode: env.LEDGER_PROJECTOR, pollIntervalMs: env.LEDGER_PROJECTOR_POLL_MS },
     projections: {
       crm: { owners: env.LEDGER_CRM_OWNERS },
       support: { vipMrrCents: env.LEDGER_VIP_MRR_CENTS },

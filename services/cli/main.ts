@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config.ts';
+import { CliError } from './cliError.ts';
 
 // The `ledger` command. Each subcommand is a module exporting `run(args) → exit code`, loaded
 // only when chosen, so `ledger help` does not start a database driver.
@@ -16,6 +17,11 @@ export const subcommands: Record<string, Subcommand> = {
     summary: 'run the HTTP service (PostgreSQL if DATABASE_URL is set, else embedded PGlite)',
     usage: 'ledger serve',
     load: () => import('./serve.ts'),
+  },
+  projections: {
+    summary: 'read-model status, rebuild, or run the projectors as their own process',
+    usage: 'ledger projections status|rebuild <name>|run',
+    load: () => import('./projections.ts'),
   },
   help: {
     summary: 'list the commands',
@@ -48,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     return await run(args);
   } catch (error) {
     // A config error is the operator's to fix: its message says what, a stack would only hide it.
-    process.stderr.write(error instanceof ConfigError ? `ledger: ${error.message}\n` : `ledger ${name} failed: ${String((error as Error)?.stack ?? error)}\n`);
+    process.stderr.write(error instanceof ConfigError || error instanceof CliError ? `ledger: ${error.message}\n` : `ledger ${name} failed: ${String((error as Error)?.stack ?? error)}\n`);
     return 1;
   }
 }

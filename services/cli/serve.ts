@@ -2,6 +2,8 @@ import { describeConfig, loadConfig } from '../config.ts';
 import { openDatabase } from '../eventstore/openDatabase.ts';
 import { buildApp } from '../http/app.ts';
 import { scheduleInboxPruning } from '../ingest/inbox.ts';
+import { notifyOtherProcesses } from '../projector/projector.ts';
+import { createProjector } from '../projector/readModelRunners.ts';
 
 // Below Docker's and Kubernetes' default 10 s grace period, so a stuck drain still ends with our
 // own log line and db close attempt rather than a SIGKILL.
@@ -11,7 +13,8 @@ const DRAIN_TIMEOUT_MS = 8_000;
 export async function run(_args: string[]): Promise<number> {
   const config = loadConfig();
   const db = await openDatabase({ databaseUrl: config.store.databaseUrl, dataDir: config.store.dataDir });
-  const app = buildApp({ db, config });
+  const projector = createProjector(db, config, { warn: (object, message) => app.log.warn(object, message) });
+  const app = buildApp({ db, config, projector });
   const stopSignal = nextStopSignal();
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
@@ -20,6 +23,9 @@ export async function run(_args: string[]): Promise<number> {
     throw error;
   }
   app.log.info({ config: describeConfig(config) }, 'ledger serving');
+  // Appends here wake projector processes elsewhere (LEDGER_PROJECTOR=off here, `ledger projections run` there).
+  const stopNotifying = notifyOtherProcesses(db);
+  if (config.projector.mode === 'in-process') await projector.start();
   const stopPruning = scheduleInboxPruning(db.sql, config.inbox.retentionDays, (error) =>
     app.log.warn({ err: error }, 'inbox pruning failed; retrying in an hour'),
   );
@@ -28,6 +34,9 @@ export async function run(_args: string[]): Promise<number> {
   app.log.info({ signal }, 'stopping: no new connections, draining in-flight requests');
   stopPruning();
   const drained = await withTimeout(app.close(), DRAIN_TIMEOUT_MS);
+  stopNotifying();
+  // After the HTTP drain: a batch in flight commits or rolls back whole, never half.
+  await projector.stop();
   if (!drained) app.log.error({ timeoutMs: DRAIN_TIMEOUT_MS }, 'in-flight requests did not finish in time');
   // The store closes last: a request still in flight may be appending.
   await db.close().catch((error: unknown) => app.log.error({ err: error }, 'closing the database failed'));

@@ -3,8 +3,12 @@ import type { IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { LedgerConfig } from '../config.ts';
 import type { LedgerDatabase } from '../eventstore/database.ts';
+import type { Projector } from '../projector/projector.ts';
 import { errorHandler, notFoundHandler } from './errorHandler.ts';
+import { customerRoutes } from './customerRoutes.ts';
 import { healthRoutes } from './healthRoutes.ts';
+import { openapiRoutes } from './openapi.ts';
+import { appRoutes } from '../ingest/app/appRoutes.ts';
 import { crmWebhookRoutes, stripeWebhookRoutes, supportWebhookRoutes } from '../ingest/ingestRoutes.ts';
 
 // What every route module receives: built once at start, never looked up per request.
@@ -13,6 +17,8 @@ export interface AppDeps {
   config: LedgerConfig;
   // The clock every decision and signature check reads; tests pin it.
   now?: () => Date;
+  // Read-model commits, for long-polls; absent when this process runs no projector.
+  projector?: Projector;
 }
 
 // A route module is a function over an encapsulated fastify scope, so a module may add its own
@@ -20,7 +26,15 @@ export interface AppDeps {
 export type RouteModule = (app: FastifyInstance, deps: AppDeps) => void | Promise<void>;
 
 // Add a source or a feature here; order does not matter.
-const routeModules: RouteModule[] = [healthRoutes, stripeWebhookRoutes, crmWebhookRoutes, supportWebhookRoutes];
+const routeModules: RouteModule[] = [
+  healthRoutes,
+  stripeWebhookRoutes,
+  crmWebhookRoutes,
+  supportWebhookRoutes,
+  appRoutes,
+  customerRoutes,
+  openapiRoutes,
+];
 
 export interface BuildAppOptions extends AppDeps {
   // A pino-compatible logger; default: fastify's pino at config.logLevel.
@@ -37,7 +51,7 @@ function correlationIdOf(request: IncomingMessage): string {
 }
 
 // Builds the app without listening: tests drive it with app.inject(), `ledger serve` listens.
-export function buildApp({ db, config, logger, now }: BuildAppOptions): FastifyInstance {
+export function buildApp({ db, config, logger, now, projector }: BuildAppOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: { level: config.logLevel } }),
     bodyLimit: config.http.bodyLimitBytes,
@@ -63,7 +77,7 @@ export function buildApp({ db, config, logger, now }: BuildAppOptions): FastifyI
     if (closing) reply.header('connection', 'close');
   });
 
-  const deps: AppDeps = { db, config, now: now ?? (() => new Date()) };
+  const deps: AppDeps = { db, config, now: now ?? (() => new Date()), ...(projector ? { projector } : {}) };
   for (const routes of routeModules) {
     app.register(async (scope) => routes(scope, deps));
   }

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig, type LedgerConfig } from '../../services/config.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { buildApp } from '../../services/http/app.ts';
+import type { Projector } from '../../services/projector/projector.ts';
+import { createProjector } from '../../services/projector/readModelRunners.ts';
 import { dropSchemaOf, type DatabaseTarget } from './databases.ts';
 
 // Known test secrets: tests sign deliveries with these, exactly as the providers would.
@@ -24,6 +26,8 @@ export interface TestApp {
   app: FastifyInstance;
   db: LedgerDatabase;
   config: LedgerConfig;
+  // Not started: a test calls projector.catchUp(), or start() for live behaviour (long-polls).
+  projector: Projector;
   close(): Promise<void>;
 }
 
@@ -33,14 +37,17 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const db = await target.open();
   const config = loadConfig({ ...TEST_ENV, ...options.env });
-  const app = buildApp({ db, config, ...(options.now ? { now: options.now } : {}) });
+  const projector = createProjector(db, config);
+  const app = buildApp({ db, config, projector, ...(options.now ? { now: options.now } : {}) });
   await app.ready();
   return {
     app,
     db,
     config,
+    projector,
     async close() {
       await app.close();
+      await projector.stop();
       await dropSchemaOf(db);
       await db.close();
     },

@@ -1,0 +1,2 @@
+// An operator-facing failure: its message says what to do; a stack would only hide it.
+export class CliError extends Error {}
