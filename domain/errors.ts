@@ -14,6 +14,8 @@ export const errorCatalogue = {
   LEDGER_NOT_FOUND: { status: 404, title: 'Not found' },
   LEDGER_IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key reused with a different body' },
   LEDGER_IDEMPOTENCY_KEY_MISSING: { status: 400, title: 'Idempotency-Key header required' },
+  // Another request with the same key has not finished yet (the IETF idempotency-key draft's 409).
+  LEDGER_IDEMPOTENCY_KEY_IN_FLIGHT: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
   LEDGER_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   LEDGER_STORE_UNAVAILABLE: { status: 503, title: 'Event store unavailable, retry later' },
   LEDGER_ILLEGAL_STATE: { status: 409, title: 'Not allowed in the current state' },

@@ -14,9 +14,9 @@ export function registerWebhook<P>(scope: FastifyInstance, deps: AppDeps, source
     (_request, body, done) => done(null, body),
   );
   rateLimit(scope, deps.config.rateLimitsPerSecond[source.name]);
-  const ingest = { store: deps.db.store, sql: deps.db.sql, now: deps.now ?? (() => new Date()) };
+  const now = deps.now ?? (() => new Date());
   scope.post(source.path, async (request, reply) => {
-    const result = await ingestDelivery(ingest, source, request);
+    const result = await ingestDelivery({ store: deps.db.store, sql: deps.db.sql, now }, source, request);
     return reply.code(200).send(result);
   });
 }
