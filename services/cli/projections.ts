@@ -55,6 +55,7 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     await projector.start();
+    process.stdout.write(`projectors running (${READ_MODEL_NAMES.join(', ')}); SIGTERM stops them after the batch in flight\n`);
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);
       process.once('SIGINT', resolve);

@@ -1,0 +1,519 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { loadCustomer } from '../../services/commands/loadCustomer.ts';
+import { databaseTargets, type DatabaseTarget } from '../support/databases.ts';
+import {
+  basilInvoice,
+  fixture,
+  FIXTURE_IDS,
+  rawFixture,
+  STRIPE_FIXTURES,
+  subscriptionEvent,
+  type Json,
+  type StripeFixture,
+} from '../support/stripeEvents.ts';
+import { signedStripeHeaders } from '../support/stripeSigning.ts';
+import { startTestApp, STRIPE_TEST_SECRET, type TestApp } from '../support/testApp.ts';
+
+// POST /webhooks/stripe over HTTP (app.inject), signed exactly as Stripe signs, on every store.
+
+const NOW = new Date('2026-03-01T12:00:00Z');
+const NOW_SECONDS = NOW.getTime() / 1000;
+const clock = () => NOW;
+
+interface Delivery {
+  secret?: string;
+  timestamp?: number;
+  headers?: Record<string, string | undefined>;
+  // Send these bytes instead of the signed ones (tampering).
+  send?: string | Buffer;
+}
+
+function deliver(t: TestApp, event: Json | string | Buffer, options: Delivery = {}) {
+  const payload = typeof event === 'string' || Buffer.isBuffer(event) ? event : JSON.stringify(event);
+  const headers: Record<string, string> = {
+    ...signedStripeHeaders(payload.toString(), { secret: options.secret ?? STRIPE_TEST_SECRET, timestamp: options.timestamp ?? NOW_SECONDS }),
+    // As Stripe sends it.
+    'content-type': 'application/json; charset=utf-8',
+  };
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    if (value === undefined) delete headers[name];
+    else headers[name] = value;
+  }
+  return t.app.inject({ method: 'POST', url: '/webhooks/stripe', headers, payload: options.send ?? payload });
+}
+
+// Gives a fixture (or a variant) its own event id and time, so several can be combined.
+function stamped(event: Json, id: string, created?: number): Json {
+  return { ...event, id, ...(created === undefined ? {} : { created }) };
+}
+
+async function customerOf(t: TestApp, stripeCustomerId: string) {
+  const customerId = await t.db.store.resolveIdentity('stripe', stripeCustomerId);
+  assert.ok(customerId, `no customer for ${stripeCustomerId}`);
+  return loadCustomer(t.db.store, customerId);
+}
+
+async function inboxRows(t: TestApp) {
+  const { rows } = await t.db.sql.query<{ outcome: string; source_event_ids: string[] }>('select outcome, source_event_ids from ledger_inbox order by id');
+  return rows;
+}
+
+async function allEvents(t: TestApp) {
+  return t.db.store.readAll({ after: 0n, limit: 100_000 });
+}
+
+async function streamCount(t: TestApp): Promise<number> {
+  return new Set((await allEvents(t)).map((event) => event.streamId)).size;
+}
+
+// What a fixture, delivered alone to an empty ledger, appends and leaves the customer in.
+const EXPECTED: Record<StripeFixture, { outcome: string; events: string[]; lifecycle?: string }> = {
+  'charge.refunded': { outcome: 'unmatched', events: [] },
+  'checkout.session.completed': {
+    outcome: 'appended',
+    events: ['IdentityLinked', 'IdentityLinked', 'CustomerProfileUpdated', 'PaymentSucceeded'],
+    lifecycle: 'lead',
+  },
+  'customer.created': { outcome: 'ignored', events: [] },
+  'customer.subscription.created': { outcome: 'appended', events: ['IdentityLinked', 'SubscriptionActivated', 'LifecycleChanged'], lifecycle: 'active' },
+  'customer.subscription.deleted': { outcome: 'appended', events: ['IdentityLinked', 'SubscriptionCanceled'], lifecycle: 'lead' },
+  'customer.subscription.updated': { outcome: 'appended', events: ['IdentityLinked', 'SubscriptionChanged', 'LifecycleChanged'], lifecycle: 'active' },
+  'invoice.paid': { outcome: 'appended', events: ['IdentityLinked', 'PaymentSucceeded'], lifecycle: 'lead' },
+  'invoice.payment_failed': { outcome: 'appended', events: ['IdentityLinked', 'PaymentFailed'], lifecycle: 'lead' },
+};
+
+// Nothing in a rejection may point at our internals.
+const INTERNALS = /\/work\/|node_modules|\.ts\b|\bat [\w.<>]+ \(|\bselect\b|\binsert into\b|stack/i;
+
+function seeded(seed: number) {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let x = Math.imul(state ^ (state >>> 15), 1 | state);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+// One customer's Stripe history, in the order Stripe created it. Same-second pairs are on
+// purpose (Stripe emits invoice.paid and the subscription update in one second).
+function lifeOf(n: number): { customer: string; events: Json[]; finalState: string } {
+  const customer = `cus_life${n}`;
+  const sub = `sub_life${n}`;
+  const t0 = 1_700_000_000 + n * 10_000;
+  let seq = 0;
+  const next = (event: Json, created: number) => stamped(event, `evt_life${n}_${(seq += 1)}`, created);
+  const subscription = (type: string, status: string, created: number, previous?: Json) =>
+    next(subscriptionEvent(type, { id: sub, customer, status, trial_end: status === 'trialing' ? t0 + 1_209_600 : null }, previous), created);
+  const invoice = (type: 'invoice.paid' | 'invoice.payment_failed', created: number) => {
+    const event = fixture(type);
+    Object.assign(event.data.object, { id: `in_life${n}_${created}`, customer, subscription: sub, charge: `ch_life${n}_${created}`, payment_intent: `pi_life${n}_${created}` });
+    return next(event, created);
+  };
+  switch (n % 3) {
+    case 0:
+      return {
+        customer,
+        finalState: 'active',
+        events: [
+          subscription('customer.subscription.created', 'trialing', t0),
+          subscription('customer.subscription.trial_will_end', 'trialing', t0 + 50),
+          subscription('customer.subscription.updated', 'active', t0 + 100, { status: 'trialing' }),
+          invoice('invoice.paid', t0 + 100),
+          subscription('customer.subscription.updated', 'past_due', t0 + 200, { status: 'active' }),
+          invoice('invoice.payment_failed', t0 + 200),
+          subscription('customer.subscription.updated', 'active', t0 + 300, { status: 'past_due' }),
+          invoice('invoice.paid', t0 + 300),
+        ],
+      };
+    case 1:
+      return {
+        customer,
+        finalState: 'past_due',
+        events: [
+          subscription('customer.subscription.created', 'active', t0),
+          invoice('invoice.paid', t0),
+          next(subscriptionEvent('customer.subscription.updated', { id: sub, customer, status: 'active', cancel_at_period_end: true }, { cancel_at_period_end: false }), t0 + 50),
+          next(subscriptionEvent('customer.subscription.updated', { id: sub, customer, status: 'active', cancel_at_period_end: false }, { cancel_at_period_end: true }), t0 + 60),
+          invoice('invoice.payment_failed', t0 + 100),
+          subscription('customer.subscription.updated', 'past_due', t0 + 100, { status: 'active' }),
+          invoice('invoice.payment_failed', t0 + 150),
+          subscription('customer.subscription.updated', 'unpaid', t0 + 200, { status: 'past_due' }),
+        ],
+      };
+    default: {
+      const trialInvoice = invoice('invoice.paid', t0);
+      trialInvoice.data.object.amount_paid = 0;
+      const profile = fixture('customer.created');
+      profile.type = 'customer.updated';
+      Object.assign(profile.data.object, { id: customer, email: `life${n}@example.com`, name: `Life Number${n}` });
+      profile.data.previous_attributes = { email: null, name: null };
+      return {
+        customer,
+        finalState: 'active',
+        events: [
+          subscription('customer.subscription.created', 'trialing', t0),
+          trialInvoice,
+          subscription('customer.subscription.trial_will_end', 'trialing', t0 + 50),
+          invoice('invoice.paid', t0 + 100),
+          subscription('customer.subscription.updated', 'active', t0 + 100, { status: 'trialing' }),
+          next(profile, t0 + 120),
+          next(basilInvoice('invoice.paid', { subscription: sub, customer, invoice: `in_life${n}_basil`, paymentIntent: `pi_life${n}_basil` }), t0 + 200),
+        ],
+      };
+    }
+  }
+}
+
+async function finalStates(t: TestApp, customers: string[]): Promise<Record<string, string>> {
+  const states: Record<string, string> = {};
+  for (const customer of customers) states[customer] = (await customerOf(t, customer)).state.lifecycle;
+  return states;
+}
+
+async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run));
+}
+
+for (const target of databaseTargets) {
+  describe(`POST /webhooks/stripe on ${target.name}`, async () => {
+    const skip = await target.skip();
+    const fresh = (env?: Record<string, string>) => startTestApp(target, { now: clock, ...(env ? { env } : {}) });
+
+    describe('every fixture, signed, delivered once and then 100 more times (concurrently)', () => {
+      for (const name of STRIPE_FIXTURES) {
+        test(name, { skip }, async () => {
+          const t = await fresh();
+          try {
+            const raw = rawFixture(name);
+            const expected = EXPECTED[name];
+            const first = await deliver(t, raw);
+            assert.equal(first.statusCode, 200, first.body);
+            const body = first.json();
+            assert.equal(body.received, true);
+
+            const events = await allEvents(t);
+            assert.deepEqual(events.map((e) => e.type), expected.events);
+            const [inbox] = await inboxRows(t);
+            assert.equal(inbox?.outcome, expected.outcome);
+            if (expected.lifecycle) {
+              const customer = await customerOf(t, FIXTURE_IDS.customer);
+              assert.equal(customer.state.lifecycle, expected.lifecycle);
+              assert.ok(body.facts.every((f: { customerId?: string }) => f.customerId === customer.customerId));
+              assert.ok(events.every((e) => e.metadata.source === 'stripe' && e.metadata.sourceEventId?.startsWith(FIXTURE_IDS.event)));
+            }
+
+            const again = await Promise.all(Array.from({ length: 100 }, () => deliver(t, raw)));
+            assert.deepEqual(new Set(again.map((r) => r.statusCode)), new Set([200]));
+            assert.deepEqual((await allEvents(t)).map((e) => e.eventId), events.map((e) => e.eventId), 'one set of events');
+            assert.ok((await streamCount(t)) <= 1, 'one customer');
+            for (const response of again) {
+              for (const [index, fact] of response.json().facts.entries()) {
+                assert.equal(fact.outcome, expected.outcome === 'unmatched' ? 'unmatched' : 'duplicate');
+                assert.deepEqual(fact.eventIds, body.facts[index].eventIds, 'a re-delivery answers with the original events');
+              }
+            }
+          } finally {
+            await t.close();
+          }
+        });
+      }
+
+      test('the fixture facts carry the payload values', { skip }, async () => {
+        const t = await fresh();
+        try {
+          await deliver(t, rawFixture('customer.subscription.created'));
+          const { state, events } = await customerOf(t, FIXTURE_IDS.customer);
+          assert.equal(state.subscriptionId, FIXTURE_IDS.subscription);
+          assert.equal(state.mrrCents, 1500);
+          assert.equal(state.currency, 'usd');
+          assert.equal(state.plan?.priceId, 'price_000000000000000000000000');
+          assert.equal(state.since, '2022-03-26T18:41:50.000Z');
+          assert.deepEqual(state.identities, [{ kind: 'stripe', externalId: FIXTURE_IDS.customer }]);
+          assert.equal(events.find((e) => e.type === 'SubscriptionActivated')?.metadata.occurredAt, '2022-03-26T18:41:50.000Z');
+        } finally {
+          await t.close();
+        }
+      });
+    });
+
+    describe('stories across fixtures and derived variants', () => {
+      let t: TestApp;
+      before(async () => {
+        if (!skip) t = await fresh();
+      });
+      after(async () => t?.close());
+
+      test('subscribe, pay, refund (the refund names no customer: found through the charge), then a dispute', { skip }, async () => {
+        const ok = async (event: Json) => assert.equal((await deliver(t, event)).statusCode, 200);
+        await ok(stamped(fixture('customer.created'), 'evt_story_1'));
+        await ok(stamped(fixture('customer.subscription.created'), 'evt_story_2'));
+        await ok(stamped(fixture('invoice.paid'), 'evt_story_3'));
+        assert.equal((await customerOf(t, FIXTURE_IDS.customer)).state.lifecycle, 'active');
+
+        const refund = await deliver(t, stamped(fixture('charge.refunded'), 'evt_story_4', 1_648_320_200));
+        assert.equal(refund.json().facts[0].outcome, 'appended');
+        const refunded = await customerOf(t, FIXTURE_IDS.customer);
+        assert.equal(refunded.state.lifecycle, 'refunded');
+        assert.equal(refunded.state.lastRefund?.full, true);
+
+        const dispute = stamped(fixture('charge.refunded'), 'evt_story_5', 1_648_320_300);
+        dispute.type = 'charge.dispute.created';
+        dispute.data = { object: { id: 'dp_story', object: 'dispute', charge: FIXTURE_IDS.charge, amount: 100, currency: 'usd', reason: 'fraudulent' } };
+        assert.equal((await deliver(t, dispute)).statusCode, 200);
+        const disputed = await customerOf(t, FIXTURE_IDS.customer);
+        assert.equal(disputed.state.lifecycle, 'needs_review');
+        assert.equal(disputed.state.review?.reason, 'dispute_opened');
+        assert.equal(await streamCount(t), 1, 'one customer throughout');
+      });
+
+      test('past_due: an active subscription updated to past_due', { skip }, async () => {
+        const customer = 'cus_pastdue';
+        await deliver(t, stamped(subscriptionEvent('customer.subscription.created', { id: 'sub_pastdue', customer, status: 'active' }), 'evt_pd_1', 1_700_000_000));
+        const response = await deliver(
+          t,
+          stamped(subscriptionEvent('customer.subscription.updated', { id: 'sub_pastdue', customer, status: 'past_due' }, { status: 'active' }), 'evt_pd_2', 1_700_000_100),
+        );
+        assert.equal(response.statusCode, 200);
+        const { state, events } = await customerOf(t, customer);
+        assert.equal(state.lifecycle, 'past_due');
+        assert.equal(state.subscriptionStatus, 'past_due');
+        assert.deepEqual(events.at(-1)?.data, { from: 'active', to: 'past_due', cause: { type: 'SubscriptionChanged', occurredAt: '2023-11-14T22:15:00.000Z', orderingKey: 'subscription:sub_pastdue' } });
+      });
+
+      test('trialing -> active', { skip }, async () => {
+        const customer = 'cus_trial';
+        await deliver(t, stamped(subscriptionEvent('customer.subscription.created', { id: 'sub_trial', customer, status: 'trialing', trial_end: 1_701_000_000 }), 'evt_tr_1', 1_700_000_000));
+        const trial = await customerOf(t, customer);
+        assert.equal(trial.state.lifecycle, 'trial');
+        assert.equal(trial.state.trialEndsAt, '2023-11-26T12:00:00.000Z');
+        await deliver(t, stamped(subscriptionEvent('customer.subscription.updated', { id: 'sub_trial', customer, status: 'active' }, { status: 'trialing' }), 'evt_tr_2', 1_701_000_000));
+        const active = await customerOf(t, customer);
+        assert.equal(active.state.lifecycle, 'active');
+        assert.ok(active.events.some((e) => e.type === 'SubscriptionActivated'));
+      });
+
+      test('a basil-shaped invoice.paid activates the subscription it names under parent', { skip }, async () => {
+        const event = stamped(basilInvoice('invoice.paid', { subscription: 'sub_basil', customer: 'cus_basil', invoice: 'in_basil' }), 'evt_basil_1');
+        const response = await deliver(t, event);
+        assert.equal(response.statusCode, 200);
+        const { state, events } = await customerOf(t, 'cus_basil');
+        assert.equal(state.lifecycle, 'active');
+        assert.equal(state.subscriptionId, 'sub_basil');
+        assert.equal(state.plan?.priceId, 'price_basil');
+        assert.deepEqual(
+          events.find((e) => e.type === 'PaymentSucceeded')?.data,
+          {
+            occurredAt: '2022-03-26T18:40:15.000Z',
+            invoiceId: 'in_basil',
+            subscriptionId: 'sub_basil',
+            paymentIntentId: 'pi_basil',
+            amountCents: 2000,
+            currency: 'usd',
+            plan: { priceId: 'price_basil', productId: 'prod_basil' },
+          },
+        );
+        const { customerId } = await customerOf(t, 'cus_basil');
+        assert.equal(await t.db.store.resolveIdentity('stripe_payment_intent', 'pi_basil'), customerId, 'a later refund of this payment finds the customer');
+      });
+
+      test(
+        'a subscription deleted before its created event arrives still ends canceled',
+        {
+          skip,
+          todo: 'domain: SubscriptionCanceled on a lead stays lead (lifecycleTable), and the older snapshots that follow are stale, so the customer ends lead; in order it ends canceled',
+        },
+        async () => {
+          const customer = 'cus_deleted_first';
+          const sub = { id: 'sub_deleted_first', customer };
+          await deliver(t, stamped(subscriptionEvent('customer.subscription.deleted', { ...sub, status: 'canceled' }), 'evt_df_2', 1_700_000_100));
+          await deliver(t, stamped(subscriptionEvent('customer.subscription.created', { ...sub, status: 'active' }), 'evt_df_1', 1_700_000_000));
+          assert.equal((await customerOf(t, customer)).state.lifecycle, 'canceled');
+        },
+      );
+
+      test('an unknown type: 200, kept in the inbox as ignored, nothing in any stream', { skip }, async () => {
+        const head = await t.db.store.headPosition();
+        const event = { id: 'evt_unknown_1', object: 'event', type: 'issuing_card.created', created: 1_700_000_000, livemode: false, api_version: '2025-03-31.basil', data: { object: { id: 'ic_1' } } };
+        const response = await deliver(t, event);
+        assert.equal(response.statusCode, 200);
+        assert.deepEqual(response.json().ignored, [{ sourceEventId: 'evt_unknown_1', reason: 'unhandled event type issuing_card.created' }]);
+        assert.equal(await t.db.store.headPosition(), head);
+        const rows = await inboxRows(t);
+        assert.deepEqual(rows.at(-1), { outcome: 'ignored', source_event_ids: ['evt_unknown_1'] });
+      });
+    });
+
+    describe('refused deliveries: 4xx, the right code, problem+json, nothing stored', () => {
+      let t: TestApp;
+      before(async () => {
+        if (!skip) t = await fresh();
+      });
+      after(async () => t?.close());
+
+      const event = () => stamped(fixture('customer.subscription.created'), 'evt_refused');
+      const cases: Array<{ name: string; status: number; code: string; send: (t: TestApp) => ReturnType<typeof deliver> }> = [
+        {
+          name: 'forged signature',
+          status: 400,
+          code: 'LEDGER_SIGNATURE_INVALID',
+          send: (t) => deliver(t, event(), { headers: { 'stripe-signature': `t=${NOW_SECONDS},v1=${'ab'.repeat(32)}` } }),
+        },
+        { name: 'signed with a secret we do not hold', status: 400, code: 'LEDGER_SIGNATURE_INVALID', send: (t) => deliver(t, event(), { secret: 'whsec_attacker' }) },
+        { name: 'stale: signed 301 s before now', status: 400, code: 'LEDGER_SIGNATURE_STALE', send: (t) => deliver(t, event(), { timestamp: NOW_SECONDS - 301 }) },
+        { name: 'signed an hour before now', status: 400, code: 'LEDGER_SIGNATURE_STALE', send: (t) => deliver(t, event(), { timestamp: NOW_SECONDS - 3600 }) },
+        { name: 'no Stripe-Signature header', status: 400, code: 'LEDGER_SIGNATURE_MISSING', send: (t) => deliver(t, event(), { headers: { 'stripe-signature': undefined } }) },
+        {
+          name: 'body changed after signing',
+          status: 400,
+          code: 'LEDGER_SIGNATURE_INVALID',
+          send: (t) => {
+            const signed = event();
+            const tampered = structuredClone(signed);
+            tampered.data.object.status = 'trialing';
+            return deliver(t, signed, { send: JSON.stringify(tampered) });
+          },
+        },
+        {
+          name: 'body over the configured limit',
+          status: 413,
+          code: 'LEDGER_BODY_TOO_LARGE',
+          send: (t) => deliver(t, { ...event(), padding: 'x'.repeat(t.config.http.bodyLimitBytes) }),
+        },
+        { name: 'signed garbage (not JSON)', status: 400, code: 'LEDGER_MALFORMED_JSON', send: (t) => deliver(t, '{"id": "evt_x", "type": ') },
+        {
+          name: 'a known type whose object breaks the contract',
+          status: 400,
+          code: 'LEDGER_VALIDATION',
+          send: (t) => {
+            const broken = event();
+            broken.data.object.customer = 42;
+            return deliver(t, broken);
+          },
+        },
+        {
+          name: 'wrong content type',
+          status: 415,
+          code: 'LEDGER_UNSUPPORTED_MEDIA_TYPE',
+          send: (t) => deliver(t, event(), { headers: { 'content-type': 'text/plain' } }),
+        },
+      ];
+
+      for (const c of cases) {
+        test(c.name, { skip }, async () => {
+          const head = await t.db.store.headPosition();
+          const inboxBefore = (await inboxRows(t)).length;
+          const response = await c.send(t);
+          assert.equal(response.statusCode, c.status, response.body);
+          assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+          const problem = response.json();
+          assert.equal(problem.code, c.code);
+          assert.equal(problem.status, c.status);
+          assert.doesNotMatch(response.body, INTERNALS);
+          assert.equal(await t.db.store.headPosition(), head, 'nothing appended');
+          assert.equal((await inboxRows(t)).length, inboxBefore, 'nothing in the inbox');
+        });
+      }
+
+      test('the schema error names the field path', { skip }, async () => {
+        const broken = event();
+        broken.data.object.customer = 42;
+        const problem = (await deliver(t, broken)).json();
+        assert.ok(problem.errors.some((e: { path: string }) => e.path === 'data.object.customer'), JSON.stringify(problem));
+      });
+
+      test('exactly 300 s old is still accepted; a delivery signed with the previous (rotated) secret is accepted', { skip }, async () => {
+        const boundary = await deliver(t, stamped(fixture('customer.subscription.created'), 'evt_boundary'), { timestamp: NOW_SECONDS - 300 });
+        assert.equal(boundary.statusCode, 200, boundary.body);
+        const rotated = await deliver(t, stamped(fixture('invoice.paid'), 'evt_rotated'), { secret: 'whsec_test_previous' });
+        assert.equal(rotated.statusCode, 200, rotated.body);
+        assert.equal(rotated.json().facts[0].outcome, 'appended');
+      });
+
+      test('the clock that judges staleness is the injected one, not the machine clock', { skip }, async () => {
+        // Signed "now" by the real clock, which is years after the injected NOW.
+        const response = await deliver(t, event(), { timestamp: Math.floor(Date.now() / 1000) });
+        assert.equal(response.json().code, 'LEDGER_SIGNATURE_STALE');
+      });
+
+      test('no secret configured: every delivery is refused as invalid (fail closed)', { skip }, async () => {
+        const unconfigured = await fresh({ STRIPE_WEBHOOK_SECRET: '' });
+        try {
+          const response = await deliver(unconfigured, event());
+          assert.equal(response.statusCode, 400);
+          assert.equal(response.json().code, 'LEDGER_SIGNATURE_INVALID');
+          assert.equal(await unconfigured.db.store.headPosition(), 0n);
+          assert.equal((await inboxRows(unconfigured)).length, 0);
+        } finally {
+          await unconfigured.close();
+        }
+      });
+    });
+
+    describe('idempotency and races', () => {
+      test('two concurrent first deliveries for the same new Stripe customer create one customer', { skip }, async () => {
+        const t = await fresh();
+        try {
+          const rounds = 20;
+          await Promise.all(
+            Array.from({ length: rounds }, async (_, n) => {
+              const customer = `cus_race${n}`;
+              const created = stamped(subscriptionEvent('customer.subscription.created', { id: `sub_race${n}`, customer, status: 'active' }), `evt_race${n}_a`, 1_700_000_000);
+              const paid = stamped(fixture('invoice.paid'), `evt_race${n}_b`, 1_700_000_000);
+              Object.assign(paid.data.object, { id: `in_race${n}`, customer, subscription: `sub_race${n}`, charge: `ch_race${n}`, payment_intent: `pi_race${n}` });
+              const responses = await Promise.all([deliver(t, created), deliver(t, paid)]);
+              assert.deepEqual(responses.map((r) => r.statusCode), [200, 200]);
+              const owners = new Set(responses.map((r) => r.json().facts[0].customerId));
+              assert.equal(owners.size, 1, `${customer}: both deliveries landed on one customer`);
+              assert.equal((await customerOf(t, customer)).state.lifecycle, 'active');
+            }),
+          );
+          assert.equal(await streamCount(t), rounds);
+        } finally {
+          await t.close();
+        }
+      });
+
+      test('200 deliveries for 20 customers, shuffled and 30 % duplicated -> the same final states as in order', { skip }, async () => {
+        const lives = Array.from({ length: 20 }, (_, n) => lifeOf(n));
+        const inOrder = lives.flatMap((life) => life.events);
+        const random = seeded(20_260_301);
+        const shuffled = [...inOrder, ...Array.from({ length: 200 - inOrder.length }, () => inOrder[Math.floor(random() * inOrder.length)]!)];
+        assert.equal(shuffled.length, 200);
+        assert.equal(Math.round((100 * (shuffled.length - inOrder.length)) / inOrder.length), 30, '30 % re-deliveries');
+        for (let i = shuffled.length - 1; i > 0; i -= 1) {
+          const j = Math.floor(random() * (i + 1));
+          [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+        }
+        const customers = lives.map((life) => life.customer);
+        const expected = Object.fromEntries(lives.map((life) => [life.customer, life.finalState]));
+
+        const factTypes = async (app: TestApp) => (await allEvents(app)).filter((e) => !['IdentityLinked', 'LifecycleChanged', 'FlaggedForReview'].includes(e.type)).length;
+        let factsInOrder: number;
+        const ordered = await fresh();
+        try {
+          for (const event of inOrder) assert.equal((await deliver(ordered, event)).statusCode, 200);
+          assert.deepEqual(await finalStates(ordered, customers), expected);
+          factsInOrder = await factTypes(ordered);
+        } finally {
+          await ordered.close();
+        }
+
+        const t = await fresh();
+        try {
+          await inBatches(shuffled, 8, async (event) => assert.equal((await deliver(t, event)).statusCode, 200));
+          assert.deepEqual(await finalStates(t, customers), expected);
+          assert.equal(await streamCount(t), 20);
+          for (const customer of customers) {
+            const { state } = await customerOf(t, customer);
+            assert.deepEqual(state.identities.filter((i) => i.kind === 'stripe'), [{ kind: 'stripe', externalId: customer }]);
+          }
+          assert.equal(await factTypes(t), factsInOrder, 'each fact recorded once');
+        } finally {
+          await t.close();
+        }
+      });
+    });
+  });
+}
