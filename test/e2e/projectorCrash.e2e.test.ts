@@ -43,7 +43,7 @@ for (const target of databaseTargets) {
     test('10 kills at random points mid-stream; the read models equal an uninterrupted run', { skip, timeout: 240_000 }, async () => {
       const open = () =>
         target.name === 'postgres' ? openDatabase({ databaseUrl: POSTGRES_URL, schema }) : openDatabase({ dataDir });
-      const env =
+      const env: Record<string, string> =
         target.name === 'postgres'
           ? { DATABASE_URL: `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` }
           : { LEDGER_DATA_DIR: dataDir, LEDGER_URL: `http://127.0.0.1:${await freePort()}` };

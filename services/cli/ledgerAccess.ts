@@ -1,0 +1,62 @@
+import { loadConfig, type LedgerConfig } from '../config.ts';
+import type { LedgerDatabase } from '../eventstore/database.ts';
+import { openDatabase } from '../eventstore/openDatabase.ts';
+import { CliError } from './cliError.ts';
+
+export const serviceUrl = (): string => (process.env.LEDGER_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
+
+// How a CLI command reaches the ledger's data:
+// - direct: DATABASE_URL (PostgreSQL, any number of processes), or the embedded PGlite files
+//   when no service holds them;
+// - remote: the embedded store is held by a running `ledger serve` (PGlite allows one process
+//   on its files), so the command calls that service's admin API at LEDGER_URL with
+//   LEDGER_API_KEY — never opening the files a second time.
+export type LedgerAccess =
+  | { kind: 'direct'; db: LedgerDatabase; config: LedgerConfig; close(): Promise<void> }
+  | { kind: 'remote'; url: string; apiKey: string; close(): Promise<void> };
+
+export async function ledgerAccess(): Promise<LedgerAccess> {
+  const config = loadConfig();
+  if (!config.store.databaseUrl && (await serviceIsUp())) {
+    const apiKey = process.env.LEDGER_API_KEY;
+    if (!apiKey) {
+      throw new CliError(
+        `the embedded store in ${config.store.dataDir} is held by the service at ${serviceUrl()}; ` +
+          'set LEDGER_API_KEY (an admin-API key) to go through it, or stop the service',
+      );
+    }
+    return { kind: 'remote', url: serviceUrl(), apiKey, close: async () => {} };
+  }
+  const db = await openDatabase({ databaseUrl: config.store.databaseUrl, dataDir: config.store.dataDir });
+  return { kind: 'direct', db, config, close: () => db.close() };
+}
+
+async function serviceIsUp(): Promise<boolean> {
+  return fetch(`${serviceUrl()}/health/live`, { signal: AbortSignal.timeout(1_000) }).then(
+    (r) => r.ok,
+    () => false,
+  );
+}
+
+// Calls an admin route; a problem+json answer becomes a CliError carrying its code and detail.
+export async function callService<T>(access: Extract<LedgerAccess, { kind: 'remote' }>, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${access.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${access.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) {
+    const problem = safeJson(text) as { code?: string; detail?: string } | undefined;
+    throw new CliError(`${method} ${path}: ${response.status} ${problem?.code ?? ''} ${problem?.detail ?? text}`.trim());
+  }
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+const safeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
