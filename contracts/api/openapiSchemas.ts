@@ -8,6 +8,7 @@ import { CustomerRefParams, CustomerView } from './customerView.ts';
 import { LiveResponse, ReadyResponse } from './health.ts';
 import { ProblemDetails } from './problemDetails.ts';
 import { WebhookReceipt } from './webhookReceipt.ts';
+import { AppEntitlementsResponse, ChangesPage, CrmContactView, SupportProfileView } from './readModelViews.ts';
 
 // The JSON Schemas (2020-12, the dialect OpenAPI 3.1 uses) of every HTTP body, generated from
 // the same zod contracts that parse them, so the document cannot drift from what is enforced.
@@ -18,7 +19,18 @@ export type JsonSchema = { [keyword: string]: unknown };
 // Requests are documented as clients write them (before defaults/transforms), responses as the
 // server writes them.
 const requests = { LeadRequest, AppEventRequest } as const;
-const responses = { CommandAccepted, CustomerView, ProblemDetails, LiveResponse, ReadyResponse, WebhookReceipt } as const;
+const responses = {
+  CommandAccepted,
+  CustomerView,
+  ProblemDetails,
+  LiveResponse,
+  ReadyResponse,
+  WebhookReceipt,
+  CrmContactView,
+  SupportProfileView,
+  AppEntitlementsResponse,
+  ChangesPage,
+} as const;
 
 // Webhook bodies are the providers' own formats, verified over the raw bytes before they are
 // parsed with these contracts (which name only the fields the ledger reads and let others pass).

@@ -70,8 +70,15 @@ export function principalOf(request: FastifyRequest): ApiPrincipal {
 // A route hook: `Authorization: Bearer <key>` must name a configured key holding `scope`.
 // Registered as onRequest, so an unauthenticated request is refused before its body is read.
 // Answers follow RFC 6750: 401 with a WWW-Authenticate challenge, 403 for a missing scope.
-export function requireScope(config: LedgerConfig, scope: ApiKeyScope): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+// Given several scopes, any one of them admits the request (the app reads its entitlements with
+// an `app` key, a sync worker with a `read` key).
+export function requireScope(
+  config: LedgerConfig,
+  required: ApiKeyScope | readonly ApiKeyScope[],
+): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   const keys = knownKeysOf(config);
+  const anyOf: readonly ApiKeyScope[] = typeof required === 'string' ? [required] : required;
+  const scope = anyOf.join(' ');
   return async function apiKeyAuth(request, reply) {
     const presented = bearerTokenOf(request.headers.authorization);
     const principal = presented === undefined ? undefined : authenticate(keys, presented);
@@ -79,7 +86,7 @@ export function requireScope(config: LedgerConfig, scope: ApiKeyScope): (request
       reply.header('www-authenticate', presented === undefined ? REALM : `${REALM}, error="invalid_token"`);
       throw new LedgerError('LEDGER_UNAUTHENTICATED', 'Send a known API key as `Authorization: Bearer <key>`');
     }
-    if (!principal.scopes.has(scope)) {
+    if (!anyOf.some((candidate) => principal.scopes.has(candidate))) {
       reply.header('www-authenticate', `${REALM}, error="insufficient_scope", scope="${scope}"`);
       throw new LedgerError('LEDGER_FORBIDDEN', `This API key lacks the ${scope} scope`, { requiredScope: scope });
     }

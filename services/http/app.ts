@@ -7,6 +7,7 @@ import type { Projector } from '../projector/projector.ts';
 import { errorHandler, notFoundHandler } from './errorHandler.ts';
 import { customerRoutes } from './customerRoutes.ts';
 import { healthRoutes } from './healthRoutes.ts';
+import { readModelRoutes } from './readModelRoutes.ts';
 import { openapiRoutes } from './openapi.ts';
 import { appRoutes } from '../ingest/app/appRoutes.ts';
 import { crmWebhookRoutes, stripeWebhookRoutes, supportWebhookRoutes } from '../ingest/ingestRoutes.ts';
@@ -33,6 +34,7 @@ const routeModules: RouteModule[] = [
   supportWebhookRoutes,
   appRoutes,
   customerRoutes,
+  readModelRoutes,
   openapiRoutes,
 ];
 

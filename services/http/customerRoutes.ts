@@ -1,11 +1,9 @@
 import { CustomerRefParams, type CustomerView } from '../../contracts/api/customerView.ts';
-import { IDENTITY_KINDS, type IdentityKind } from '../../contracts/events/vocabulary.ts';
 import { parseWith } from '../../contracts/parseBody.ts';
-import { emailIdentityId } from '../../contracts/inbound/emailAddress.ts';
 import { LedgerError } from '../../domain/errors.ts';
 import { loadCustomer, type LoadedCustomer } from '../commands/loadCustomer.ts';
-import type { EventStore } from '../eventstore/port.ts';
 import { requireScope } from './apiKeyAuth.ts';
+import { customerIdOf, matchesAny } from './customerRef.ts';
 import type { RouteModule } from './app.ts';
 
 // GET /v1/customers/{ref}: one customer, folded from its stream, found by our id or any of the
@@ -28,27 +26,6 @@ export const customerRoutes: RouteModule = (scope, deps) => {
     return customerViewOf(loaded);
   });
 };
-
-const isIdentityKind = (kind: string): kind is IdentityKind => (IDENTITY_KINDS as readonly string[]).includes(kind);
-
-async function customerIdOf(store: EventStore, ref: string): Promise<string | undefined> {
-  if (ref.startsWith('cust_')) return ref;
-  const colon = ref.indexOf(':');
-  const kind = ref.slice(0, colon);
-  const externalId = ref.slice(colon + 1);
-  // The contract admits only known kinds; this keeps the type honest.
-  if (!isIdentityKind(kind)) return undefined;
-  return store.resolveIdentity(kind, kind === 'email' ? emailIdentityId(externalId) : externalId);
-}
-
-// RFC 9110 If-None-Match: weak comparison, `*` matches any current representation.
-function matchesAny(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  return header.split(',').some((candidate) => {
-    const tag = candidate.trim().replace(/^W\//, '');
-    return tag === '*' || tag === etag;
-  });
-}
 
 export function customerViewOf({ customerId, state, version, events }: LoadedCustomer): CustomerView {
   // A lead never transitioned: it has been one since its first fact.

@@ -5,6 +5,7 @@ import { appRouteDocs } from '../ingest/app/appRouteDocs.ts';
 import { webhookRouteDocs } from '../ingest/webhookRouteDocs.ts';
 import type { RouteModule } from './app.ts';
 import { customerRouteDocs } from './customerRouteDocs.ts';
+import { readModelRouteDocs } from './readModelRouteDocs.ts';
 import { PROBLEM_CONTENT_TYPE, problemType } from './errorHandler.ts';
 import { retryAfterHeader, type ParameterDoc, type ResponseDoc, type RouteDoc, type SchemaRef, type SecuritySchemeName } from './routeDocs.ts';
 
@@ -44,7 +45,7 @@ const platformRouteDocs: RouteDoc[] = [
   },
 ];
 
-export const documentedRoutes: RouteDoc[] = [...platformRouteDocs, ...webhookRouteDocs, ...appRouteDocs, ...customerRouteDocs];
+export const documentedRoutes: RouteDoc[] = [...platformRouteDocs, ...webhookRouteDocs, ...appRouteDocs, ...customerRouteDocs, ...readModelRouteDocs];
 
 const securitySchemes: Record<SecuritySchemeName, JsonSchema> = {
   apiKey: {

@@ -1,0 +1,94 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CustomerRefParams } from '../../contracts/api/customerView.ts';
+import { ChangesQuery, ReadModelQuery } from '../../contracts/api/readModelViews.ts';
+import { parseWith } from '../../contracts/parseBody.ts';
+import { LedgerError } from '../../domain/errors.ts';
+import { hasAccessAt, type AppEntitlements } from '../../projections/readModels.ts';
+import type { ReadModelName } from '../../projections/projection.ts';
+import type { ApiKeyScope } from '../config.ts';
+import type { SqlExecutor } from '../eventstore/sqlClient.ts';
+import { requireScope } from './apiKeyAuth.ts';
+import type { AppDeps, RouteModule } from './app.ts';
+import { customerIdOf, matchesAny } from './customerRef.ts';
+import { waitUntil } from './readModelWaiter.ts';
+
+interface ReadModelApi {
+  model: ReadModelName;
+  path: string;
+  scopes: ApiKeyScope[];
+}
+
+// The documents sync workers and the app read. Table names come from this fixed list only.
+export const readModelApis: ReadModelApi[] = [
+  { model: 'crm', path: '/v1/crm/contacts/:ref', scopes: ['read'] },
+  { model: 'support', path: '/v1/support/profiles/:ref', scopes: ['read'] },
+  { model: 'app', path: '/v1/app/entitlements/:ref', scopes: ['app', 'read'] },
+];
+
+type Doc = { version: number } & Record<string, unknown>;
+
+async function loadDoc(sql: SqlExecutor, model: ReadModelName, customerId: string): Promise<Doc | undefined> {
+  const { rows } = await sql.query<{ doc: Doc | null }>(`select doc from read_${model} where customer_id = $1`, [customerId]);
+  return rows[0]?.doc ?? undefined;
+}
+
+export const readModelRoutes: RouteModule = (scope, deps) => {
+  for (const api of readModelApis) {
+    scope.get(api.path, { onRequest: requireScope(deps.config, api.scopes) }, (request, reply) => readDocument(deps, api, request, reply));
+    const changesPath = `/v1/${api.model}/changes`;
+    scope.get(changesPath, { onRequest: requireScope(deps.config, 'read') }, (request) => readChanges(deps, api.model, request));
+  }
+};
+
+async function readDocument(deps: AppDeps, api: ReadModelApi, request: FastifyRequest, reply: FastifyReply) {
+  const { ref } = parseWith(CustomerRefParams, request.params);
+  const query = parseWith(ReadModelQuery, request.query);
+  const customerId = await customerIdOf(deps.db.store, ref);
+  if (customerId === undefined) throw new LedgerError('LEDGER_NOT_FOUND', 'No customer matches this reference');
+
+  let doc = await loadDoc(deps.db.sql, api.model, customerId);
+  if (query.waitForVersion !== undefined && (doc?.version ?? 0) < query.waitForVersion) {
+    const aborted = new AbortController();
+    request.raw.once('close', () => aborted.abort());
+    await waitUntil(
+      deps.projector,
+      api.model,
+      async () => {
+        doc = await loadDoc(deps.db.sql, api.model, customerId);
+        return (doc?.version ?? 0) >= query.waitForVersion!;
+      },
+      query.timeoutMs,
+      aborted.signal,
+    );
+  }
+  if (doc === undefined) throw new LedgerError('LEDGER_NOT_FOUND', `No ${api.model} document for this customer yet`);
+
+  const etag = `"${customerId}.${api.model}.${doc.version}"`;
+  reply.header('etag', etag).header('cache-control', 'private, no-cache');
+  if (matchesAny(request.headers['if-none-match'], etag)) return reply.code(304).send();
+  if (api.model === 'app') {
+    const now = (deps.now ?? (() => new Date()))().toISOString();
+    // The app table holds only documents the app read model wrote.
+    return { ...doc, hasAccess: hasAccessAt(doc as unknown as AppEntitlements, now) };
+  }
+  return doc;
+}
+
+async function readChanges(deps: AppDeps, model: ReadModelName, request: FastifyRequest) {
+  const query = parseWith(ChangesQuery, request.query);
+  const page = () =>
+    deps.db.sql.query<{ cursor: string; customer_id: string; position: string; doc: Record<string, unknown> | null }>(
+      `select c.cursor::text as cursor, c.customer_id, c.position::text as position, r.doc
+         from read_${model}_changes c left join read_${model} r on r.customer_id = c.customer_id
+        where c.cursor > $1::bigint order by c.cursor limit $2::int`,
+      [query.after, query.limit],
+    );
+  let rows = (await page()).rows;
+  if (rows.length === 0 && query.timeoutMs > 0) {
+    await waitUntil(deps.projector, model, async () => (rows = (await page()).rows).length > 0, query.timeoutMs);
+  }
+  return {
+    changes: rows.map((r) => ({ cursor: r.cursor, customerId: r.customer_id, position: r.position, doc: r.doc })),
+    nextCursor: rows.at(-1)?.cursor ?? query.after,
+  };
+}

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { fixture, FIXTURE_IDS, type Json } from '../support/stripeEvents.ts';
+import { signedStripeHeaders } from '../support/stripeSigning.ts';
+import { databaseTargets } from '../support/databases.ts';
+import { startTestApp, TEST_ENV, type TestApp } from '../support/testApp.ts';
+
+// The three read models fed by real, signed deliveries: what the CRM sync, the support desk and
+// the app actually read.
+const customerRef = `stripe:${FIXTURE_IDS.customer}`;
+const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+
+function stripeEvent(name: string, id: string, created: number, patch: (object: Json) => void = () => {}): string {
+  const event = fixture(name);
+  event.id = id;
+  event.created = created;
+  patch(event.data.object);
+  return JSON.stringify(event);
+}
+
+function zendeskTicket(id: string, time: string, detail: Record<string, unknown>): { body: string; headers: Record<string, string> } {
+  const body = JSON.stringify({
+    type: 'zen:event-type:ticket.created',
+    account_id: 1,
+    id,
+    time,
+    zendesk_event_version: '2022-11-06',
+    subject: `zen:ticket:${String(detail.id)}`,
+    detail: { status: 'OPEN', priority: 'NORMAL', tags: [], via: { channel: 'web' }, created_at: time, updated_at: time, ...detail },
+    event: {},
+  });
+  const timestamp = new Date().toISOString();
+  const signature = createHmac('sha256', TEST_ENV.ZENDESK_WEBHOOK_SECRET).update(timestamp + body).digest('base64');
+  return {
+    body,
+    headers: { 'content-type': 'application/json', 'x-zendesk-webhook-signature': signature, 'x-zendesk-webhook-signature-timestamp': timestamp },
+  };
+}
+
+for (const target of databaseTargets) {
+  describe(`read models over HTTP on ${target.name}`, async () => {
+    const skip = await target.skip();
+    let ledger: TestApp;
+    before(async () => {
+      if (!skip) ledger = await startTestApp(target);
+    });
+    after(async () => {
+      if (ledger) await ledger.close();
+    });
+
+    const deliver = async (body: string) => {
+      const response = await ledger.app.inject({ method: 'POST', url: '/webhooks/stripe', headers: signedStripeHeaders(body), payload: body });
+      assert.equal(response.statusCode, 200, response.body);
+    };
+    const read = async (path: string, key = 'key-read', headers: Record<string, string> = {}) =>
+      ledger.app.inject({ method: 'GET', url: path, headers: { ...auth(key), ...headers } });
+    const json = async (path: string, key = 'key-read') => {
+      const response = await read(path, key);
+      assert.equal(response.statusCode, 200, response.body);
+      return response.json();
+    };
+    // Recent: the past_due grace period is counted from the failed payment's own time.
+    const t0 = Math.floor(Date.now() / 1000) - 3600;
+
+    test('a paying customer: CRM stage and plan tag once, support billing ok, app access', { skip }, async () => {
+      await deliver(stripeEvent('customer.created', 'evt_rm_customer', t0, (c) => (c.email = 'payer@example.com')));
+      await deliver(stripeEvent('customer.subscription.created', 'evt_rm_sub', t0 + 1));
+      await deliver(stripeEvent('invoice.paid', 'evt_rm_paid', t0 + 2, (i) => (i.subscription = FIXTURE_IDS.subscription)));
+      await ledger.projector.catchUp();
+
+      const contact = await json(`/v1/crm/contacts/${customerRef}`);
+      assert.equal(contact.stage, 'customer');
+      const planTags = contact.tags.filter((t: string) => t.startsWith('plan:'));
+      assert.equal(planTags.length, 1, `one plan tag: ${contact.tags}`);
+      const additions = contact.tagHistory.flatMap((h: { add: string[] }) => h.add).filter((t: string) => t === planTags[0]);
+      assert.equal(additions.length, 1, 'the plan tag was applied exactly once');
+      assert.equal(contact.email, 'payer@example.com');
+
+      const profile = await json(`/v1/support/profiles/${customerRef}`);
+      assert.equal(profile.billingStatus, 'ok');
+      const entitlements = await json(`/v1/app/entitlements/${customerRef}`, 'key-app');
+      assert.equal(entitlements.hasAccess, true);
+      assert.equal(entitlements.access, 'full');
+    });
+
+    test('a billing ticket routes to the billing queue; a failed payment shows past_due everywhere', { skip }, async () => {
+      const ticket = zendeskTicket('zd_rm_1', '2026-03-01T10:00:00Z', { id: '501', subject: 'Question about my invoice', requester_id: '9001', requester_email: 'payer@example.com' });
+      const delivered = await ledger.app.inject({ method: 'POST', url: '/webhooks/support', headers: ticket.headers, payload: ticket.body });
+      assert.equal(delivered.statusCode, 200, delivered.body);
+      const before = await json(`/v1/app/entitlements/${customerRef}`, 'key-app');
+
+      await deliver(
+        stripeEvent('invoice.payment_failed', 'evt_rm_failed', t0 + 100, (i) => {
+          i.id = 'in_rm_failed';
+          i.subscription = FIXTURE_IDS.subscription;
+          i.amount_due = 2000;
+        }),
+      );
+      await ledger.projector.catchUp();
+
+      const profile = await json(`/v1/support/profiles/${customerRef}`);
+      assert.equal(profile.billingStatus, 'past_due');
+      assert.deepEqual(profile.tickets.map((t: { ticketId: string; queue: string }) => [t.ticketId, t.queue]), [['501', 'billing']]);
+      const contact = await json(`/v1/crm/contacts/${customerRef}`);
+      assert.equal(contact.pastDue, true);
+      const entitlements = await json(`/v1/app/entitlements/${customerRef}`, 'key-app');
+      assert.equal(entitlements.access, 'grace');
+      assert.equal(entitlements.hasAccess, true, 'past_due keeps access during the grace period');
+      assert.ok(entitlements.version > before.version, 'the entitlement version only goes up');
+    });
+
+    test('ETag and If-None-Match: 304 while nothing changed; keys are scoped', { skip }, async () => {
+      const first = await read(`/v1/app/entitlements/${customerRef}`, 'key-app');
+      const etag = String(first.headers.etag);
+      assert.equal((await read(`/v1/app/entitlements/${customerRef}`, 'key-app', { 'if-none-match': etag })).statusCode, 304);
+      assert.equal((await read(`/v1/crm/contacts/${customerRef}`, 'key-app')).statusCode, 403);
+      assert.equal((await read(`/v1/crm/contacts/${customerRef}`, 'nope')).statusCode, 401);
+      assert.equal((await read('/v1/crm/contacts/stripe:cus_nobody')).statusCode, 404);
+    });
+
+    test('a long-poll returns within 100 ms of the purchase being appended', { skip }, async () => {
+      await ledger.projector.start();
+      try {
+        const current = await json(`/v1/app/entitlements/${customerRef}`, 'key-app');
+        const polling = read(`/v1/app/entitlements/${customerRef}?waitForVersion=${current.version + 1}&timeoutMs=5000`, 'key-app').then((r) => ({
+          response: r,
+          at: performance.now(),
+        }));
+        await new Promise((r) => setTimeout(r, 50));
+        const body = stripeEvent('invoice.paid', 'evt_rm_recovered', t0 + 200, (i) => {
+          i.id = 'in_rm_recovered';
+          i.subscription = FIXTURE_IDS.subscription;
+        });
+        const delivery = ledger.app.inject({ method: 'POST', url: '/webhooks/stripe', headers: signedStripeHeaders(body), payload: body });
+        const appendedAt = await delivery.then((r) => {
+          assert.equal(r.statusCode, 200);
+          return performance.now();
+        });
+        const { response, at } = await polling;
+        assert.equal(response.statusCode, 200);
+        assert.equal(response.json().access, 'full', 'paid again: full access');
+        assert.ok(at - appendedAt < 100, `answered ${Math.round(at - appendedAt)} ms after the append was acknowledged`);
+      } finally {
+        await ledger.projector.stop();
+      }
+    });
+
+    test('the change feed pages without missing or repeating a change', { skip }, async () => {
+      for (const model of ['crm', 'support', 'app']) {
+        const cursors: bigint[] = [];
+        let after = '0';
+        for (;;) {
+          const page = await json(`/v1/${model}/changes?after=${after}&limit=2`);
+          if (page.changes.length === 0) {
+            assert.equal(page.nextCursor, after);
+            break;
+          }
+          for (const change of page.changes) cursors.push(BigInt(change.cursor));
+          after = page.nextCursor;
+        }
+        assert.ok(cursors.length >= 2, `${model} announced its changes`);
+        assert.deepEqual([...cursors].sort((a, b) => (a < b ? -1 : 1)), cursors);
+        assert.equal(new Set(cursors).size, cursors.length);
+        const idle = performance.now();
+        const empty = await json(`/v1/${model}/changes?after=${after}&timeoutMs=100`);
+        assert.deepEqual(empty.changes, []);
+        assert.ok(performance.now() - idle >= 90, 'an empty page long-polls for timeoutMs');
+      }
+    });
+  });
+}
