@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { startService } from './serviceProcess.ts';
 import { bareInsertRate } from './storeBench.ts';
 import { fmt, percentile, table } from './stats.ts';
 import { BENCH_STRIPE_SECRET, post, signedInvoicePaid } from './stripeLoad.ts';
-import { BENCH_POSTGRES_URL, benchTargets } from './targets.ts';
+import { BENCH_POSTGRES_URL, benchTargets, type BenchTarget } from './targets.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RATES = [500, 1000, 2000];
@@ -63,8 +64,9 @@ async function fixedRate(url: string, perSecond: number, run: string): Promise<S
   return { sent: total, ok, latencies: latencies.sort((a, b) => a - b), seconds: (performance.now() - start) / 1000 };
 }
 
-const row = (store: string, load: string, s: Sample) => ({
+const row = (store: string, load: string, s: Sample, telemetry?: TelemetryMode) => ({
   store,
+  ...(telemetry ? { telemetry } : {}),
   load,
   'deliveries/s': fmt(s.ok / s.seconds),
   '2xx': `${s.ok}/${s.sent}`,
@@ -73,34 +75,116 @@ const row = (store: string, load: string, s: Sample) => ({
   'p99 ms': fmt(percentile(s.latencies, 99), 1),
 });
 
+// BENCH_TELEMETRY=off: OTEL_SDK_DISABLED=true (no spans, no metrics); on: every span exported
+// over OTLP/HTTP (protobuf, the default) to a receiver in its own process, plus metrics; both:
+// off then on, with the overhead. Unset: the service's default (metrics, spans not exported).
+type TelemetryMode = 'off' | 'on';
+const telemetrySetting = process.env.BENCH_TELEMETRY;
+const telemetryModes: TelemetryMode[] | undefined =
+  telemetrySetting === 'both' ? ['off', 'on'] : telemetrySetting === 'on' || telemetrySetting === 'off' ? [telemetrySetting] : undefined;
+
+interface Measured {
+  store: string;
+  load: string;
+  mode?: TelemetryMode;
+  sample: Sample;
+}
+
+async function measure(target: BenchTarget, mode: TelemetryMode | undefined, telemetryEnv: Record<string, string>): Promise<Measured[]> {
+  const measured: Measured[] = [];
+  const isPg = target.name === 'postgres';
+  const schema = `bench_ingest_${Date.now().toString(36)}`;
+  const dataDir = join(tmpdir(), `ledger-bench-ingest-${Date.now()}`);
+  const env: Record<string, string> = isPg
+    ? { DATABASE_URL: `${BENCH_POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` }
+    : { LEDGER_DATA_DIR: dataDir };
+  if (isPg) await adminQuery(`create schema ${schema}`);
+  const service = await startService({ ...env, ...telemetryEnv, STRIPE_WEBHOOK_SECRET: BENCH_STRIPE_SECRET, LEDGER_RATE_LIMIT_STRIPE_PER_SECOND: '0' });
+  const url = `${service.url}/webhooks/stripe`;
+  try {
+    const run = Date.now().toString(36);
+    await closedLoop(url, 16, `${run}w`); // warm-up: JIT, connection pools, first customers
+    measured.push({ store: target.name, load: 'max (64 concurrent)', ...(mode ? { mode } : {}), sample: await closedLoop(url, 64, `${run}m`) });
+    for (const rate of RATES) {
+      measured.push({ store: target.name, load: `${rate}/s fixed`, ...(mode ? { mode } : {}), sample: await fixedRate(url, rate, `${run}r${rate}`) });
+    }
+  } finally {
+    await service.stop();
+    if (isPg) await adminQuery(`drop schema ${schema} cascade`);
+    else await rm(dataDir, { recursive: true, force: true });
+  }
+  return measured;
+}
+
 export async function ingestBench(): Promise<void> {
   const rows: Record<string, string | number>[] = [];
-  for (const target of await benchTargets()) {
-    const isPg = target.name === 'postgres';
-    const schema = `bench_ingest_${Date.now().toString(36)}`;
-    const dataDir = join(tmpdir(), `ledger-bench-ingest-${Date.now()}`);
-    const env: Record<string, string> = isPg
-      ? { DATABASE_URL: `${BENCH_POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` }
-      : { LEDGER_DATA_DIR: dataDir };
-    if (isPg) await adminQuery(`create schema ${schema}`);
-    const ceilingDb = await target.open(32);
-    const ceiling = await bareInsertRate(ceilingDb, 32).finally(() => target.dispose(ceilingDb));
-    rows.push({ store: target.name, load: 'bare INSERT ceiling (32 concurrent, no HTTP)', 'deliveries/s': fmt(ceiling) });
-    const service = await startService({ ...env, STRIPE_WEBHOOK_SECRET: BENCH_STRIPE_SECRET, LEDGER_RATE_LIMIT_STRIPE_PER_SECOND: '0' });
-    const url = `${service.url}/webhooks/stripe`;
-    try {
-      const run = Date.now().toString(36);
-      await closedLoop(url, 16, `${run}w`); // warm-up: JIT, connection pools, first customers
-      rows.push(row(target.name, 'max (64 concurrent)', await closedLoop(url, 64, `${run}m`)));
-      for (const rate of RATES) rows.push(row(target.name, `${rate}/s fixed`, await fixedRate(url, rate, `${run}r${rate}`)));
-    } finally {
-      await service.stop();
-      if (isPg) await adminQuery(`drop schema ${schema} cascade`);
-      else await rm(dataDir, { recursive: true, force: true });
+  const measured: Measured[] = [];
+  const receiver = telemetryModes?.includes('on') ? await startOtlpReceiver() : undefined;
+  try {
+    for (const target of await benchTargets()) {
+      const ceilingDb = await target.open(32);
+      const ceiling = await bareInsertRate(ceilingDb, 32).finally(() => target.dispose(ceilingDb));
+      rows.push({ store: target.name, ...(telemetryModes ? { telemetry: '' } : {}), load: 'bare INSERT ceiling (32 concurrent, no HTTP)', 'deliveries/s': fmt(ceiling) });
+      for (const mode of telemetryModes ?? [undefined]) {
+        const telemetryEnv: Record<string, string> =
+          mode === 'off' ? { OTEL_SDK_DISABLED: 'true' } : mode === 'on' ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver!.url, OTEL_TRACES_EXPORTER: 'otlp' } : {};
+        const results = await measure(target, mode, telemetryEnv);
+        measured.push(...results);
+        rows.push(...results.map((m) => row(m.store, m.load, m.sample, m.mode)));
+      }
     }
+  } finally {
+    receiver?.stop();
   }
   console.log(`\n### Signed Stripe invoice.paid over HTTP (${SECONDS} s per row, load from a separate process)\n`);
   console.log(table(rows));
+  if (telemetryModes?.length === 2) {
+    console.log(`\n### Telemetry overhead: on (spans exported over OTLP/HTTP, metrics) vs off (OTEL_SDK_DISABLED)${receiver ? `, ${receiver.spans()} OTLP requests received` : ''}\n`);
+    console.log(table(overheadRows(measured)));
+  }
+}
+
+const change = (on: number, off: number): string => `${on >= off ? '+' : ''}${fmt(((on - off) / off) * 100, 1)} %`;
+
+function overheadRows(measured: Measured[]): Record<string, string>[] {
+  return measured
+    .filter((m) => m.mode === 'off')
+    .flatMap((off) => {
+      const on = measured.find((m) => m.mode === 'on' && m.store === off.store && m.load === off.load);
+      if (!on) return [];
+      const rate = (s: Sample) => s.ok / s.seconds;
+      return [
+        {
+          store: off.store,
+          load: off.load,
+          'deliveries/s off → on': `${fmt(rate(off.sample))} → ${fmt(rate(on.sample))}`,
+          throughput: change(rate(on.sample), rate(off.sample)),
+          'p99 ms off → on': `${fmt(percentile(off.sample.latencies, 99), 1)} → ${fmt(percentile(on.sample.latencies, 99), 1)}`,
+          p99: change(percentile(on.sample.latencies, 99), percentile(off.sample.latencies, 99)),
+        },
+      ];
+    });
+}
+
+// Stands in for the collector: accepts OTLP/HTTP trace exports and answers with an empty
+// (valid) protobuf response. Its own process, so it never competes with the load generator.
+async function startOtlpReceiver(): Promise<{ url: string; spans(): number; stop(): void }> {
+  const script = `let n = 0;
+    const server = require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { n += 1; s.writeHead(200, { 'content-type': 'application/x-protobuf' }); s.end(); }); });
+    server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\\n'));
+    process.on('message', () => process.send(n));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port)));
+  let received = 0;
+  child.on('message', (n) => (received = Number(n)));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    spans: () => {
+      child.send('count');
+      return received;
+    },
+    stop: () => child.kill(),
+  };
 }
 
 async function adminQuery(sql: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { machine } from './stats.ts';
+import { e2eBench } from './e2eBench.ts';
 import { ingestBench } from './ingestBench.ts';
 import { storeBench } from './storeBench.ts';
 
@@ -6,6 +7,7 @@ import { storeBench } from './storeBench.ts';
 const benches: Record<string, () => Promise<void>> = {
   store: storeBench,
   ingest: ingestBench,
+  e2e: e2eBench,
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -31,7 +31,11 @@ export function signedInvoicePaid(customers: number, run: string): { body: strin
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
 export function post(url: string, body: string, signature: string): Promise<number> {
-  return new Promise((resolvePost, reject) => {
+  return postForBody(url, body, signature).then((r) => r.status);
+}
+
+export function postForBody(url: string, body: string, signature: string): Promise<{ status: number; body: string }> {
+  return new Promise<{ status: number; body: string }>((resolvePost, reject) => {
     const request = http.request(
       url,
       {
@@ -40,8 +44,10 @@ export function post(url: string, body: string, signature: string): Promise<numb
         headers: { 'content-type': 'application/json', 'stripe-signature': signature, 'content-length': Buffer.byteLength(body) },
       },
       (response) => {
-        response.resume();
-        response.on('end', () => resolvePost(response.statusCode ?? 0));
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolvePost({ status: response.statusCode ?? 0, body: text }));
       },
     );
     request.on('error', reject);

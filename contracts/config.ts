@@ -93,6 +93,20 @@ const databaseUrl = z
   })
   .optional();
 
+// Kafka's own limits for a topic name.
+const kafkaTopic = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, { error: 'must be 1-249 of A-Z a-z 0-9 . _ -' });
+
+const kafkaBrokers = z
+  .string()
+  .optional()
+  .transform((raw, ctx): string[] => {
+    const brokers = commaList(raw ?? '');
+    brokers.forEach((broker, index) => {
+      if (!/^[^\s:/]+:\d{1,5}$/.test(broker)) ctx.addIssue({ code: 'custom', message: `entry ${index + 1} must look like host:port` });
+    });
+    return brokers;
+  });
+
 const fields = z.object({
   PORT: integer(0, 65_535, 3000),
   // Loopback by default so a laptop never exposes an unauthenticated dev instance;
@@ -102,6 +116,8 @@ const fields = z.object({
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
   DATABASE_URL: databaseUrl,
   LEDGER_DATA_DIR: z.string().min(1).default('./.ledger'),
+  // PostgreSQL connections per process (projectors hold up to four of them).
+  DATABASE_POOL_SIZE: integer(2, 1000, 24),
   STRIPE_WEBHOOK_SECRET: z
     .string()
     .optional()
@@ -127,6 +143,19 @@ const fields = z.object({
   LEDGER_PROJECTOR: oneOf(['in-process', 'off'] as const, 'in-process'),
   // Polling fallback; appends in this process (and NOTIFY on Postgres) wake projectors at once.
   LEDGER_PROJECTOR_POLL_MS: integer(10, 60_000, 1000),
+  // Kafka (services/relay, services/projector/kafkaSource.ts). Brokers as host:port, comma-separated.
+  KAFKA_BROKERS: kafkaBrokers,
+  KAFKA_TOPIC: kafkaTopic.default('customer-ledger.events'),
+  KAFKA_CLIENT_ID: z.string().trim().min(1).max(255).default('customer-ledger'),
+  // `store`: projectors poll the event store; `kafka`: they consume KAFKA_TOPIC as the consumer
+  // group KAFKA_GROUP_ID (several processes share its partitions), and `ledger relay` feeds it.
+  PROJECTOR_SOURCE: oneOf(['store', 'kafka'] as const, 'store'),
+  KAFKA_GROUP_ID: z.string().trim().min(1).max(255).default('customer-ledger.projectors'),
+  // Unset: off. Set: `ledger relay` also consumes app events that internal producers publish there.
+  KAFKA_INBOUND_TOPIC: kafkaTopic.optional(),
+  // How long a silent consumer keeps its partitions before the group hands them to the others.
+  KAFKA_SESSION_TIMEOUT_MS: integer(1_000, 300_000, 30_000),
+  KAFKA_RELAY_BATCH_SIZE: integer(1, 10_000, 500),
 });
 
 function productionRules(env: z.output<typeof fields>, ctx: z.RefinementCtx): void {
@@ -151,15 +180,26 @@ function productionRules(env: z.output<typeof fields>, ctx: z.RefinementCtx): vo
   }
 }
 
+function kafkaRules(env: z.output<typeof fields>, ctx: z.RefinementCtx): void {
+  // Both need a broker; saying so at start beats a consumer that silently never connects.
+  if (env.PROJECTOR_SOURCE === 'kafka' && env.KAFKA_BROKERS.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['KAFKA_BROKERS'], message: 'is required when PROJECTOR_SOURCE=kafka' });
+  }
+  if (env.KAFKA_INBOUND_TOPIC !== undefined && env.KAFKA_BROKERS.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['KAFKA_BROKERS'], message: 'is required when KAFKA_INBOUND_TOPIC is set' });
+  }
+}
+
 export const ConfigEnv = fields
   // Run even when another variable is invalid, so one start-up names every problem.
   .superRefine(productionRules, { when: () => true })
+  .superRefine(kafkaRules, { when: () => true })
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
     logLevel: env.LOG_LEVEL,
     http: { host: env.HOST, port: env.PORT, bodyLimitBytes: env.LEDGER_BODY_LIMIT_BYTES },
     // databaseUrl set: PostgreSQL; unset: embedded PGlite under dataDir.
-    store: { databaseUrl: env.DATABASE_URL, dataDir: env.LEDGER_DATA_DIR },
+    store: { databaseUrl: env.DATABASE_URL, dataDir: env.LEDGER_DATA_DIR, poolSize: env.DATABASE_POOL_SIZE },
     webhooks: {
       stripeSecrets: env.STRIPE_WEBHOOK_SECRET,
       hubspotClientSecret: env.HUBSPOT_CLIENT_SECRET,
@@ -175,6 +215,17 @@ export const ConfigEnv = fields
       app: env.LEDGER_RATE_LIMIT_APP_PER_SECOND,
     },
     projector: { mode: env.LEDGER_PROJECTOR, pollIntervalMs: env.LEDGER_PROJECTOR_POLL_MS },
+    // Where projectors read events from (PROJECTOR_SOURCE).
+    projectorSource: env.PROJECTOR_SOURCE,
+    kafka: {
+      brokers: env.KAFKA_BROKERS,
+      topic: env.KAFKA_TOPIC,
+      clientId: env.KAFKA_CLIENT_ID,
+      groupId: env.KAFKA_GROUP_ID,
+      inboundTopic: env.KAFKA_INBOUND_TOPIC,
+      sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+      relayBatchSize: env.KAFKA_RELAY_BATCH_SIZE,
+    },
     projections: {
       crm: { owners: env.LEDGER_CRM_OWNERS },
       support: { vipMrrCents: env.LEDGER_VIP_MRR_CENTS },

@@ -4,6 +4,7 @@ import { buildApp } from '../http/app.ts';
 import { scheduleInboxPruning } from '../ingest/inbox.ts';
 import { notifyOtherProcesses } from '../projector/projector.ts';
 import { createProjector } from '../projector/readModelRunners.ts';
+import { currentTelemetry } from '../telemetry/activeTelemetry.ts';
 
 // Below Docker's and Kubernetes' default 10 s grace period, so a stuck drain still ends with our
 // own log line and db close attempt rather than a SIGKILL.
@@ -12,7 +13,7 @@ const DRAIN_TIMEOUT_MS = 8_000;
 // `ledger serve`: resolves with the exit code once the service has stopped.
 export async function run(_args: string[]): Promise<number> {
   const config = loadConfig();
-  const db = await openDatabase({ databaseUrl: config.store.databaseUrl, dataDir: config.store.dataDir });
+  const db = await openDatabase({ databaseUrl: config.store.databaseUrl, dataDir: config.store.dataDir, poolSize: config.store.poolSize });
   const projector = createProjector(db, config, { warn: (object, message) => app.log.warn(object, message) });
   const app = buildApp({ db, config, projector });
   const stopSignal = nextStopSignal();
@@ -40,6 +41,8 @@ export async function run(_args: string[]): Promise<number> {
   if (!drained) app.log.error({ timeoutMs: DRAIN_TIMEOUT_MS }, 'in-flight requests did not finish in time');
   // The store closes last: a request still in flight may be appending.
   await db.close().catch((error: unknown) => app.log.error({ err: error }, 'closing the database failed'));
+  // Flushes spans still batched for the exporter.
+  await currentTelemetry()?.stop();
   app.log.info('stopped');
   // Connections that outlived the drain would keep the process alive: end it anyway.
   if (!drained) setTimeout(() => process.exit(1), 1_000).unref();

@@ -1,6 +1,7 @@
 import type { NewEvent, RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { ConcurrencyError, IdentityConflictError, LedgerError } from '../../domain/errors.ts';
 import type { AppendOptions, AppendResult, EventStore, IdentityClaim, ReadAllOptions, ReadStreamOptions } from './port.ts';
+import { observeAppend } from '../telemetry/storeTelemetry.ts';
 import { namedStatement, type SqlClient, type SqlExecutor } from './sqlClient.ts';
 import { EVENTS_PER_APPEND_LIMIT } from './storeSchema.ts';
 import { uuidv7 } from './uuidv7.ts';
@@ -88,7 +89,7 @@ export function translateStoreError(error: unknown, streamId?: string, expected?
   if (e.code === 'LDG02') return new IdentityConflictError(e.hint ?? '', '', e.detail ?? '');
   if (
     (e.code && UNAVAILABLE_CODES.has(e.code)) ||
-    /Connection terminated|connection timeout|Cannot use a pool after calling end|PGlite is closed/i.test(e.message ?? '')
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Cannot use a pool after calling end|PGlite is closed/i.test(e.message ?? '')
   ) {
     return new LedgerError('LEDGER_STORE_UNAVAILABLE');
   }
@@ -106,6 +107,10 @@ export class PostgresEventStore implements EventStore {
   }
 
   async append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
+    return observeAppend(events, () => this.appendWithRetry(streamId, events, options));
+  }
+
+  private async appendWithRetry(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult> {
     // 'any' means "whatever the version is": a writer that lost a race for the next version
     // simply takes the one after. Other modes report the conflict with the version found.
     for (let attempt = 1; ; attempt += 1) {
