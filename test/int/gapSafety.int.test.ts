@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, test } from 'node:test';
 import pg from 'pg';
 import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
-import { databaseTargets, dropSchemaOf, POSTGRES_URL } from '../support/databases.ts';
+import { describeOnEachDatabase, POSTGRES_URL } from '../support/databases.ts';
 import { anEvent, streamOf } from '../support/events.ts';
 
 type Reader = (after: bigint, limit: number) => Promise<RecordedEvent[]>;
@@ -55,55 +55,47 @@ async function raceSlowCommit(db: LedgerDatabase, read: Reader): Promise<{ misse
   }
 }
 
-for (const target of databaseTargets) {
-  describe(`gap safety on ${target.name}`, async () => {
-    const skip = await target.skip();
-    let db: LedgerDatabase;
-    before(async () => {
-      if (!skip) db = await target.open();
-    });
-    after(async () => {
-      if (db) {
-        await dropSchemaOf(db);
-        await db.close();
-      }
-    });
-
-    test('20 concurrent writers, 5,000 events: a following reader sees each exactly once, in order', { skip }, async () => {
-      const writers = 20;
-      const perWriter = 250;
-      let done = false;
-      const writing = Promise.all(
-        Array.from({ length: writers }, async (_, w) => {
-          for (let i = 0; i < perWriter; i += 1) {
-            const id = `cust_w${w}`;
-            await db.store.append(streamOf(id), [anEvent(id)], { expectedVersion: 'any' });
-          }
-        }),
-      ).finally(() => {
-        done = true;
-      });
-      const seen: bigint[] = [];
-      let cursor = 0n;
-      while (!done || seen.length < writers * perWriter) {
-        const batch = await db.store.readAll({ after: cursor, limit: 200 });
-        for (const e of batch) {
-          assert.ok(e.position > cursor, `positions only go up: ${e.position} after ${cursor}`);
-          seen.push(e.position);
-          cursor = e.position;
-        }
-        if (batch.length === 0 && done) break;
-      }
-      await writing;
-      assert.equal(seen.length, writers * perWriter);
-      assert.equal(new Set(seen).size, seen.length);
-    });
-
-    test('a transaction that commits late is not skipped (and a naive reader would skip it)', {
-      skip: skip ?? (target.name === 'pglite' ? 'PGlite is one connection: it cannot interleave transactions' : undefined),
-    }, async () => {
-      assert.deepEqual(await raceSlowCommit(db, storeReader(db)), { missed: false });
-      assert.deepEqual(await raceSlowCommit(db, naiveReader(db)), { missed: true }, 'the race is real on this database');
-    });
+describeOnEachDatabase('gap safety', (suite) => {
+  const { skip } = suite;
+  let db: LedgerDatabase;
+  before(() => {
+    if (!skip) db = suite.db;
   });
-}
+
+  test('20 concurrent writers, 5,000 events: a following reader sees each exactly once, in order', { skip }, async () => {
+    const writers = 20;
+    const perWriter = 250;
+    let done = false;
+    const writing = Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        for (let i = 0; i < perWriter; i += 1) {
+          const id = `cust_w${w}`;
+          await db.store.append(streamOf(id), [anEvent(id)], { expectedVersion: 'any' });
+        }
+      }),
+    ).finally(() => {
+      done = true;
+    });
+    const seen: bigint[] = [];
+    let cursor = 0n;
+    while (!done || seen.length < writers * perWriter) {
+      const batch = await db.store.readAll({ after: cursor, limit: 200 });
+      for (const e of batch) {
+        assert.ok(e.position > cursor, `positions only go up: ${e.position} after ${cursor}`);
+        seen.push(e.position);
+        cursor = e.position;
+      }
+      if (batch.length === 0 && done) break;
+    }
+    await writing;
+    assert.equal(seen.length, writers * perWriter);
+    assert.equal(new Set(seen).size, seen.length);
+  });
+
+  test('a transaction that commits late is not skipped (and a naive reader would skip it)', {
+    skip: skip ?? (suite.target.name === 'pglite' ? 'PGlite is one connection: it cannot interleave transactions' : undefined),
+  }, async () => {
+    assert.deepEqual(await raceSlowCommit(db, storeReader(db)), { missed: false });
+    assert.deepEqual(await raceSlowCommit(db, naiveReader(db)), { missed: true }, 'the race is real on this database');
+  });
+});

@@ -1,58 +1,50 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, test } from 'node:test';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { pruneInbox, readDeliveries, recordDelivery, safeHeaders } from '../../services/ingest/inbox.ts';
-import { databaseTargets, dropSchemaOf } from '../support/databases.ts';
+import { describeOnEachDatabase } from '../support/databases.ts';
 
-for (const target of databaseTargets) {
-  describe(`raw inbox on ${target.name}`, async () => {
-    const skip = await target.skip();
-    let db: LedgerDatabase;
-    before(async () => {
-      if (!skip) db = await target.open();
-    });
-    after(async () => {
-      if (db) {
-        await dropSchemaOf(db);
-        await db.close();
-      }
-    });
-
-    test('keeps the body and safe headers, never the signature', { skip }, async () => {
-      const headers = safeHeaders({
-        'content-type': 'application/json',
-        'stripe-signature': 't=1,v1=abc',
-        'x-hubspot-signature-v3': 'sig',
-        'x-zendesk-webhook-signature': 'sig',
-        authorization: 'Bearer key-app',
-        'x-correlation-id': 'corr-1',
-      });
-      assert.deepEqual(headers, { 'content-type': 'application/json', 'x-correlation-id': 'corr-1' });
-      const id = await recordDelivery(db.sql, {
-        source: 'stripe',
-        verified: true,
-        headers,
-        body: '{"id":"evt_1"}',
-        outcome: 'appended',
-        correlationId: 'corr-1',
-        sourceEventIds: ['evt_1'],
-      });
-      const [stored] = await readDeliveries(db.sql, { id });
-      assert.equal(stored?.body, '{"id":"evt_1"}');
-      assert.deepEqual(stored?.headers, headers);
-    });
-
-    test('retention removes deliveries older than the setting and keeps the rest', { skip }, async () => {
-      const recent = await recordDelivery(db.sql, {
-        source: 'crm', verified: true, headers: {}, body: '[]', outcome: 'ignored', correlationId: 'c', sourceEventIds: [],
-      });
-      const old = await recordDelivery(db.sql, {
-        source: 'crm', verified: true, headers: {}, body: '[]', outcome: 'ignored', correlationId: 'c', sourceEventIds: [],
-      });
-      await db.sql.query(`update ledger_inbox set received_at = now() - interval '31 days' where id = $1::bigint`, [old]);
-      assert.ok((await pruneInbox(db.sql, 30)) >= 1);
-      assert.equal((await readDeliveries(db.sql, { id: old })).length, 0);
-      assert.equal((await readDeliveries(db.sql, { id: recent })).length, 1);
-    });
+describeOnEachDatabase('raw inbox', (suite) => {
+  const { skip } = suite;
+  let db: LedgerDatabase;
+  before(() => {
+    if (!skip) db = suite.db;
   });
-}
+
+  test('keeps the body and safe headers, never the signature', { skip }, async () => {
+    const headers = safeHeaders({
+      'content-type': 'application/json',
+      'stripe-signature': 't=1,v1=abc',
+      'x-hubspot-signature-v3': 'sig',
+      'x-zendesk-webhook-signature': 'sig',
+      authorization: 'Bearer key-app',
+      'x-correlation-id': 'corr-1',
+    });
+    assert.deepEqual(headers, { 'content-type': 'application/json', 'x-correlation-id': 'corr-1' });
+    const id = await recordDelivery(db.sql, {
+      source: 'stripe',
+      verified: true,
+      headers,
+      body: '{"id":"evt_1"}',
+      outcome: 'appended',
+      correlationId: 'corr-1',
+      sourceEventIds: ['evt_1'],
+    });
+    const [stored] = await readDeliveries(db.sql, { id });
+    assert.equal(stored?.body, '{"id":"evt_1"}');
+    assert.deepEqual(stored?.headers, headers);
+  });
+
+  test('retention removes deliveries older than the setting and keeps the rest', { skip }, async () => {
+    const recent = await recordDelivery(db.sql, {
+      source: 'crm', verified: true, headers: {}, body: '[]', outcome: 'ignored', correlationId: 'c', sourceEventIds: [],
+    });
+    const old = await recordDelivery(db.sql, {
+      source: 'crm', verified: true, headers: {}, body: '[]', outcome: 'ignored', correlationId: 'c', sourceEventIds: [],
+    });
+    await db.sql.query(`update ledger_inbox set received_at = now() - interval '31 days' where id = $1::bigint`, [old]);
+    assert.ok((await pruneInbox(db.sql, 30)) >= 1);
+    assert.equal((await readDeliveries(db.sql, { id: old })).length, 0);
+    assert.equal((await readDeliveries(db.sql, { id: recent })).length, 1);
+  });
+});

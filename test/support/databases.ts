@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { after, before, describe } from 'node:test';
 import pg from 'pg';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { openDatabase } from '../../services/eventstore/openDatabase.ts';
@@ -61,4 +62,37 @@ export async function dropSchemaOf(db: LedgerDatabase): Promise<void> {
   const { rows } = await db.sql.query<{ schema: string }>('select current_schema() as schema');
   const schema = rows[0]?.schema;
   if (schema?.startsWith('t_')) await db.sql.exec(`drop schema "${schema}" cascade`);
+}
+
+export interface DatabaseSuite {
+  readonly db: LedgerDatabase;
+  readonly skip: string | undefined;
+  readonly target: DatabaseTarget;
+}
+
+// `describe` once per database target, with a fresh migrated database opened before and dropped
+// after; tests pass `{ skip: suite.skip }` so an unreachable Postgres is reported, not hidden.
+export function describeOnEachDatabase(title: string, define: (suite: DatabaseSuite) => void): void {
+  for (const target of databaseTargets) {
+    describe(`${title} on ${target.name}`, async () => {
+      const skip = await target.skip();
+      let db: LedgerDatabase | undefined;
+      before(async () => {
+        if (!skip) db = await target.open();
+      });
+      after(async () => {
+        if (!db) return;
+        await dropSchemaOf(db);
+        await db.close();
+      });
+      define({
+        get db() {
+          if (!db) throw new Error('the database opens in before(); use it inside tests');
+          return db;
+        },
+        skip,
+        target,
+      });
+    });
+  }
 }
