@@ -1,4 +1,19 @@
 import { z } from 'zod';
+import {
+  AdminCommandAccepted,
+  AdminIdentityRequest,
+  AdminOverrideRequest,
+  AuditPage,
+  CustomersPage,
+  ParkedActionResult,
+  ParkedList,
+  ParkedRetryRequest,
+  ParkedSkipRequest,
+  ProjectionsStatus,
+  RebuildResult,
+  StateAt,
+  Timeline,
+} from './adminApi.ts';
 import { AppEventRequest, IdempotencyKey, LeadRequest } from '../inbound/app.ts';
 import { HubspotBatch } from '../inbound/hubspot.ts';
 import { StripeEventEnvelope } from '../inbound/stripe.ts';
@@ -7,6 +22,7 @@ import { CommandAccepted } from './commandAccepted.ts';
 import { CustomerRefParams, CustomerView } from './customerView.ts';
 import { LiveResponse, ReadyResponse } from './health.ts';
 import { ProblemDetails } from './problemDetails.ts';
+import { RedeliveryReport, RedeliveryRequest } from './redelivery.ts';
 import { WebhookReceipt } from './webhookReceipt.ts';
 import { AppEntitlementsResponse, ChangesPage, CrmContactView, SupportProfileView } from './readModelViews.ts';
 
@@ -18,8 +34,18 @@ export type JsonSchema = { [keyword: string]: unknown };
 
 // Requests are documented as clients write them (before defaults/transforms), responses as the
 // server writes them.
-const requests = { LeadRequest, AppEventRequest } as const;
+const requests = { RedeliveryRequest, LeadRequest, AppEventRequest, AdminOverrideRequest, AdminIdentityRequest, ParkedRetryRequest, ParkedSkipRequest } as const;
 const responses = {
+  Timeline,
+  StateAt,
+  CustomersPage,
+  AdminCommandAccepted,
+  ParkedList,
+  ParkedActionResult,
+  ProjectionsStatus,
+  RebuildResult,
+  AuditPage,
+  RedeliveryReport,
   CommandAccepted,
   CustomerView,
   ProblemDetails,

@@ -11,17 +11,75 @@ export interface Subcommand {
   load: () => Promise<{ run(args: string[]): Promise<number> }>;
 }
 
+// Telemetry starts before the command's modules load, so everything they create reports to it.
+const withTelemetry =
+  <T>(load: () => Promise<T>) =>
+  async (): Promise<T> => {
+    await import('../telemetry/preload.ts');
+    return load();
+  };
+
 // Add a subcommand here (events, state, replay, projections, …).
 export const subcommands: Record<string, Subcommand> = {
   serve: {
     summary: 'run the HTTP service (PostgreSQL if DATABASE_URL is set, else embedded PGlite)',
     usage: 'ledger serve',
-    load: () => import('./serve.ts'),
+    load: withTelemetry(() => import('./serve.ts')),
   },
   projections: {
     summary: 'read-model status, rebuild, or run the projectors as their own process',
     usage: 'ledger projections status|rebuild <name>|run',
-    load: () => import('./projections.ts'),
+    load: withTelemetry(() => import('./projections.ts')),
+  },
+  redeliver: {
+    summary: 're-process kept webhook deliveries through today’s translators (no duplicates)',
+    usage: 'ledger redeliver <inbox id> | --since <time> [--source stripe|crm|support]',
+    load: () => import('./redeliver.ts'),
+  },
+  webhooks: {
+    summary: 're-sign captured deliveries and send them to another environment, with a summary',
+    usage: 'ledger webhooks replay <file.ndjson> --to <url> --secret-env <VAR>',
+    load: () => import('./webhooksReplay.ts'),
+  },
+  doctor: {
+    summary: 'launch-readiness checks, each pass / fail with a fix hint (exit 1 on a failure)',
+    usage: 'ledger doctor [--fingerprints] [--json]',
+    load: () => import('./doctor.ts'),
+  },
+  'audit-secrets': {
+    summary: 'scan build output (bundles, source maps) for secrets; exit 1 on a find',
+    usage: 'ledger audit-secrets <dir…> [--allow <file>]',
+    load: () => import('./auditSecrets.ts'),
+  },
+  relay: {
+    summary: 'produce committed events to Kafka (KAFKA_BROKERS, KAFKA_TOPIC), in per-customer order',
+    usage: 'ledger relay [--once]',
+    load: () => import('./relay.ts'),
+  },
+  events: {
+    summary: "a customer's timeline: facts, decisions, sources, correlation ids, state after each",
+    usage: 'ledger events <customer | stripe:cus_… | email> [--json]',
+    load: () => import('./events.ts'),
+  },
+  state: {
+    summary: 'a customer and its CRM, support and app views as of a version or a time',
+    usage: 'ledger state <customer> [--at <version | ISO time>] [--json]',
+    load: () => import('./state.ts'),
+  },
+  replay: {
+    summary: "today's lifecycle rules over the recorded facts; exit 1 where a decision differs",
+    usage: 'ledger replay <customer> | --all [--since <ISO time>] [--json]',
+    load: () => import('./replay.ts'),
+  },
+  parked: {
+    summary: 'parked projection events: list, retry, skip with a reason (audited)',
+    usage: 'ledger parked list | retry <id…|--all> | skip <id> --reason <text>',
+    load: () => import('./parked.ts'),
+  },
+  trace: {
+    summary: 'everything one correlation id touched: delivery, events, decisions, read-model updates, with timings and trace id',
+    usage: 'ledger trace <correlation id> [--json]',
+    load: () => import('./trace.ts'),
   },
   help: {
     summary: 'list the commands',

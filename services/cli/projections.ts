@@ -1,54 +1,43 @@
+import { ProjectionParams } from '../../contracts/api/adminApi.ts';
+import { parseWith } from '../../contracts/parseBody.ts';
+import { projectionsStatus, rebuildProjection } from '../operations/projectionOperations.ts';
+import type { ProjectionStatus } from '../projector/projectionStatus.ts';
 import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
-import { projectionStatus } from '../projector/projectionStatus.ts';
-import { createProjector, createRunners } from '../projector/readModelRunners.ts';
-import { rebuildReadModel } from '../projector/rebuild.ts';
+import { createProjector } from '../projector/readModelRunners.ts';
+import type { RebuildResult } from '../projector/rebuild.ts';
+import { audited, cliActor } from './cliAudit.ts';
+import { json, runIncidentCommand, UsageError, type CommandIo } from './incidentCommand.ts';
+import { callService, type LedgerAccess } from './ledgerAccess.ts';
+import { runKafkaProjectors } from './kafkaProjectors.ts';
 import { openDatabaseForCli } from './openForCli.ts';
 
 const USAGE = `Usage:
   ledger projections status [--json]       position, lag (events, seconds) and parked events per read model
   ledger projections rebuild <crm|support|app>   replay from position 0 into new tables, then swap
-  ledger projections run [--once]          run the projectors in this process (LEDGER_PROJECTOR=off on the service)
+  ledger projections run [--once]          run the projectors in this process (LEDGER_PROJECTOR=off on the service);
+                                           PROJECTOR_SOURCE=kafka: join the Kafka consumer group instead
 `;
+
+export type ProjectionsArgs = { action: 'status'; json: boolean } | { action: 'rebuild'; name: string };
+
+export function parse(args: string[]): ProjectionsArgs {
+  const [action, ...rest] = args;
+  if (action === 'status') return { action, json: rest.includes('--json') };
+  if (action === 'rebuild') return { action, name: parseWith(ProjectionParams, { name: rest[0] }).name };
+  throw new UsageError(`unknown action '${action ?? ''}'`);
+}
 
 export async function run(args: string[]): Promise<number> {
   const [action, ...rest] = args;
-  if (action !== 'status' && action !== 'rebuild' && action !== 'run') {
+  if (action === 'status' || action === 'rebuild') return runIncidentCommand(USAGE, () => parse(args), execute);
+  if (action !== 'run') {
     process.stderr.write(USAGE);
     return 2;
   }
+  // The projectors run beside the store: never through the service that already runs its own.
   const { db, config } = await openDatabaseForCli();
   try {
-    if (action === 'status') {
-      const status = await projectionStatus(db.sql, READ_MODEL_NAMES);
-      if (rest.includes('--json')) process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-      else {
-        for (const p of status.projections) {
-          process.stdout.write(
-            `${p.name.padEnd(8)} position ${p.position.padStart(16)}  lag ${String(p.lagEvents).padStart(7)} events ${p.lagSeconds.toFixed(1).padStart(8)} s  parked ${p.parked}\n`,
-          );
-        }
-        if (status.fenceHeldEvents > 0) {
-          process.stdout.write(`${status.fenceHeldEvents} committed events wait behind an older open transaction (xmin fence)\n`);
-        }
-      }
-      return 0;
-    }
-    if (action === 'rebuild') {
-      const name = rest[0];
-      const runner = createRunners(db, config).get(name as never);
-      if (!runner) {
-        process.stderr.write(`ledger projections rebuild: unknown read model '${name ?? ''}' (crm, support, app)\n`);
-        return 2;
-      }
-      const result = await rebuildReadModel(db.sql, runner, {
-        onProgress: (events) => process.stderr.write(`\r${name}: ${events} events replayed`),
-      });
-      process.stderr.write('\n');
-      process.stdout.write(
-        `${name}: rebuilt from ${result.events} events in ${result.seconds.toFixed(1)} s (${Math.round(result.events / result.seconds)} events/s), swapped at position ${result.position}\n`,
-      );
-      return 0;
-    }
+    if (config.projectorSource === 'kafka') return await runKafkaProjectors(db, config, rest);
     const projector = createProjector(db, config, { warn: (object, message) => process.stderr.write(`${message} ${JSON.stringify(object)}\n`) });
     if (rest.includes('--once')) {
       await projector.catchUp();
@@ -65,4 +54,41 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await db.close();
   }
+}
+
+// status and rebuild: directly, or through the admin API while the service holds the store.
+export async function execute(access: LedgerAccess, args: ProjectionsArgs, io: CommandIo): Promise<number> {
+  if (args.action === 'status') {
+    const status =
+      access.kind === 'remote'
+        ? await callService<{ projections: ProjectionStatus[]; fenceHeldEvents: number }>(access, 'GET', '/admin/projections')
+        : await projectionsStatus(access.db.sql);
+    io.out(args.json ? json(status) : renderStatus(status));
+    return 0;
+  }
+  const { name } = args;
+  let result: RebuildResult;
+  if (access.kind === 'remote') {
+    io.err(`${name}: rebuilding through the service at ${access.url}…\n`);
+    result = await callService<RebuildResult>(access, 'POST', `/admin/projections/${name}/rebuild`);
+  } else {
+    const { db, config } = access;
+    result = await audited(db.sql, { actor: cliActor(), command: 'ledger projections rebuild', target: name }, () =>
+      rebuildProjection(db, config, name, (events) => io.err(`\r${name}: ${events} events replayed`)),
+    );
+    io.err('\n');
+  }
+  io.out(
+    `${name}: rebuilt from ${result.events} events in ${result.seconds.toFixed(1)} s (${Math.round(result.events / Math.max(result.seconds, 0.001))} events/s), swapped at position ${result.position}\n`,
+  );
+  return 0;
+}
+
+function renderStatus(status: { projections: ProjectionStatus[]; fenceHeldEvents: number }): string {
+  const lines = status.projections.map(
+    (p) =>
+      `${p.name.padEnd(8)} position ${p.position.padStart(16)}  lag ${String(p.lagEvents).padStart(7)} events ${p.lagSeconds.toFixed(1).padStart(8)} s  parked ${p.parked}\n`,
+  );
+  if (status.fenceHeldEvents > 0) lines.push(`${status.fenceHeldEvents} committed events wait behind an older open transaction (xmin fence)\n`);
+  return lines.join('');
 }

@@ -9,8 +9,15 @@ import { customerRoutes } from './customerRoutes.ts';
 import { healthRoutes } from './healthRoutes.ts';
 import { readModelRoutes } from './readModelRoutes.ts';
 import { openapiRoutes } from './openapi.ts';
+import { redeliverRoutes } from '../admin/redeliverRoutes.ts';
+import { adminRoutes } from '../admin/adminRoutes.ts';
 import { appRoutes } from '../ingest/app/appRoutes.ts';
 import { crmWebhookRoutes, stripeWebhookRoutes, supportWebhookRoutes } from '../ingest/ingestRoutes.ts';
+import { traceRoutes } from '../admin/traceRoutes.ts';
+import { isCorrelationId } from '../telemetry/correlationId.ts';
+import { traceRequests } from '../telemetry/httpSpans.ts';
+import { createLogger } from '../telemetry/logger.ts';
+import { metricsRoutes } from '../telemetry/metricsRoutes.ts';
 
 // What every route module receives: built once at start, never looked up per request.
 export interface AppDeps {
@@ -36,26 +43,26 @@ const routeModules: RouteModule[] = [
   customerRoutes,
   readModelRoutes,
   openapiRoutes,
+  redeliverRoutes,
+  adminRoutes,
+  metricsRoutes,
+  traceRoutes,
 ];
 
 export interface BuildAppOptions extends AppDeps {
-  // A pino-compatible logger; default: fastify's pino at config.logLevel.
+  // A pino-compatible logger; default: services/telemetry/logger.ts (redacting) at config.logLevel.
   logger?: FastifyBaseLogger;
 }
 
-// A caller-supplied correlation id is honoured only when it is short and plain, so it cannot
-// forge log lines or blow up log storage.
-const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 function correlationIdOf(request: IncomingMessage): string {
   const inbound = request.headers['x-correlation-id'];
-  return typeof inbound === 'string' && CORRELATION_ID.test(inbound) ? inbound : randomUUID();
+  return isCorrelationId(inbound) ? inbound : randomUUID();
 }
 
 // Builds the app without listening: tests drive it with app.inject(), `ledger serve` listens.
 export function buildApp({ db, config, logger, now, projector }: BuildAppOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
-    ...(logger ? { loggerInstance: logger } : { logger: { level: config.logLevel } }),
+    loggerInstance: logger ?? createLogger({ level: config.logLevel }),
     bodyLimit: config.http.bodyLimitBytes,
     requestIdHeader: false,
     genReqId: correlationIdOf,
@@ -64,6 +71,7 @@ export function buildApp({ db, config, logger, now, projector }: BuildAppOptions
     frameworkErrors: errorHandler,
   });
 
+  traceRequests(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.addHook('onRequest', async (request, reply) => {

@@ -1,6 +1,10 @@
 import { createRequire } from 'node:module';
 import { componentSchemas, type JsonSchema } from '../../contracts/api/openapiSchemas.ts';
 import { errorCatalogue, type ErrorCode } from '../../domain/errors.ts';
+import { adminRouteDocs } from '../admin/adminRouteDocs.ts';
+import { redeliverRouteDocs } from '../admin/redeliverRouteDocs.ts';
+import { traceRouteDocs } from '../admin/traceRouteDocs.ts';
+import { metricsRouteDocs } from '../telemetry/metricsRouteDocs.ts';
 import { appRouteDocs } from '../ingest/app/appRouteDocs.ts';
 import { webhookRouteDocs } from '../ingest/webhookRouteDocs.ts';
 import type { RouteModule } from './app.ts';
@@ -45,7 +49,7 @@ const platformRouteDocs: RouteDoc[] = [
   },
 ];
 
-export const documentedRoutes: RouteDoc[] = [...platformRouteDocs, ...webhookRouteDocs, ...appRouteDocs, ...customerRouteDocs, ...readModelRouteDocs];
+export const documentedRoutes: RouteDoc[] = [...platformRouteDocs, ...webhookRouteDocs, ...appRouteDocs, ...customerRouteDocs, ...redeliverRouteDocs, ...readModelRouteDocs, ...adminRouteDocs, ...metricsRouteDocs, ...traceRouteDocs];
 
 const securitySchemes: Record<SecuritySchemeName, JsonSchema> = {
   apiKey: {

@@ -4,6 +4,7 @@ import { evolve, initialState } from '../../domain/customerState.ts';
 import type { ProjectedEvent, ReadModel } from '../../projections/projection.ts';
 import { readAllWith } from '../eventstore/postgresEventStore.ts';
 import type { SqlClient, SqlExecutor } from '../eventstore/sqlClient.ts';
+import { observeBatch, type BatchObserver } from '../telemetry/projectionTelemetry.ts';
 import { loadRows, writeRows, type ReadModelRow } from './readModelRows.ts';
 
 export interface RunnerOptions {
@@ -27,6 +28,13 @@ export interface BatchResult {
   changedCustomers: string[];
   // true when the batch was full: more may be waiting.
   more: boolean;
+}
+
+// Another process changed the read model's shared document first; the batch is retried.
+class SharedStateConflict extends Error {
+  constructor(readonly readModel: string) {
+    super(`shared state of ${readModel} changed concurrently; retrying the batch`);
+  }
 }
 
 class ProjectionFailure extends Error {
@@ -59,6 +67,18 @@ export class ProjectionRunner<Options> {
   }
 
   async runBatch(): Promise<BatchResult> {
+    const observer = observeBatch(this.readModel.name, this.settings.changeFeed ?? true);
+    try {
+      const result = await this.runBatchObserved(observer);
+      observer.committed(result);
+      return result;
+    } catch (error) {
+      observer.failed(error);
+      throw error;
+    }
+  }
+
+  private async runBatchObserved(observer: BatchObserver): Promise<BatchResult> {
     return this.sql.transaction(async (tx) => {
       await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`ledger_projection:${this.checkpointName}`]);
       await tx.query('insert into ledger_projection_checkpoints (name) values ($1) on conflict do nothing', [this.checkpointName]);
@@ -67,40 +87,12 @@ export class ProjectionRunner<Options> {
         [this.checkpointName],
       );
       const checkpoint = BigInt(rows[0]!.position);
-      let shared = rows[0]!.shared ?? this.readModel.initialShared;
       const events = await readAllWith(tx, checkpoint, this.batchSize);
       if (events.length === 0) return { applied: 0, parked: 0, position: checkpoint, changedCustomers: [], more: false };
+      observer.started(events);
 
-      const customerIds = [...new Set(events.map((e) => e.metadata.customerId))];
-      const current = await loadRows(tx, this.table, customerIds);
-      const blocked = await blockedCustomers(tx, this.checkpointName, customerIds);
-      const touched = new Map<string, { row: ReadModelRow; docChanged: boolean }>();
-      const parked: ParkedRow[] = [];
-      let applied = 0;
-
-      for (const event of events) {
-        const customerId = event.metadata.customerId;
-        if (blocked.has(customerId)) {
-          parked.push({ event, reason: 'held', error: null, attempts: 0 });
-          continue;
-        }
-        const previous = touched.get(customerId) ?? (current.has(customerId) ? { row: current.get(customerId)!, docChanged: false } : undefined);
-        try {
-          const next = this.applyOne(previous?.row, event, shared);
-          shared = next.shared;
-          touched.set(customerId, { row: next.row, docChanged: (previous?.docChanged ?? false) || next.docChanged });
-          applied += 1;
-        } catch (error) {
-          const attempts = (this.failures.get(event.eventId) ?? 0) + 1;
-          this.failures.set(event.eventId, attempts);
-          // Retry the whole batch (nothing is written) until the event has used its attempts.
-          if (attempts < this.maxAttempts) throw new ProjectionFailure(event, attempts, error);
-          this.failures.delete(event.eventId);
-          parked.push({ event, reason: 'failed', error: errorText(error), attempts });
-          blocked.add(customerId);
-        }
-      }
-
+      const { touched, parked, applied, shared } = await this.project(tx, events, rows[0]!.shared ?? this.readModel.initialShared);
+      await observer.projected({ tx, table: this.table, events, touched, parked });
       await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })), this.settings.changeFeed ?? true);
       await insertParked(tx, this.checkpointName, parked);
       const position = events.at(-1)!.position;
@@ -112,6 +104,80 @@ export class ProjectionRunner<Options> {
       const changedCustomers = [...touched].filter(([, t]) => t.docChanged).map(([id]) => id);
       return { applied, parked: parked.length, position, changedCustomers, more: events.length === this.batchSize };
     });
+  }
+
+  // Kafka mode (services/projector/kafkaSource.ts): applies a given list of events, one
+  // partition's batch, inside the caller's transaction, so one commit covers every read model
+  // and the consumer commits its offsets only after it. Kafka delivers at least once, so what
+  // this read model already applied is skipped (see `project`): a redelivery after a rebalance
+  // or a crash has no second effect. The store checkpoint's position is left alone: the consumer
+  // group's offsets are this mode's checkpoint.
+  async applyGiven(tx: SqlExecutor, events: RecordedEvent[]): Promise<BatchResult> {
+    // Shared with other Kafka transactions, exclusive against what rewrites a whole customer or
+    // table (drainCustomer, the rebuild's swap, a store-polling runner on the same read model).
+    await tx.query('select pg_advisory_xact_lock_shared(hashtext($1))', [`ledger_projection:${this.checkpointName}`]);
+    await tx.query('insert into ledger_projection_checkpoints (name) values ($1) on conflict do nothing', [this.checkpointName]);
+    const { rows } = await tx.query<{ shared: unknown }>('select shared from ledger_projection_checkpoints where name = $1', [this.checkpointName]);
+    const stored = rows[0]?.shared ?? null;
+    const { touched, parked, applied, shared } = await this.project(tx, events, stored ?? this.readModel.initialShared);
+    await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })), this.settings.changeFeed ?? true);
+    await insertParked(tx, this.checkpointName, parked);
+    if (JSON.stringify(shared) !== JSON.stringify(stored ?? this.readModel.initialShared)) {
+      // Processes consume different partitions at once; `shared` (a round-robin counter) is the
+      // one document they all write. Compare-and-set: the loser retries its batch.
+      const { rowCount } = await tx.query(
+        `update ledger_projection_checkpoints set shared = $2::jsonb, updated_at = now()
+          where name = $1 and shared is not distinct from $3::jsonb`,
+        [this.checkpointName, JSON.stringify(shared), stored === null ? null : JSON.stringify(stored)],
+      );
+      if (rowCount === 0) throw new SharedStateConflict(this.checkpointName);
+    }
+    const last = events.at(-1);
+    const changedCustomers = [...touched].filter(([, t]) => t.docChanged).map(([id]) => id);
+    return { applied, parked: parked.length, position: last ? last.position : 0n, changedCustomers, more: false };
+  }
+
+  // The fold shared by both modes. A customer's events reach the runner in position order, so
+  // an event at or below the position its row already holds was applied before: skipped. In
+  // store mode that never happens (the checkpoint is past it); in Kafka mode it is the
+  // de-duplication of redeliveries and of the relay's at-least-once repeats.
+  private async project(
+    tx: SqlExecutor,
+    events: RecordedEvent[],
+    initialShared: unknown,
+  ): Promise<{ touched: Map<string, { row: ReadModelRow; docChanged: boolean }>; parked: ParkedRow[]; applied: number; shared: unknown }> {
+    let shared = initialShared;
+    const customerIds = [...new Set(events.map((e) => e.metadata.customerId))];
+    const current = await loadRows(tx, this.table, customerIds);
+    const blocked = await blockedCustomers(tx, this.checkpointName, customerIds);
+    const touched = new Map<string, { row: ReadModelRow; docChanged: boolean }>();
+    const parked: ParkedRow[] = [];
+    let applied = 0;
+
+    for (const event of events) {
+      const customerId = event.metadata.customerId;
+      const previous = touched.get(customerId) ?? (current.has(customerId) ? { row: current.get(customerId)!, docChanged: false } : undefined);
+      if (previous && event.position <= BigInt(previous.row.position)) continue;
+      if (blocked.has(customerId)) {
+        parked.push({ event, reason: 'held', error: null, attempts: 0 });
+        continue;
+      }
+      try {
+        const next = this.applyOne(previous?.row, event, shared);
+        shared = next.shared;
+        touched.set(customerId, { row: next.row, docChanged: (previous?.docChanged ?? false) || next.docChanged });
+        applied += 1;
+      } catch (error) {
+        const attempts = (this.failures.get(event.eventId) ?? 0) + 1;
+        this.failures.set(event.eventId, attempts);
+        // Retry the whole batch (nothing is written) until the event has used its attempts.
+        if (attempts < this.maxAttempts) throw new ProjectionFailure(event, attempts, error);
+        this.failures.delete(event.eventId);
+        parked.push({ event, reason: 'failed', error: errorText(error), attempts });
+        blocked.add(customerId);
+      }
+    }
+    return { touched, parked, applied, shared };
   }
 
   // Folds the domain state and feeds the read model; pure apart from reading its inputs.
@@ -186,4 +252,4 @@ async function insertParked(tx: SqlExecutor, projection: string, parked: ParkedR
 // Stored errors are for operators; keep them short and free of payloads.
 const errorText = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 500);
 
-export { ProjectionFailure };
+export { ProjectionFailure, SharedStateConflict };
