@@ -28,7 +28,7 @@ describe('config', () => {
     assert.equal(config.http.bodyLimitBytes, 1024 * 1024);
     assert.equal(config.nodeEnv, 'development');
     assert.equal(config.logLevel, 'info');
-    assert.deepEqual(config.store, { databaseUrl: undefined, dataDir: './.ledger' });
+    assert.deepEqual(config.store, { databaseUrl: undefined, dataDir: './.ledger', poolSize: 24 });
     assert.deepEqual(config.webhooks.stripeSecrets, []);
     assert.deepEqual(config.apiKeys, []);
     assert.equal(config.inbox.retentionDays, 30);
