@@ -17,10 +17,18 @@ export function applyFact(state: CustomerState, fact: FactEvent): CustomerState 
       return applySubscription(state, fact, 'active');
     case 'SubscriptionChanged':
       return applySubscription(state, fact, fact.data.status);
-    case 'TrialWillEnd':
-      return fact.data.subscriptionId === state.subscriptionId ? { ...state, trialEndsAt: fact.data.trialEndsAt } : state;
-    case 'SubscriptionCanceled':
-      return fact.data.subscriptionId === state.subscriptionId ? { ...state, subscriptionStatus: 'canceled' } : state;
+    case 'TrialWillEnd': {
+      const { subscriptionId, trialEndsAt } = fact.data;
+      if (subscriptionId === state.subscriptionId) return { ...state, trialEndsAt };
+      // It overtook its subscription's created event: what it says is that the trial runs.
+      return state.subscriptionId === null ? { ...state, subscriptionId, subscriptionStatus: 'trialing', trialEndsAt } : state;
+    }
+    case 'SubscriptionCanceled': {
+      // A cancellation that overtook its subscription's earlier events still names it, so the
+      // customer is not left with no subscription at all.
+      const ours = state.subscriptionId === null || fact.data.subscriptionId === state.subscriptionId;
+      return ours ? { ...state, subscriptionId: fact.data.subscriptionId, subscriptionStatus: 'canceled' } : state;
+    }
     case 'PaymentSucceeded':
     case 'PaymentFailed':
       return applyPayment(state, fact);

@@ -1,8 +1,8 @@
 import type { Actor } from '../contracts/eventMetadata.ts';
 import { domainEvent, type DomainEvent, type FactEvent } from '../contracts/domainEvents.ts';
-import type { Cause } from '../contracts/events/decisions.ts';
+import type { AmbiguousIdentity, Cause } from '../contracts/events/decisions.ts';
 import type { LifecycleState, OverrideAction } from '../contracts/events/vocabulary.ts';
-import type { CustomerState } from './customerState.ts';
+import { evolve, type CustomerState } from './customerState.ts';
 import { LedgerError } from './errors.ts';
 import { evaluateLifecycle } from './lifecycleMachine.ts';
 import { arrivalOf, losesTie, orderingKey } from './ordering.ts';
@@ -28,12 +28,17 @@ export type CustomerCommand = RecordFact | ApplyManualOverride;
 export interface DecideContext {
   // ISO time of the decision, from the caller's clock: the domain never reads one.
   now: string;
+  // Set when the delivery's e-mail belongs to another customer that this one was not merged
+  // with (domain/identityMatch.ts): the fact is recorded, then a human merges or confirms.
+  ambiguousIdentity?: AmbiguousIdentity;
 }
 
 export function decide(command: CustomerCommand, state: CustomerState, context: DecideContext): DomainEvent[] {
   switch (command.type) {
-    case 'RecordFact':
-      return decideFact(command.fact, state);
+    case 'RecordFact': {
+      const decided = decideFact(command.fact, state);
+      return context.ambiguousIdentity ? flagAmbiguousIdentity(command.fact, state, decided, context.ambiguousIdentity) : decided;
+    }
     case 'ApplyManualOverride':
       return decideOverride(command, state, context.now);
     default: {
@@ -65,6 +70,16 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
     return [fact, domainEvent('FlaggedForReview', { reason: verdict.reviewReason ?? 'manual_review', from: state.lifecycle, cause })];
   }
   return [fact, domainEvent('LifecycleChanged', { from: state.lifecycle, to: verdict.to, cause })];
+}
+
+// The fact still means what it means (the new customer's subscription is active); the flag
+// comes after it, so resolving the review without a target returns the customer there.
+function flagAmbiguousIdentity(fact: FactEvent, state: CustomerState, decided: DomainEvent[], identity: AmbiguousIdentity): DomainEvent[] {
+  const after = decided.reduce(evolve, state);
+  // Already under review for its own reason: one review covers both.
+  if (after.lifecycle === 'needs_review') return decided;
+  const cause: Cause = { type: fact.type, occurredAt: fact.data.occurredAt };
+  return [...decided, domainEvent('FlaggedForReview', { reason: 'ambiguous_identity', from: after.lifecycle, cause, identity })];
 }
 
 function decideOverride(command: ApplyManualOverride, state: CustomerState, now: string): DomainEvent[] {

@@ -46,6 +46,9 @@ export interface CustomerState {
   deletedIn: IdentityKind[];
   // Per ordering key (see ordering.ts): the newest applied instant and what it decided.
   watermarks: Record<string, Watermark>;
+  // E-mails (`email:<id>`) already flagged as shared with another customer, so that a human's
+  // answer is not asked for again. Optional: read-model bases stored before it lack it.
+  sharedIdentitiesFlagged?: string[];
 }
 
 export const initialState: CustomerState = {
@@ -66,6 +69,7 @@ export const initialState: CustomerState = {
   openTicketIds: [],
   deletedIn: [],
   watermarks: {},
+  sharedIdentitiesFlagged: [],
 };
 
 // Replays what was decided then; it never re-runs the rules, so a rule change cannot rewrite
@@ -79,13 +83,18 @@ export function evolve(state: CustomerState, event: DomainEvent): CustomerState 
         since: event.data.cause.occurredAt,
         review: event.data.to === 'needs_review' ? state.review : null,
       };
-    case 'FlaggedForReview':
+    case 'FlaggedForReview': {
+      const { identity } = event.data;
       return {
         ...markWinner(state, event.data.cause, 'needs_review'),
         lifecycle: 'needs_review',
         since: event.data.cause.occurredAt,
         review: { reason: event.data.reason, from: event.data.from, flaggedAt: event.data.cause.occurredAt },
+        ...(identity
+          ? { sharedIdentitiesFlagged: [...(state.sharedIdentitiesFlagged ?? []), `${identity.matchedBy.kind}:${identity.matchedBy.externalId}`] }
+          : {}),
       };
+    }
     case 'ReviewResolved':
       return { ...state, review: null };
     case 'ManualOverrideApplied':

@@ -53,6 +53,9 @@ const statusMeans =
   ({ event }: GuardArgs): boolean =>
     event.type === 'SubscriptionChanged' && STATUS_MEANING[event.data.status] === meaning;
 
+const isPayment = (event: LifecycleEvent): event is DomainEventOf<'PaymentSucceeded'> | DomainEventOf<'PaymentFailed'> =>
+  event.type === 'PaymentSucceeded' || event.type === 'PaymentFailed';
+
 export function isFullRefund(refund: { chargeAmountCents: number; refundedAmountCents: number }): boolean {
   return refund.refundedAmountCents >= refund.chargeAmountCents;
 }
@@ -66,7 +69,8 @@ export const factGuards = {
     const id = subscriptionIdOf(event);
     return id !== undefined && id === context.subscriptionId;
   },
-  isOneOffPayment: ({ event }: GuardArgs) => event.type === 'PaymentSucceeded' && event.data.subscriptionId === undefined,
+  isOneOffPayment: ({ event }: GuardArgs) => isPayment(event) && event.data.subscriptionId === undefined,
+  isSubscriptionPayment: ({ event }: GuardArgs) => isPayment(event) && event.data.subscriptionId !== undefined,
   statusIsTrialing: statusMeans('trialing'),
   statusIsActive: statusMeans('active'),
   statusIsPastDue: statusMeans('pastDue'),

@@ -46,7 +46,8 @@ export const FACT_CASES = {
   'PaymentSucceeded.newSubscription': { type: 'PaymentSucceeded', guards: ['isNewSubscription'] },
   'PaymentSucceeded.knownSubscription': { type: 'PaymentSucceeded', guards: ['isKnownSubscription'] },
   'PaymentSucceeded.oneOff': { type: 'PaymentSucceeded', guards: ['isOneOffPayment'] },
-  PaymentFailed: { type: 'PaymentFailed', guards: [] },
+  'PaymentFailed.subscription': { type: 'PaymentFailed', guards: ['isSubscriptionPayment'] },
+  'PaymentFailed.oneOff': { type: 'PaymentFailed', guards: ['isOneOffPayment'] },
   SubscriptionCanceled: { type: 'SubscriptionCanceled', guards: [] },
   'RefundIssued.full': { type: 'RefundIssued', guards: ['isFullRefund'] },
   'RefundIssued.partial': { type: 'RefundIssued', guards: ['isPartialRefund'] },
@@ -79,18 +80,27 @@ export const LIFECYCLE_TABLE: Record<FactCaseName, Row> = {
   'SubscriptionChanged.active.newSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: to('active'), refunded: to('active') },
   'SubscriptionChanged.active.knownSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: flag('canceled_subscription_resumed'), refunded: stay },
   'SubscriptionChanged.pastDue': { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay },
-  'SubscriptionChanged.canceled': { lead: stay, trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
+  'SubscriptionChanged.canceled': { lead: to('canceled'), trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
   // incomplete (first payment pending) and paused (trial ended without a payment method) say
   // nothing new about the customer: the invoice facts around them do.
   'SubscriptionChanged.other': never,
-  TrialWillEnd: never,
+  // Stripe sends it only for a trialing subscription (three days ahead, or at once for a
+  // shorter trial), so a lead it reaches first is on a trial: its TrialStarted, older, would
+  // then arrive stale and move nothing. Elsewhere it is a reminder, not a transition.
+  TrialWillEnd: { lead: to('trial'), trial: stay, active: stay, past_due: stay, canceled: stay, refunded: stay },
   'PaymentSucceeded.newSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: to('active'), refunded: to('active') },
   'PaymentSucceeded.knownSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: flag('payment_after_cancel'), refunded: to('active') },
   // A one-off charge is money in, not a subscription: it grants no lifecycle state.
   'PaymentSucceeded.oneOff': never,
   // A lead's failed first invoice leaves the subscription `incomplete`: not yet a customer.
-  PaymentFailed: { lead: stay, trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay },
-  SubscriptionCanceled: { lead: stay, trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
+  'PaymentFailed.subscription': { lead: stay, trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay },
+  // A declined add-on or one-off invoice: the subscription (if any) is untouched.
+  'PaymentFailed.oneOff': never,
+  // A cancellation ends a subscription's life whatever came before it, so it decides the same
+  // from a lead: when `customer.subscription.deleted` overtakes the subscription's earlier
+  // events (which then arrive stale), that lead did have the subscription. With `lead: stay`
+  // the final state would depend on delivery order.
+  SubscriptionCanceled: { lead: to('canceled'), trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
   'RefundIssued.full': { lead: flag('refund_without_payment'), trial: flag('refund_without_payment'), active: to('refunded'), past_due: to('refunded'), canceled: to('refunded'), refunded: stay },
   'RefundIssued.partial': { lead: flag('refund_without_payment'), trial: flag('refund_without_payment'), active: stay, past_due: stay, canceled: stay, refunded: stay },
   // A dispute always needs a human (evidence is due within days), even after a refund.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Actor } from '../eventMetadata.ts';
-import { LifecycleState, OccurredAt } from './common.ts';
+import { ExternalId, IdentityKind, LifecycleState, OccurredAt } from './common.ts';
 import { OVERRIDE_ACTIONS } from './vocabulary.ts';
 
 // What the ledger concluded (or a human decided). Appended in the same append as the fact or
@@ -29,14 +29,31 @@ export const REVIEW_REASONS = [
   'payment_after_cancel',
   'canceled_subscription_resumed',
   'manual_review',
+  // One e-mail, two customers (domain/identityMatch.ts): a human merges them or confirms.
+  'ambiguous_identity',
 ] as const;
 export const ReviewReason = z.enum(REVIEW_REASONS);
 export type ReviewReason = z.infer<typeof ReviewReason>;
+
+const IdentityRef = z.object({ kind: IdentityKind, externalId: ExternalId });
+
+// What a reviewer of an ambiguous_identity flag needs to merge or confirm: this customer's id
+// that the delivery named, the e-mail it shares with another customer, that customer, and (when
+// that is why they were not merged) the id of the same kind the other customer already holds.
+export const AmbiguousIdentity = z.object({
+  claimed: IdentityRef,
+  matchedBy: IdentityRef,
+  otherCustomerId: z.string().min(1),
+  otherHolds: IdentityRef.optional(),
+});
+export type AmbiguousIdentity = z.infer<typeof AmbiguousIdentity>;
 
 export const FlaggedForReviewData = z.object({
   reason: ReviewReason,
   from: LifecycleState,
   cause: Cause,
+  // Present with reason ambiguous_identity. Optional, so events written before it still read.
+  identity: AmbiguousIdentity.optional(),
 });
 
 export const ManualOverrideAppliedData = z.object({

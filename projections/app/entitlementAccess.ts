@@ -14,6 +14,7 @@ import type { CustomerState } from '../../domain/customerState.ts';
 // | payment_after_cancel           | full: the customer just paid                  |
 // | canceled_subscription_resumed  | full: Stripe is billing them again            |
 // | manual_review                  | unchanged: what they had when flagged         |
+// | ambiguous_identity             | unchanged: a record question, not a risk      |
 
 export type Access = 'full' | 'grace' | 'none';
 
@@ -32,6 +33,7 @@ const REVIEW_ACCESS: Record<ReviewReason, Access | 'unchanged'> = {
   payment_after_cancel: 'full',
   canceled_subscription_resumed: 'full',
   manual_review: 'unchanged',
+  ambiguous_identity: 'unchanged',
 };
 
 export function accessOf(state: CustomerState, previous: AccessGrant | null, pastDueGraceDays: number): AccessGrant {

@@ -1,12 +1,14 @@
 import { domainEvent, type DomainEvent } from '../../contracts/domainEvents.ts';
 import type { EventMetadata, NewEvent } from '../../contracts/eventMetadata.ts';
+import type { AmbiguousIdentity } from '../../contracts/events/decisions.ts';
 import type { IdentityKind } from '../../contracts/events/vocabulary.ts';
 import type { CustomerCommand } from '../../domain/customerCommands.ts';
 import { customerDecider } from '../../domain/customerDecider.ts';
 import { ConcurrencyError, IdentityConflictError, LedgerError } from '../../domain/errors.ts';
+import { candidateOf, matchCandidate, type OwnedClaim } from '../../domain/identityMatch.ts';
 import type { EventStore, IdentityClaim } from '../eventstore/port.ts';
 import { customerIdOfStream, newCustomerId, streamIdOf } from './customerIds.ts';
-import { loadCustomer } from './loadCustomer.ts';
+import { loadCustomer, type LoadedCustomer } from './loadCustomer.ts';
 
 // Identity kinds that name a person (linked with an IdentityLinked fact); other claims, such as
 // `stripe_charge`, are lookup keys only (a refund names a charge, not a customer).
@@ -53,9 +55,9 @@ export async function handleCommand(deps: CommandDeps, envelope: CommandEnvelope
     if (seen) return duplicateResult(seen.streamId, seen.eventIds, seen.nextVersion);
   }
   for (let attempt = 1; ; attempt += 1) {
-    const { customerId, claims } = await resolveCustomer(store, envelope);
+    const target = await resolveCustomer(store, envelope);
     try {
-      return await decideAndAppend(deps, envelope, customerId, claims);
+      return await decideAndAppend(deps, envelope, target);
     } catch (error) {
       // Lost a race (another delivery appended to, or created, this customer a moment ago):
       // resolve and decide again on what is there now.
@@ -65,29 +67,53 @@ export async function handleCommand(deps: CommandDeps, envelope: CommandEnvelope
   }
 }
 
-// The customer is the owner of the strongest claim that has one. Only unowned claims are
-// asserted in the append: an email that already belongs to someone else is not stolen.
-async function resolveCustomer(store: EventStore, envelope: CommandEnvelope): Promise<{ customerId: string; claims: IdentityClaim[] }> {
-  const owners = await store.resolveIdentities(envelope.identities);
-  const key = (claim: IdentityClaim) => `${claim.kind}:${claim.externalId}`;
-  const unowned = envelope.identities.filter((claim) => !owners.has(key(claim)));
-  if (envelope.customerId) return { customerId: envelope.customerId, claims: unowned };
-  const owned = envelope.identities.find((claim) => owners.has(key(claim)));
-  if (owned) return { customerId: owners.get(key(owned))!, claims: unowned };
-  if (!envelope.createIfMissing || envelope.identities.length === 0) throw new CustomerNotFoundError();
-  return { customerId: newCustomerId(), claims: unowned };
+interface Target {
+  loaded: LoadedCustomer;
+  // Unowned claims, asserted in the append: an id that already belongs to someone is not stolen.
+  claims: IdentityClaim[];
+  ambiguousIdentity?: AmbiguousIdentity;
 }
 
-async function decideAndAppend(
-  deps: CommandDeps,
-  envelope: CommandEnvelope,
-  customerId: string,
-  claims: IdentityClaim[],
-): Promise<CommandResult> {
+// The candidate is the owner of the strongest claim that has one; the domain decides whether it
+// is the customer (identityMatch.ts). It is judged on the state loaded at the version the append
+// expects, so a concurrent link of a second Stripe id to it fails the append and is re-judged.
+async function resolveCustomer(store: EventStore, envelope: CommandEnvelope): Promise<Target> {
+  const owners = await store.resolveIdentities(envelope.identities);
+  const claims: OwnedClaim[] = envelope.identities.map((claim) => ({ ...claim, owner: owners.get(`${claim.kind}:${claim.externalId}`) }));
+  const unowned = envelope.identities.filter((_, index) => claims[index]?.owner === undefined);
+  if (envelope.customerId) return { loaded: await loadCustomer(store, envelope.customerId), claims: unowned };
+  const candidate = candidateOf(claims);
+  if (candidate !== undefined) {
+    const loaded = await loadCustomer(store, candidate);
+    const { identities, sharedIdentitiesFlagged = [] } = loaded.state;
+    const match = matchCandidate(claims, { customerId: candidate, identities, sharedIdentitiesFlagged });
+    switch (match.kind) {
+      case 'same_customer':
+        return { loaded, claims: unowned };
+      case 'shares_identity':
+        return { loaded, claims: unowned, ambiguousIdentity: match.identity };
+      case 'new_customer':
+        if (!envelope.createIfMissing) throw new CustomerNotFoundError();
+        return { loaded: newCustomer(), claims: unowned, ambiguousIdentity: match.identity };
+      default: {
+        const unhandled: never = match;
+        throw new Error(`Unhandled identity match ${JSON.stringify(unhandled)}`);
+      }
+    }
+  }
+  if (!envelope.createIfMissing || envelope.identities.length === 0) throw new CustomerNotFoundError();
+  return { loaded: newCustomer(), claims: unowned };
+}
+
+const newCustomer = (): LoadedCustomer => ({ customerId: newCustomerId(), state: customerDecider.initialState, version: undefined, events: [] });
+
+async function decideAndAppend(deps: CommandDeps, envelope: CommandEnvelope, target: Target): Promise<CommandResult> {
   const { store } = deps;
-  const loaded = await loadCustomer(store, customerId);
+  const { loaded, claims } = target;
+  const { customerId } = loaded;
   const now = deps.now().toISOString();
-  const decided = customerDecider.decide(envelope.command, loaded.state, { now });
+  const context = target.ambiguousIdentity ? { now, ambiguousIdentity: target.ambiguousIdentity } : { now };
+  const decided = customerDecider.decide(envelope.command, loaded.state, context);
   const occurredAt = envelope.command.type === 'RecordFact' ? envelope.command.fact.data.occurredAt : now;
 
   const known = new Set(loaded.state.identities.map((i) => `${i.kind}:${i.externalId}`));

@@ -38,6 +38,7 @@ export const facts = {
   paymentFailed: (second: number, subscription: string | null = KNOWN) =>
     domainEvent('PaymentFailed', { occurredAt: at(second), invoiceId: `in_${second}`, subscriptionId: subscription ?? undefined, amountCents: 4900, currency: 'usd', attemptCount: 1 }),
   subscriptionCanceled: (second: number, subscriptionId = KNOWN) => domainEvent('SubscriptionCanceled', { occurredAt: at(second), subscriptionId }),
+  trialWillEnd: (second: number, subscriptionId = KNOWN) => domainEvent('TrialWillEnd', { occurredAt: at(second), subscriptionId, trialEndsAt: '2026-02-15T00:00:00Z' }),
   refundIssued: (second: number, refundedAmountCents = 4900, subscription: string | null = KNOWN) =>
     domainEvent('RefundIssued', { occurredAt: at(second), chargeId: `ch_${second}`, subscriptionId: subscription ?? undefined, chargeAmountCents: 4900, refundedAmountCents, currency: 'usd' }),
   disputeOpened: (second: number, subscription: string | null = KNOWN) =>
@@ -60,11 +61,12 @@ export function sampleFact(name: FactCaseName, second: number): FactEvent {
     case 'SubscriptionChanged.pastDue': return facts.subscriptionChanged(second, 'past_due');
     case 'SubscriptionChanged.canceled': return facts.subscriptionChanged(second, 'canceled');
     case 'SubscriptionChanged.other': return facts.subscriptionChanged(second, 'paused');
-    case 'TrialWillEnd': return domainEvent('TrialWillEnd', { occurredAt, subscriptionId: KNOWN, trialEndsAt: '2026-02-15T00:00:00Z' });
+    case 'TrialWillEnd': return facts.trialWillEnd(second);
     case 'PaymentSucceeded.newSubscription': return facts.paymentSucceeded(second, OTHER);
     case 'PaymentSucceeded.knownSubscription': return facts.paymentSucceeded(second, KNOWN);
     case 'PaymentSucceeded.oneOff': return facts.paymentSucceeded(second, null);
-    case 'PaymentFailed': return facts.paymentFailed(second);
+    case 'PaymentFailed.subscription': return facts.paymentFailed(second);
+    case 'PaymentFailed.oneOff': return facts.paymentFailed(second, null);
     case 'SubscriptionCanceled': return facts.subscriptionCanceled(second);
     case 'RefundIssued.full': return facts.refundIssued(second, 4900);
     case 'RefundIssued.partial': return facts.refundIssued(second, 1000);
@@ -112,6 +114,11 @@ export function historyTo(state: LifecycleState): DomainEvent[] {
 
 export const stateAfter = (history: readonly DomainEvent[], from: CustomerState = customerDecider.initialState) =>
   history.reduce(customerDecider.evolve, from);
+
+export function permutations<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((item, index) => permutations([...items.slice(0, index), ...items.slice(index + 1)]).map((rest) => [item, ...rest]));
+}
 
 // Runs commands one after another through decide and evolve, as the service layer does.
 export function run(commands: readonly CustomerCommand[], history: readonly DomainEvent[] = [], context: DecideContext = { now: NOW }) {

@@ -62,6 +62,14 @@ describe('lifecycle table: the rules the business asked for, written out', () =>
     ['a payment on a canceled subscription is impossible', 'canceled', facts.paymentSucceeded(WHEN), 'needs_review'],
     ['a refunded subscription reporting active does not restore access', 'refunded', facts.subscriptionChanged(WHEN, 'active'), 'stay'],
     ['a one-off payment is not a subscription', 'lead', facts.paymentSucceeded(WHEN, null), 'stay'],
+    ['a declined add-on purchase leaves an active customer active', 'active', facts.paymentFailed(WHEN, null), 'stay'],
+    ['a declined one-off invoice leaves a trial on its trial', 'trial', facts.paymentFailed(WHEN, null), 'stay'],
+    ['a declined one-off invoice changes nothing for a past-due customer', 'past_due', facts.paymentFailed(WHEN, null), 'stay'],
+    ["a lead's failed first subscription invoice keeps it a lead", 'lead', facts.paymentFailed(WHEN), 'stay'],
+    ['a cancellation that reaches a lead first: it had that subscription', 'lead', facts.subscriptionCanceled(WHEN), 'canceled'],
+    ['a canceled snapshot that reaches a lead first', 'lead', facts.subscriptionChanged(WHEN, 'canceled'), 'canceled'],
+    ['a trial reminder that reaches a lead first: it is on a trial', 'lead', facts.trialWillEnd(WHEN), 'trial'],
+    ['a trial reminder is no transition for a paying customer', 'active', facts.trialWillEnd(WHEN), 'stay'],
   ];
   for (const [behaviour, state, fact, then] of cases) {
     test(`${behaviour}: ${state} -> ${then}`, () => {

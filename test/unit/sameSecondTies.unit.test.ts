@@ -3,15 +3,10 @@ import { describe, test } from 'node:test';
 import { LIFECYCLE_STATES, type FactEvent } from '../../contracts/domainEvents.ts';
 import { FACT_CASES, type FactCaseName, type ReviewableState } from '../../domain/lifecycleTable.ts';
 import { orderingKey } from '../../domain/ordering.ts';
-import { facts, historyTo, recordFact, run, sampleFact } from './lifecycleFixtures.ts';
+import { facts, historyTo, permutations, recordFact, run, sampleFact } from './lifecycleFixtures.ts';
 
 // Stripe's `created` is whole seconds and one action emits several events in one second, in
 // any delivery order. Same-second facts on one object must converge, whatever the order.
-
-function permutations<T>(items: readonly T[]): T[][] {
-  if (items.length <= 1) return [[...items]];
-  return items.flatMap((item, index) => permutations([...items.slice(0, index), ...items.slice(index + 1)]).map((rest) => [item, ...rest]));
-}
 
 function finalStates(start: ReviewableState | 'needs_review', group: readonly FactEvent[]) {
   return new Set(permutations(group).map((order) => run(order.map(recordFact), historyTo(start)).state.lifecycle));
