@@ -18,6 +18,7 @@ export const errorCatalogue = {
   LEDGER_IDEMPOTENCY_KEY_IN_FLIGHT: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
   LEDGER_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   LEDGER_STORE_UNAVAILABLE: { status: 503, title: 'Event store unavailable, retry later' },
+  LEDGER_BUSY: { status: 503, title: 'Too many concurrent writes for one customer, retry later' },
   LEDGER_ILLEGAL_STATE: { status: 409, title: 'Not allowed in the current state' },
   // A stored or decided event that no schema version (after upcasting) accepts: a bug or a
   // newer writer, never the client's fault.

@@ -39,7 +39,10 @@ export interface CommandDeps {
   now: () => Date;
 }
 
-const MAX_ATTEMPTS = 8;
+// A burst of deliveries for one customer serialises on its stream version; past this many lost
+// races the caller is told to retry later (503) rather than a 4xx it must not retry.
+const MAX_ATTEMPTS = 25;
+const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
 
 export class CustomerNotFoundError extends LedgerError {
   constructor() {
@@ -61,8 +64,10 @@ export async function handleCommand(deps: CommandDeps, envelope: CommandEnvelope
     } catch (error) {
       // Lost a race (another delivery appended to, or created, this customer a moment ago):
       // resolve and decide again on what is there now.
-      if (attempt < MAX_ATTEMPTS && (error instanceof IdentityConflictError || error instanceof ConcurrencyError)) continue;
-      throw error;
+      if (!(error instanceof IdentityConflictError || error instanceof ConcurrencyError)) throw error;
+      if (attempt >= MAX_ATTEMPTS) throw new LedgerError('LEDGER_BUSY', 'Too many concurrent writes for this customer; retry shortly');
+      // The first retries are immediate; a longer losing streak spreads the writers out.
+      if (attempt > 2) await backoff(attempt);
     }
   }
 }
