@@ -133,15 +133,18 @@ export async function ingestBench(): Promise<void> {
         rows.push(...results.map((m) => row(m.store, m.load, m.sample, m.mode)));
       }
     }
-  } finally {
+  } catch (error) {
     receiver?.stop();
+    throw error;
   }
   console.log(`\n### Signed Stripe invoice.paid over HTTP (${SECONDS} s per row, load from a separate process)\n`);
   console.log(table(rows));
   if (telemetryModes?.length === 2) {
-    console.log(`\n### Telemetry overhead: on (spans exported over OTLP/HTTP, metrics) vs off (OTEL_SDK_DISABLED)${receiver ? `, ${receiver.spans()} OTLP requests received` : ''}\n`);
+    const exports = receiver ? `; the receiver got ${fmt(await receiver.requests())} OTLP export requests` : '';
+    console.log(`\n### Telemetry overhead: on (spans exported over OTLP/HTTP, metrics) vs off (OTEL_SDK_DISABLED)${exports}\n`);
     console.log(table(overheadRows(measured)));
   }
+  receiver?.stop();
 }
 
 const change = (on: number, off: number): string => `${on >= off ? '+' : ''}${fmt(((on - off) / off) * 100, 1)} %`;
@@ -168,22 +171,22 @@ function overheadRows(measured: Measured[]): Record<string, string>[] {
 
 // Stands in for the collector: accepts OTLP/HTTP trace exports and answers with an empty
 // (valid) protobuf response. Its own process, so it never competes with the load generator.
-async function startOtlpReceiver(): Promise<{ url: string; spans(): number; stop(): void }> {
+async function startOtlpReceiver(): Promise<{ url: string; requests(): Promise<number>; stop(): void }> {
   const script = `let n = 0;
     const server = require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => { n += 1; s.writeHead(200, { 'content-type': 'application/x-protobuf' }); s.end(); }); });
-    server.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ port: server.address().port }) + '\\n'));
-    process.on('message', () => process.send(n));`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port)));
-  let received = 0;
-  child.on('message', (n) => (received = Number(n)));
+    server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+    process.on('message', () => process.send({ requests: n }));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = () => new Promise<Record<string, number>>((resolve) => child.once('message', (m) => resolve(m as Record<string, number>)));
+  const { port } = await next();
   return {
     url: `http://127.0.0.1:${port}`,
-    spans: () => {
+    async requests() {
+      const answer = next();
       child.send('count');
-      return received;
+      return (await answer).requests ?? 0;
     },
-    stop: () => child.kill(),
+    stop: () => void child.kill(),
   };
 }
 

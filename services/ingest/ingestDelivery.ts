@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { CustomerNotFoundError, handleCommand, type CommandDeps } from '../commands/handleCommand.ts';
 import type { SqlExecutor } from '../eventstore/sqlClient.ts';
 import { traceparentFor } from '../http/traceContext.ts';
+import { inDeliverySpan, inFactSpan, inVerifySpan, markDeliveryOutcome, recordDeliveryOutcome } from '../telemetry/ingestTelemetry.ts';
 import { recordDelivery, safeHeaders, type InboxOutcome } from './inbox.ts';
 import type { WebhookSource } from './webhookSource.ts';
 
@@ -27,24 +28,31 @@ export interface DeliveryResult {
 // verify the raw bytes -> parse with the contract -> translate (pure) -> handle each fact
 // (load, decide, append; durable before we answer) -> keep the delivery in the inbox.
 export async function ingestDelivery<P>(deps: IngestDeps, source: WebhookSource<P>, request: FastifyRequest): Promise<DeliveryResult> {
-  const rawBody = request.body as Buffer;
-  source.verify({ rawBody, headers: request.headers, method: request.method, url: request.url, now: deps.now() });
-  const translation = source.translate(source.parse(rawBody));
-  const processed = await processTranslation(deps, source.name, translation.facts, {
-    correlationId: request.id,
-    traceparent: traceparentFor(request.headers.traceparent),
+  return inDeliverySpan(request, source.name, async (span) => {
+    const rawBody = request.body as Buffer;
+    inVerifySpan(source.name, request.id, () =>
+      source.verify({ rawBody, headers: request.headers, method: request.method, url: request.url, now: deps.now() }),
+    );
+    const translation = source.translate(source.parse(rawBody));
+    const processed = await processTranslation(deps, source.name, translation.facts, {
+      correlationId: request.id,
+      traceparent: traceparentFor(request.headers.traceparent),
+    });
+    const outcome = overallOutcome(processed, translation.ignored.length);
+    const inboxId = await recordDelivery(deps.sql, {
+      source: source.name,
+      verified: true,
+      headers: safeHeaders(request.headers),
+      body: rawBody.toString('utf8'),
+      outcome,
+      correlationId: request.id,
+      sourceEventIds: [...processed.map((f) => f.sourceEventId), ...translation.ignored.map((i) => i.sourceEventId)],
+      ...(translation.ignored.length > 0 ? { detail: { ignored: translation.ignored } } : {}),
+    });
+    recordDeliveryOutcome(span, outcome, processed.length);
+    markDeliveryOutcome(request, outcome);
+    return { received: true, correlationId: request.id, inboxId, facts: processed, ignored: translation.ignored };
   });
-  const inboxId = await recordDelivery(deps.sql, {
-    source: source.name,
-    verified: true,
-    headers: safeHeaders(request.headers),
-    body: rawBody.toString('utf8'),
-    outcome: overallOutcome(processed, translation.ignored.length),
-    correlationId: request.id,
-    sourceEventIds: [...processed.map((f) => f.sourceEventId), ...translation.ignored.map((i) => i.sourceEventId)],
-    ...(translation.ignored.length > 0 ? { detail: { ignored: translation.ignored } } : {}),
-  });
-  return { received: true, correlationId: request.id, inboxId, facts: processed, ignored: translation.ignored };
 }
 
 export async function processTranslation(
@@ -56,26 +64,32 @@ export async function processTranslation(
   const outcomes: FactOutcome[] = [];
   // In order: a batch's facts about one customer must keep their order.
   for (const item of facts) {
-    try {
-      const result = await handleCommand(deps, {
-        command: { type: 'RecordFact', fact: item.fact },
-        identities: item.identities,
-        createIfMissing: item.createIfMissing,
-        idempotencyKey: { source, sourceEventId: item.sourceEventId },
-        metadata: { source, sourceEventId: item.sourceEventId, correlationId: trace.correlationId, traceparent: trace.traceparent },
-      });
-      outcomes.push({
-        sourceEventId: item.sourceEventId,
-        outcome: result.duplicate ? 'duplicate' : 'appended',
-        customerId: result.customerId,
-        eventIds: result.eventIds,
-      });
-    } catch (error) {
-      // A fact about nobody we know (a refund for an unknown charge) is kept in the inbox for
-      // `ledger redeliver`, acknowledged so the provider does not retry it for days.
-      if (!(error instanceof CustomerNotFoundError)) throw error;
-      outcomes.push({ sourceEventId: item.sourceEventId, outcome: 'unmatched' });
-    }
+    const span = { source, sourceEventId: item.sourceEventId, factType: item.fact.type, correlationId: trace.correlationId };
+    // The events store this fact's span context, so the projectors' spans join its trace.
+    outcomes.push(
+      await inFactSpan(span, trace.traceparent, async (traceparent): Promise<FactOutcome> => {
+        try {
+          const result = await handleCommand(deps, {
+            command: { type: 'RecordFact', fact: item.fact },
+            identities: item.identities,
+            createIfMissing: item.createIfMissing,
+            idempotencyKey: { source, sourceEventId: item.sourceEventId },
+            metadata: { source, sourceEventId: item.sourceEventId, correlationId: trace.correlationId, traceparent },
+          });
+          return {
+            sourceEventId: item.sourceEventId,
+            outcome: result.duplicate ? 'duplicate' : 'appended',
+            customerId: result.customerId,
+            eventIds: result.eventIds,
+          };
+        } catch (error) {
+          // A fact about nobody we know (a refund for an unknown charge) is kept in the inbox for
+          // `ledger redeliver`, acknowledged so the provider does not retry it for days.
+          if (!(error instanceof CustomerNotFoundError)) throw error;
+          return { sourceEventId: item.sourceEventId, outcome: 'unmatched' };
+        }
+      }),
+    );
   }
   return outcomes;
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../http/app.ts';
 import { rateLimit } from '../http/rateLimit.ts';
+import { countDeliveries } from '../telemetry/ingestTelemetry.ts';
 import { ingestDelivery } from './ingestDelivery.ts';
 import type { WebhookSource } from './webhookSource.ts';
 
@@ -13,6 +14,7 @@ export function registerWebhook<P>(scope: FastifyInstance, deps: AppDeps, source
     { parseAs: 'buffer', bodyLimit: deps.config.http.bodyLimitBytes },
     (_request, body, done) => done(null, body),
   );
+  countDeliveries(scope, source.name);
   rateLimit(scope, deps.config.rateLimitsPerSecond[source.name]);
   const now = deps.now ?? (() => new Date());
   scope.post(source.path, async (request, reply) => {

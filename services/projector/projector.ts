@@ -1,5 +1,5 @@
 import type { LedgerDatabase } from '../eventstore/database.ts';
-import type { BatchResult, ProjectionRunner } from './projectionRunner.ts';
+import { ProjectionFailure, type BatchResult, type ProjectionRunner } from './projectionRunner.ts';
 
 export interface ProjectorLogger {
   warn(object: Record<string, unknown>, message: string): void;
@@ -7,7 +7,7 @@ export interface ProjectorLogger {
 
 export type CommitListener = (readModel: string, result: BatchResult) => void;
 
-const NOTIFY_CHANNEL = 'ledger_events';
+export const NOTIFY_CHANNEL = 'ledger_events';
 
 // Drives the runners: wakes on an append in this process, on NOTIFY from another process
 // (Postgres), or on the polling fallback; backs off with jitter when a batch fails.
@@ -67,7 +67,7 @@ export class Projector {
         if (result.more) continue;
       } catch (error) {
         failures += 1;
-        this.settings.logger?.warn({ err: error, readModel: runner.readModel.name, failures }, 'projection batch failed; backing off');
+        this.settings.logger?.warn({ err: error, readModel: runner.readModel.name, failures, ...failedEventOf(error) }, 'projection batch failed; backing off');
         await this.sleep(runner.backoffMs(failures), false);
         continue;
       }
@@ -109,3 +109,7 @@ export function notifyOtherProcesses(db: LedgerDatabase, intervalMs = 5): () => 
     }, intervalMs);
   });
 }
+
+// The log line names the event that failed and the delivery it came from.
+const failedEventOf = (error: unknown): Record<string, string> =>
+  error instanceof ProjectionFailure ? { eventId: error.event.eventId, correlationId: error.event.metadata.correlationId } : {};
