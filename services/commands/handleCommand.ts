@@ -53,12 +53,15 @@ export class CustomerNotFoundError extends LedgerError {
 // load -> decide -> append with the expected version; on a lost race, load again and retry.
 export async function handleCommand(deps: CommandDeps, envelope: CommandEnvelope): Promise<CommandResult> {
   const { store } = deps;
-  if (envelope.idempotencyKey) {
-    const seen = await store.findDelivery(envelope.idempotencyKey);
-    if (seen) return duplicateResult(seen.streamId, seen.eventIds, seen.nextVersion);
-  }
+  // One round trip for both: a re-delivery stops here; a new one has its owners already.
+  const [seen, firstOwners] = await Promise.all([
+    envelope.idempotencyKey ? store.findDelivery(envelope.idempotencyKey) : undefined,
+    store.resolveIdentities(envelope.identities),
+  ]);
+  if (seen) return duplicateResult(seen.streamId, seen.eventIds, seen.nextVersion);
   for (let attempt = 1; ; attempt += 1) {
-    const target = await resolveCustomer(store, envelope);
+    const owners = attempt === 1 ? firstOwners : await store.resolveIdentities(envelope.identities);
+    const target = await resolveCustomer(store, envelope, owners);
     try {
       return await decideAndAppend(deps, envelope, target);
     } catch (error) {
@@ -82,8 +85,7 @@ interface Target {
 // The candidate is the owner of the strongest claim that has one; the domain decides whether it
 // is the customer (identityMatch.ts). It is judged on the state loaded at the version the append
 // expects, so a concurrent link of a second Stripe id to it fails the append and is re-judged.
-async function resolveCustomer(store: EventStore, envelope: CommandEnvelope): Promise<Target> {
-  const owners = await store.resolveIdentities(envelope.identities);
+async function resolveCustomer(store: EventStore, envelope: CommandEnvelope, owners: Map<string, string>): Promise<Target> {
   const claims: OwnedClaim[] = envelope.identities.map((claim) => ({ ...claim, owner: owners.get(`${claim.kind}:${claim.externalId}`) }));
   const unowned = envelope.identities.filter((_, index) => claims[index]?.owner === undefined);
   if (envelope.customerId) return { loaded: await loadCustomer(store, envelope.customerId), claims: unowned };

@@ -1,0 +1,96 @@
+import { ProjectionsStatus } from '../../contracts/api/adminApi.ts';
+import { parseWith } from '../../contracts/parseBody.ts';
+import type { DoctorSettings } from '../../contracts/doctorEnv.ts';
+import { projectionStatus } from '../projector/projectionStatus.ts';
+import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
+import { fail, pass, skip, type CheckResult, type DoctorContext } from './doctorResult.ts';
+
+// The store and the projection runtime, directly or through the running service's health and
+// admin routes (when it holds the embedded store).
+
+export async function storeCheck(context: DoctorContext): Promise<CheckResult> {
+  const name = 'store reachable and migrated';
+  const { store } = context;
+  switch (store.kind) {
+    case 'unavailable':
+      return fail(name, store.detail, store.fix);
+    case 'direct': {
+      const readiness = await store.db.readiness().catch(() => ({ ok: false, checks: [{ name: 'store', ok: false, detail: 'event store unreachable' }] }));
+      if (readiness.ok) return pass(name, `${store.db.sql.kind}: reachable, every migration applied`);
+      const failing = readiness.checks.filter((c) => !c.ok).map((c) => c.detail ?? c.name).join('; ');
+      return fail(name, failing, failing.includes('pending') ? 'start `ledger serve` once: it applies pending migrations at start' : 'check DATABASE_URL and that PostgreSQL accepts connections');
+    }
+    case 'service': {
+      const response = await (context.fetch ?? fetch)(`${store.url}/health/ready`, { signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+      if (response?.ok) return pass(name, `through the service at ${store.url}: ready`);
+      return fail(name, `the service at ${store.url} is not ready (${response ? response.status : 'no answer'})`, 'read its log; /health/ready names the failing check (store or migrations)');
+    }
+    default: {
+      const unknown: never = store;
+      throw new Error(`unknown store access ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+type Status = Awaited<ReturnType<typeof projectionStatus>>;
+
+async function statusOf(context: DoctorContext): Promise<Status | string> {
+  const { store } = context;
+  if (store.kind === 'unavailable') return 'the store is unreachable';
+  if (store.kind === 'direct') return projectionStatus(store.db.sql, READ_MODEL_NAMES);
+  if (!store.apiKey) return `the service at ${store.url} holds the store: set LEDGER_API_KEY (a viewer key) to read projection status through it`;
+  const response = await (context.fetch ?? fetch)(`${store.url}/admin/projections`, {
+    headers: { authorization: `Bearer ${store.apiKey}` },
+    signal: AbortSignal.timeout(5_000),
+  }).catch(() => undefined);
+  if (!response?.ok) return `GET ${store.url}/admin/projections answered ${response ? response.status : 'nothing'}`;
+  return parseWith(ProjectionsStatus, await response.json());
+}
+
+export async function projectionChecks(context: DoctorContext, settings: DoctorSettings, storeReady: boolean): Promise<CheckResult[]> {
+  const lagName = 'projection lag under threshold';
+  const parkedName = 'parked events under threshold';
+  const status = storeReady ? await statusOf(context) : 'the store is not ready';
+  if (typeof status === 'string') return [skip(lagName, status), skip(parkedName, status)];
+  const maxLag = settings.LEDGER_DOCTOR_MAX_LAG_SECONDS;
+  const maxParked = settings.LEDGER_DOCTOR_MAX_PARKED;
+  const lagging = status.projections.filter((p) => p.lagSeconds > maxLag);
+  const lags = status.projections.map((p) => `${p.name} ${p.lagSeconds.toFixed(1)} s / ${p.lagEvents} events`).join(', ');
+  const fence = status.fenceHeldEvents > 0 ? `; ${status.fenceHeldEvents} events wait behind an open transaction` : '';
+  const parked = status.projections.reduce((n, p) => n + p.parked, 0);
+  const parkedBy = status.projections.filter((p) => p.parked > 0).map((p) => `${p.name} ${p.parked}`).join(', ');
+  return [
+    lagging.length === 0
+      ? pass(lagName, `${lags} (at most ${maxLag} s)${fence}`)
+      : fail(
+          lagName,
+          `${lags} (at most ${maxLag} s)${fence}`,
+          'make sure projectors run (LEDGER_PROJECTOR=in-process on the service, or `ledger projections run`); `ledger projections status` shows them catching up',
+        ),
+    parked <= maxParked
+      ? pass(parkedName, `${parked} parked (at most ${maxParked})`)
+      : fail(parkedName, `${parked} parked: ${parkedBy} (at most ${maxParked})`, '`ledger parked list` shows why; fix the cause, then `ledger parked retry --all`, or `ledger parked skip <id> --reason …`'),
+  ];
+}
+
+// DESIGN.md's trap: a transaction left open holds every xmin-fenced reader back. Only PostgreSQL
+// can have one (PGlite is one connection).
+export async function longTransactionsCheck(context: DoctorContext, settings: DoctorSettings): Promise<CheckResult> {
+  const name = 'no long-open transactions';
+  const { store } = context;
+  if (store.kind !== 'direct' || store.db.sql.kind !== 'postgres') return skip(name, 'PostgreSQL only (read directly with DATABASE_URL)');
+  const { rows } = await store.db.sql.query<{ count: number; oldest: number | null }>(
+    `select count(*)::int as count, max(extract(epoch from now() - xact_start))::float8 as oldest
+       from pg_stat_activity
+      where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null
+        and now() - xact_start > make_interval(secs => $1::int)`,
+    [settings.LEDGER_DOCTOR_MAX_TRANSACTION_SECONDS],
+  );
+  const row = rows[0];
+  if (!row || row.count === 0) return pass(name, `none open longer than ${settings.LEDGER_DOCTOR_MAX_TRANSACTION_SECONDS} s`);
+  return fail(
+    name,
+    `${row.count} transaction(s) open for up to ${Math.round(row.oldest ?? 0)} s: readers of the event log wait behind them`,
+    'find them with `select pid, state, xact_start, query from pg_stat_activity order by xact_start`; end the session (pg_terminate_backend) or fix the client leaving it open',
+  );
+}
