@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
-import { databaseTargets, type DatabaseTarget } from '../support/databases.ts';
+import { databaseTargets, storedEvents, type DatabaseTarget } from '../support/databases.ts';
 import {
   basilInvoice,
   fixture,
@@ -60,7 +60,7 @@ async function inboxRows(t: TestApp) {
 }
 
 async function allEvents(t: TestApp) {
-  return t.db.store.readAll({ after: 0n, limit: 100_000 });
+  return storedEvents(t.db);
 }
 
 async function streamCount(t: TestApp): Promise<number> {

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { after, before, describe } from 'node:test';
 import pg from 'pg';
+import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
+import { toRecordedEvent } from '../../services/eventstore/postgresEventStore.ts';
 import { openDatabase } from '../../services/eventstore/openDatabase.ts';
 
 export const POSTGRES_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -95,4 +97,15 @@ export function describeOnEachDatabase(title: string, define: (suite: DatabaseSu
       });
     });
   }
+}
+
+// Every committed event, in position order, without the xmin fence: for assertions about what
+// was stored. (readAll waits behind any older open transaction on the server, which is right for
+// projectors but makes a test depend on unrelated sessions.)
+export async function storedEvents(db: LedgerDatabase): Promise<RecordedEvent[]> {
+  const { rows } = await db.sql.query<Parameters<typeof toRecordedEvent>[0]>(
+    `select position::text as position_text, stream_id, version::text as version_text, event_id::text as event_id,
+            type, schema_version, data, metadata, recorded_at from ledger_events order by position`,
+  );
+  return rows.map(toRecordedEvent);
 }
