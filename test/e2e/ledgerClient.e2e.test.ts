@@ -37,6 +37,9 @@ for (const target of databaseTargets) {
       assert.equal(one.customerId, two.customerId);
       assert.deepEqual(one.eventIds, two.eventIds);
 
+      // The projector runs asynchronously: wait for the lead's first entitlements document.
+      const projected = await client.waitForChange('app:user_tap', 0, 5_000);
+      assert.ok(projected, 'the lead was projected');
       const first = await client.getEntitlements('app:user_tap');
       assert.equal(first.status, 'ok');
       if (first.status !== 'ok') return;
