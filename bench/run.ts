@@ -1,12 +1,14 @@
 import { machine } from './stats.ts';
 import { e2eBench } from './e2eBench.ts';
 import { ingestBench } from './ingestBench.ts';
+import { kafkaBench } from './kafkaBench.ts';
 import { storeBench } from './storeBench.ts';
 
 // `npm run bench -- <name>`: each bench prints markdown tables for the README.
 const benches: Record<string, () => Promise<void>> = {
   store: storeBench,
   ingest: ingestBench,
+  kafka: kafkaBench,
   e2e: e2eBench,
 };
 

@@ -1,0 +1,56 @@
+import { KafkaInbound } from '../ingest/kafkaInbound.ts';
+import { connectKafka, stderrLogger } from '../relay/kafkaConnection.ts';
+import { Relay } from '../relay/relay.ts';
+import { CliError } from './cliError.ts';
+import { openDatabaseForCli } from './openForCli.ts';
+
+const USAGE = `Usage:
+  ledger relay [--once]   produce every committed event to KAFKA_TOPIC from the relay's checkpoint
+                          (--once: what is committed now, then exit); with KAFKA_INBOUND_TOPIC set,
+                          also ingest app events published there
+`;
+
+// `ledger relay`: the bridge between the event store and Kafka. One process is enough; a second
+// one waits on the first's lock (a hot standby), it never produces the same batch twice.
+export async function run(args: string[]): Promise<number> {
+  if (args.some((a) => a !== '--once')) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const { db, config } = await openDatabaseForCli();
+  try {
+    if (config.kafka.brokers.length === 0) throw new CliError('set KAFKA_BROKERS (host:port, comma-separated) to run the relay');
+    const kafka = connectKafka(config, stderrLogger, 'relay');
+    const relay = new Relay(db, kafka, {
+      topic: config.kafka.topic,
+      batchSize: config.kafka.relayBatchSize,
+      pollIntervalMs: config.projector.pollIntervalMs,
+      logger: stderrLogger,
+    });
+    if (args.includes('--once')) {
+      const produced = await relay.drain();
+      await relay.stop();
+      process.stdout.write(`relayed ${produced} events to ${config.kafka.topic}\n`);
+      return 0;
+    }
+    const inbound = config.kafka.inboundTopic
+      ? new KafkaInbound(db, kafka, { topic: config.kafka.inboundTopic, groupId: `${config.kafka.groupId}.inbound`, logger: stderrLogger })
+      : undefined;
+    await relay.start();
+    await inbound?.start();
+    process.stdout.write(
+      `relay running: events -> ${config.kafka.topic} on ${config.kafka.brokers.join(',')}` +
+        `${inbound ? `; ingesting app events from ${config.kafka.inboundTopic}` : ''}; SIGTERM stops it after the batch in flight\n`,
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+    });
+    await inbound?.stop();
+    await relay.stop();
+    process.stdout.write('relay stopped\n');
+    return 0;
+  } finally {
+    await db.close();
+  }
+}

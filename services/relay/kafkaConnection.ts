@@ -1,0 +1,51 @@
+import { Kafka, logLevel, type Admin, type LogEntry, type logCreator } from 'kafkajs';
+import type { LedgerConfig } from '../config.ts';
+
+export interface KafkaLogger {
+  info(object: Record<string, unknown>, message: string): void;
+  warn(object: Record<string, unknown>, message: string): void;
+}
+
+// kafkajs reports every retried request at ERROR (a rebalance, a broker restart); those are
+// retried for us, so they are warnings here. Its INFO and DEBUG chatter is dropped.
+function logCreatorFor(logger: KafkaLogger): logCreator {
+  return () =>
+    ({ namespace, level, log }: LogEntry) => {
+      if (level > logLevel.WARN) return;
+      const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
+      // The relay bounds its idempotent producer's retries on purpose (see Relay).
+      if (message.startsWith('Limiting retries for the idempotent producer')) return;
+      logger.warn({ kafka: namespace, ...fields }, `kafka: ${message}`);
+    };
+}
+
+export function connectKafka(config: LedgerConfig, logger: KafkaLogger, clientSuffix?: string): Kafka {
+  if (config.kafka.brokers.length === 0) throw new Error('KAFKA_BROKERS is not set');
+  return new Kafka({
+    clientId: clientSuffix ? `${config.kafka.clientId}-${clientSuffix}` : config.kafka.clientId,
+    brokers: config.kafka.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: logCreatorFor(logger),
+    // A broker restart takes seconds; keep reconnecting instead of giving up after the default ~10 s.
+    retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 30 },
+  });
+}
+
+// Creates the topic with the broker's defaults (partitions, replication) when it is missing.
+// Brokers here run with auto-creation off, so a misspelt topic fails instead of appearing.
+export async function ensureTopic(kafka: Kafka, topic: string): Promise<void> {
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = await admin.listTopics();
+    if (!existing.includes(topic)) await admin.createTopics({ topics: [{ topic }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+// JSON lines on stderr for the CLI processes (`ledger relay`, `ledger projections run`).
+export const stderrLogger: KafkaLogger = {
+  info: (object, message) => process.stderr.write(`${JSON.stringify({ level: 'info', msg: message, ...object })}\n`),
+  warn: (object, message) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg: message, ...object })}\n`),
+};
