@@ -26,7 +26,8 @@ export async function run(_args: string[]): Promise<number> {
   app.log.info({ config: describeConfig(config) }, 'ledger serving');
   // Appends here wake projector processes elsewhere (LEDGER_PROJECTOR=off here, `ledger projections run` there).
   const stopNotifying = notifyOtherProcesses(db);
-  if (config.projector.mode === 'in-process') await projector.start();
+  // In Kafka mode the read models are fed by `ledger projections run` consumers, not by polling here.
+  if (config.projector.mode === 'in-process' && config.projectorSource === 'store') await projector.start();
   const stopPruning = scheduleInboxPruning(db.sql, config.inbox.retentionDays, (error) =>
     app.log.warn({ err: error }, 'inbox pruning failed; retrying in an hour'),
   );
