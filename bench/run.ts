@@ -2,6 +2,7 @@ import { machine } from './stats.ts';
 import { e2eBench } from './e2eBench.ts';
 import { ingestBench } from './ingestBench.ts';
 import { kafkaBench } from './kafkaBench.ts';
+import { rebuildBench } from './rebuildBench.ts';
 import { storeBench } from './storeBench.ts';
 
 // `npm run bench -- <name>`: each bench prints markdown tables for the README.
@@ -10,6 +11,7 @@ const benches: Record<string, () => Promise<void>> = {
   ingest: ingestBench,
   kafka: kafkaBench,
   e2e: e2eBench,
+  rebuild: rebuildBench,
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
