@@ -10,7 +10,8 @@ import { BENCH_STRIPE_SECRET, post, signedInvoicePaid } from './stripeLoad.ts';
 import { BENCH_POSTGRES_URL, benchTargets, type BenchTarget } from './targets.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const RATES = [500, 1000, 2000];
+// Fixed offered rates; BENCH_RATES=100,200 (or empty for none) where the defaults would only queue.
+const RATES = (process.env.BENCH_RATES ?? '500,1000,2000').split(',').filter((r) => r.trim() !== '').map(Number);
 const CUSTOMERS = 2000;
 
 interface Sample {

@@ -1,0 +1,16 @@
+import type { Migration } from '../eventstore/migrations.ts';
+import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
+
+// `ledger trace <correlation id>` finds a delivery's whole chain by index, not by scanning the
+// log: the events and inbox rows that carry the id, and the change-feed entries of their
+// positions.
+export const correlationMigrations: Migration[] = [
+  {
+    id: '0008_correlation_trail',
+    sql: `
+create index ledger_events_correlation on ledger_events ((metadata->>'correlationId'));
+create index ledger_inbox_correlation on ledger_inbox (correlation_id);
+${READ_MODEL_NAMES.map((name) => `create index read_${name}_changes_position on read_${name}_changes (position);`).join('\n')}
+`,
+  },
+];
