@@ -52,8 +52,12 @@ format_storage() {
   # A KRaft cluster id is 16 random bytes, base64url without padding.
   local cluster_id
   cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
-  java -cp "$LIBS/*" -Dlog4j2.configurationFile="$ROOT/kafka/log4j2.properties" \
-    kafka.tools.StorageTool format -t "$cluster_id" -c "$PROPS" >>"$LOG_FILE" 2>&1
+  if ! java -cp "$LIBS/*" -Dlog4j2.configurationFile="$ROOT/kafka/log4j2.properties" \
+    kafka.tools.StorageTool format -t "$cluster_id" -c "$PROPS" >>"$LOG_FILE" 2>&1; then
+    say "formatting KRaft storage failed; last lines of $LOG_FILE:"
+    tail -n 40 "$LOG_FILE" >&2 || true
+    return 1
+  fi
 }
 
 wait_ready() {
