@@ -53,7 +53,7 @@ const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
 async function metrics(t: TestApp): Promise<Sample[]> {
   const response = await t.app.inject({ method: 'GET', url: '/metrics' });
   assert.equal(response.statusCode, 200);
-  assert.match(response.headers['content-type'] ?? '', /^text\/plain; version=0\.0\.4/);
+  assert.match(String(response.headers['content-type'] ?? ''), /^text\/plain; version=0\.0\.4/);
   return parsePrometheusText(response.body);
 }
 
