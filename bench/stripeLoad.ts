@@ -21,7 +21,18 @@ export function signedInvoicePaid(customers: number, run: string): { body: strin
     ...template,
     id: `evt_${run}_${sequence}`,
     created,
-    data: { ...template.data, object: { ...template.data.object, id: `in_${run}_${sequence}`, customer: `cus_${run}_${sequence % customers}` } },
+    // Each invoice its own charge and payment intent, as in Stripe: the fixture's shared ones would
+    // make every delivery claim one customer's charge and serialise the whole load on it.
+    data: {
+      ...template.data,
+      object: {
+        ...template.data.object,
+        id: `in_${run}_${sequence}`,
+        customer: `cus_${run}_${sequence % customers}`,
+        charge: `ch_${run}_${sequence}`,
+        payment_intent: `pi_${run}_${sequence}`,
+      },
+    },
   };
   const body = JSON.stringify(event);
   const v1 = createHmac('sha256', BENCH_STRIPE_SECRET).update(`${created}.${body}`).digest('hex');
