@@ -143,6 +143,8 @@ const fields = z.object({
   LEDGER_PROJECTOR: oneOf(['in-process', 'off'] as const, 'in-process'),
   // Polling fallback; appends in this process (and NOTIFY on Postgres) wake projectors at once.
   LEDGER_PROJECTOR_POLL_MS: integer(10, 60_000, 1000),
+  // Events per projector transaction: larger catches up faster, smaller holds locks shorter.
+  LEDGER_PROJECTOR_BATCH_SIZE: integer(1, 100_000, 500),
   // Kafka (services/relay, services/projector/kafkaSource.ts). Brokers as host:port, comma-separated.
   KAFKA_BROKERS: kafkaBrokers,
   KAFKA_TOPIC: kafkaTopic.default('customer-ledger.events'),
@@ -214,7 +216,7 @@ export const ConfigEnv = fields
       support: env.LEDGER_RATE_LIMIT_SUPPORT_PER_SECOND,
       app: env.LEDGER_RATE_LIMIT_APP_PER_SECOND,
     },
-    projector: { mode: env.LEDGER_PROJECTOR, pollIntervalMs: env.LEDGER_PROJECTOR_POLL_MS },
+    projector: { mode: env.LEDGER_PROJECTOR, pollIntervalMs: env.LEDGER_PROJECTOR_POLL_MS, batchSize: env.LEDGER_PROJECTOR_BATCH_SIZE },
     // Where projectors read events from (PROJECTOR_SOURCE).
     projectorSource: env.PROJECTOR_SOURCE,
     kafka: {

@@ -8,7 +8,7 @@ import { ProjectionRunner, type RunnerOptions } from './projectionRunner.ts';
 export function createRunners(db: LedgerDatabase, config: LedgerConfig, settings: RunnerOptions = {}): Map<ReadModelName, ProjectionRunner<unknown>> {
   const options = readModelOptionsFrom(config.projections);
   const runner = <O>(model: ReadModel<unknown, unknown, O>, modelOptions: O) =>
-    new ProjectionRunner(db.sql, model, modelOptions, settings) as ProjectionRunner<unknown>;
+    new ProjectionRunner(db.sql, model, modelOptions, { batchSize: config.projector.batchSize, ...settings }) as ProjectionRunner<unknown>;
   return new Map<ReadModelName, ProjectionRunner<unknown>>([
     ['crm', runner(readModels.crm as ReadModel<unknown, unknown, typeof options.crm>, options.crm)],
     ['support', runner(readModels.support as ReadModel<unknown, unknown, typeof options.support>, options.support)],

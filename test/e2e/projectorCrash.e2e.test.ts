@@ -47,6 +47,8 @@ for (const target of databaseTargets) {
         target.name === 'postgres'
           ? { DATABASE_URL: `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` }
           : { LEDGER_DATA_DIR: dataDir, LEDGER_URL: `http://127.0.0.1:${await freePort()}` };
+      // Small batches: a catch-up then spans many transactions, so the kills land inside it.
+      env.LEDGER_PROJECTOR_BATCH_SIZE = '20';
       let db = await open();
       await recordHistories(db.store, 400);
       if (target.name === 'pglite') await db.close();
