@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,25 @@ interface Sample {
   ok: number;
   latencies: number[];
   seconds: number;
+  // CPU the service process spent on the row (Linux): steadier than latency on a shared machine.
+  cpuMs?: number;
+}
+
+// utime + stime of a process, from /proc (clock ticks of 10 ms on Linux).
+function cpuMsOf(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+async function withCpu(pid: number | undefined, run: () => Promise<Sample>): Promise<Sample> {
+  const before = cpuMsOf(pid);
+  const sample = await run();
+  const after = cpuMsOf(pid);
+  return before === undefined || after === undefined ? sample : { ...sample, cpuMs: after - before };
 }
 
 async function closedLoop(url: string, concurrency: number, run: string): Promise<Sample> {
@@ -74,6 +94,7 @@ const row = (store: string, load: string, s: Sample, telemetry?: TelemetryMode) 
   'p50 ms': fmt(percentile(s.latencies, 50), 1),
   'p95 ms': fmt(percentile(s.latencies, 95), 1),
   'p99 ms': fmt(percentile(s.latencies, 99), 1),
+  'service CPU ms/delivery': s.cpuMs === undefined ? '' : fmt(s.cpuMs / Math.max(1, s.ok), 2),
 });
 
 // BENCH_TELEMETRY=off: OTEL_SDK_DISABLED=true (no spans, no metrics); on: every span exported
@@ -83,6 +104,9 @@ type TelemetryMode = 'off' | 'on';
 const telemetrySetting = process.env.BENCH_TELEMETRY;
 const telemetryModes: TelemetryMode[] | undefined =
   telemetrySetting === 'both' ? ['off', 'on'] : telemetrySetting === 'on' || telemetrySetting === 'off' ? [telemetrySetting] : undefined;
+
+// Rounds of every row (BENCH_ROUNDS); with both modes, 3 by default: one 10 s run says little.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (telemetryModes?.length === 2 ? 3 : 1));
 
 interface Measured {
   store: string;
@@ -105,9 +129,10 @@ async function measure(target: BenchTarget, mode: TelemetryMode | undefined, tel
   try {
     const run = Date.now().toString(36);
     await closedLoop(url, 16, `${run}w`); // warm-up: JIT, connection pools, first customers
-    measured.push({ store: target.name, load: 'max (64 concurrent)', ...(mode ? { mode } : {}), sample: await closedLoop(url, 64, `${run}m`) });
+    const pid = service.child.pid;
+    measured.push({ store: target.name, load: 'max (64 concurrent)', ...(mode ? { mode } : {}), sample: await withCpu(pid, () => closedLoop(url, 64, `${run}m`)) });
     for (const rate of RATES) {
-      measured.push({ store: target.name, load: `${rate}/s fixed`, ...(mode ? { mode } : {}), sample: await fixedRate(url, rate, `${run}r${rate}`) });
+      measured.push({ store: target.name, load: `${rate}/s fixed`, ...(mode ? { mode } : {}), sample: await withCpu(pid, () => fixedRate(url, rate, `${run}r${rate}`)) });
     }
   } finally {
     await service.stop();
@@ -119,19 +144,25 @@ async function measure(target: BenchTarget, mode: TelemetryMode | undefined, tel
 
 export async function ingestBench(): Promise<void> {
   const rows: Record<string, string | number>[] = [];
+  const ceilings: Record<string, string | number>[] = [];
   const measured: Measured[] = [];
   const receiver = telemetryModes?.includes('on') ? await startOtlpReceiver() : undefined;
   try {
     for (const target of await benchTargets()) {
       const ceilingDb = await target.open(32);
       const ceiling = await bareInsertRate(ceilingDb, 32).finally(() => target.dispose(ceilingDb));
-      rows.push({ store: target.name, ...(telemetryModes ? { telemetry: '' } : {}), load: 'bare INSERT ceiling (32 concurrent, no HTTP)', 'deliveries/s': fmt(ceiling) });
-      for (const mode of telemetryModes ?? [undefined]) {
-        const telemetryEnv: Record<string, string> =
-          mode === 'off' ? { OTEL_SDK_DISABLED: 'true' } : mode === 'on' ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver!.url, OTEL_TRACES_EXPORTER: 'otlp' } : {};
-        const results = await measure(target, mode, telemetryEnv);
-        measured.push(...results);
-        rows.push(...results.map((m) => row(m.store, m.load, m.sample, m.mode)));
+      ceilings.push({ store: target.name, 'bare INSERT ceiling, 32 concurrent, no HTTP (rows/s)': fmt(ceiling) });
+      // Off and on alternate, round after round (off first, then on first), so a neighbour's
+      // burst of load lands on both; the overhead compares medians over the rounds.
+      for (let round = 0; round < ROUNDS; round += 1) {
+        const modes = telemetryModes ? (round % 2 === 0 ? telemetryModes : [...telemetryModes].reverse()) : [undefined];
+        for (const mode of modes) {
+          const telemetryEnv: Record<string, string> =
+            mode === 'off' ? { OTEL_SDK_DISABLED: 'true' } : mode === 'on' ? { OTEL_EXPORTER_OTLP_ENDPOINT: receiver!.url, OTEL_TRACES_EXPORTER: 'otlp' } : {};
+          const results = await measure(target, mode, telemetryEnv);
+          measured.push(...results);
+          rows.push(...results.map((m) => row(m.store, m.load, m.sample, m.mode)));
+        }
       }
     }
   } catch (error) {
@@ -139,6 +170,8 @@ export async function ingestBench(): Promise<void> {
     throw error;
   }
   console.log(`\n### Signed Stripe invoice.paid over HTTP (${SECONDS} s per row, load from a separate process)\n`);
+  console.log(table(ceilings));
+  console.log('');
   console.log(table(rows));
   if (telemetryModes?.length === 2) {
     const exports = receiver ? `; the receiver got ${fmt(await receiver.requests())} OTLP export requests` : '';
@@ -150,24 +183,37 @@ export async function ingestBench(): Promise<void> {
 
 const change = (on: number, off: number): string => `${on >= off ? '+' : ''}${fmt(((on - off) / off) * 100, 1)} %`;
 
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
 function overheadRows(measured: Measured[]): Record<string, string>[] {
-  return measured
-    .filter((m) => m.mode === 'off')
-    .flatMap((off) => {
-      const on = measured.find((m) => m.mode === 'on' && m.store === off.store && m.load === off.load);
-      if (!on) return [];
-      const rate = (s: Sample) => s.ok / s.seconds;
-      return [
-        {
-          store: off.store,
-          load: off.load,
-          'deliveries/s off → on': `${fmt(rate(off.sample))} → ${fmt(rate(on.sample))}`,
-          throughput: change(rate(on.sample), rate(off.sample)),
-          'p99 ms off → on': `${fmt(percentile(off.sample.latencies, 99), 1)} → ${fmt(percentile(on.sample.latencies, 99), 1)}`,
-          p99: change(percentile(on.sample.latencies, 99), percentile(off.sample.latencies, 99)),
-        },
-      ];
-    });
+  const keys = [...new Set(measured.map((m) => `${m.store}\u0000${m.load}`))];
+  return keys.flatMap((key) => {
+    const [store, load] = key.split('\u0000') as [string, string];
+    const of = (mode: TelemetryMode) => measured.filter((m) => m.store === store && m.load === load && m.mode === mode).map((m) => m.sample);
+    const off = of('off');
+    const on = of('on');
+    if (off.length === 0 || on.length === 0) return [];
+    const rate = (samples: Sample[]) => median(samples.map((s) => s.ok / s.seconds));
+    const p99 = (samples: Sample[]) => median(samples.map((s) => percentile(s.latencies, 99)));
+    const cpu = (samples: Sample[]) => median(samples.map((s) => (s.cpuMs ?? Number.NaN) / Math.max(1, s.ok)));
+    return [
+      {
+        store,
+        load,
+        rounds: String(Math.min(off.length, on.length)),
+        'deliveries/s off → on (median)': `${fmt(rate(off))} → ${fmt(rate(on))}`,
+        throughput: change(rate(on), rate(off)),
+        'p99 ms off → on (median)': `${fmt(p99(off), 1)} → ${fmt(p99(on), 1)}`,
+        p99: change(p99(on), p99(off)),
+        'CPU ms/delivery off → on (median)': `${fmt(cpu(off), 2)} → ${fmt(cpu(on), 2)}`,
+        CPU: change(cpu(on), cpu(off)),
+      },
+    ];
+  });
 }
 
 // Stands in for the collector: accepts OTLP/HTTP trace exports and answers with an empty
