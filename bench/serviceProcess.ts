@@ -38,6 +38,8 @@ export async function startService(env: Record<string, string>): Promise<Running
     child,
     stop: () =>
       new Promise<void>((resolve) => {
+        // Already gone (killed from outside): waiting for 'exit' would never end.
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { activeTraceparent } from '../telemetry/tracer.ts';
 
 // W3C trace context: version 00, a non-zero 16-byte trace id, a non-zero 8-byte parent id.
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -21,12 +20,8 @@ export function parseTraceparent(header: unknown): TraceContext | undefined {
 
 export const formatTraceparent = (t: TraceContext): string => `00-${t.traceId}-${t.parentId}-${t.flags}`;
 
-// The traceparent events store: the active span's (the request's span, itself a child of a
-// well-formed inbound header), else the inbound header when well-formed, else a fresh one. A
-// malformed inbound header is replaced, never trusted.
+// A malformed inbound header is replaced, never trusted.
 export function traceparentFor(header: unknown): string {
-  const active = activeTraceparent();
-  if (active) return active;
   return formatTraceparent(
     parseTraceparent(header) ?? { traceId: randomBytes(16).toString('hex'), parentId: randomBytes(8).toString('hex'), flags: '01' },
   );

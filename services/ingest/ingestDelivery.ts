@@ -3,6 +3,7 @@ import { CustomerNotFoundError, handleCommand, type CommandDeps } from '../comma
 import type { SqlExecutor } from '../eventstore/sqlClient.ts';
 import { traceparentFor } from '../http/traceContext.ts';
 import { inDeliverySpan, inFactSpan, inVerifySpan, markDeliveryOutcome, recordDeliveryOutcome } from '../telemetry/ingestTelemetry.ts';
+import { traceparentOf } from '../telemetry/tracer.ts';
 import { recordDelivery, safeHeaders, type InboxOutcome } from './inbox.ts';
 import type { WebhookSource } from './webhookSource.ts';
 
@@ -30,13 +31,14 @@ export interface DeliveryResult {
 export async function ingestDelivery<P>(deps: IngestDeps, source: WebhookSource<P>, request: FastifyRequest): Promise<DeliveryResult> {
   return inDeliverySpan(request, source.name, async (span) => {
     const rawBody = request.body as Buffer;
-    inVerifySpan(source.name, request.id, () =>
+    inVerifySpan(span, source.name, request.id, () =>
       source.verify({ rawBody, headers: request.headers, method: request.method, url: request.url, now: deps.now() }),
     );
     const translation = source.translate(source.parse(rawBody));
     const processed = await processTranslation(deps, source.name, translation.facts, {
       correlationId: request.id,
-      traceparent: traceparentFor(request.headers.traceparent),
+      // The delivery span's context; without tracing, the inbound one (or a fresh one).
+      traceparent: traceparentOf(span) ?? traceparentFor(request.headers.traceparent),
     });
     const outcome = overallOutcome(processed, translation.ignored.length);
     const inboxId = await recordDelivery(deps.sql, {
@@ -65,7 +67,8 @@ export async function processTranslation(
   // In order: a batch's facts about one customer must keep their order.
   for (const item of facts) {
     const span = { source, sourceEventId: item.sourceEventId, factType: item.fact.type, correlationId: trace.correlationId };
-    // The events store this fact's span context, so the projectors' spans join its trace.
+    // A span per fact, child of the caller's traceparent; the events store the fact span's
+    // context, so the projectors' spans join its trace.
     outcomes.push(
       await inFactSpan(span, trace.traceparent, async (traceparent): Promise<FactOutcome> => {
         try {

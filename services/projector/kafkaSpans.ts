@@ -1,6 +1,5 @@
-import { context, ROOT_CONTEXT, SpanKind, trace, type Context, type Link, type Span, type SpanContext } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, trace, type Context, type Link, type Span, type SpanContext } from '@opentelemetry/api';
 import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
-import { parseTraceparent } from '../http/traceContext.ts';
 import {
   ATTR_CORRELATION_IDS,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
@@ -10,15 +9,10 @@ import {
   ATTR_MESSAGING_OPERATION_TYPE,
   ATTR_MESSAGING_SYSTEM,
 } from '../telemetry/semconv.ts';
-import { inSpan } from '../telemetry/tracer.ts';
+import { inSpan, remoteSpanContext } from '../telemetry/tracer.ts';
 
 // Span links and correlation ids a batch span names at most: a full batch may serve hundreds.
 const MAX_LINKS = 32;
-
-const remoteContextOf = (traceparent: string | undefined): SpanContext | undefined => {
-  const parsed = parseTraceparent(traceparent);
-  return parsed ? { traceId: parsed.traceId, spanId: parsed.parentId, traceFlags: Number.parseInt(parsed.flags, 16), isRemote: true } : undefined;
-};
 
 // One span per batch a Kafka projector applies. The traceparent each event carries (the
 // ingest request's, stored in its metadata and sent as a Kafka header) joins the span to the
@@ -29,12 +23,12 @@ export async function inKafkaBatchSpan<T>(
 ): Promise<T> {
   const contexts = new Map<string, SpanContext>();
   for (const event of batch.events) {
-    const remote = remoteContextOf(event.metadata.traceparent);
+    const remote = remoteSpanContext(event.metadata.traceparent);
     if (remote && !contexts.has(remote.traceId)) contexts.set(remote.traceId, remote);
   }
   const correlationIds = [...new Set(batch.events.map((e) => e.metadata.correlationId))];
   const [only] = contexts.values();
-  const parent: Context = contexts.size === 1 && only ? trace.setSpanContext(ROOT_CONTEXT, only) : context.active();
+  const parent: Context = contexts.size === 1 && only ? trace.setSpanContext(ROOT_CONTEXT, only) : ROOT_CONTEXT;
   const links: Link[] = contexts.size > 1 ? [...contexts.values()].slice(0, MAX_LINKS).map((spanContext) => ({ context: spanContext })) : [];
   return inSpan(
     `process ${batch.topic}`,

@@ -1,4 +1,4 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import {
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
@@ -11,23 +11,27 @@ import {
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { instruments } from './instruments.ts';
 import { ATTR_CORRELATION_ID } from './semconv.ts';
-import { tracer } from './tracer.ts';
+import { traceparentFor } from '../http/traceContext.ts';
+import { contextOfSpan, traceparentOf, tracer } from './tracer.ts';
 
 // A SERVER span per request (HTTP semantic conventions), child of the caller's W3C traceparent
 // when it is well-formed; a malformed one is ignored by the propagator and the request starts a
 // new trace. Probes and scrapes are not traced: they would bury the deliveries.
 const UNTRACED = /^\/(metrics|health\/(live|ready))(\?|$)/;
 
-interface RequestTrace {
-  span: Span;
-  context: Context;
+const spans = new WeakMap<FastifyRequest, Span>();
+
+// The request's span as a parent, for the work its handler starts (the delivery span).
+export function requestContext(request: FastifyRequest): Context {
+  const span = spans.get(request);
+  return span ? contextOfSpan(span) : ROOT_CONTEXT;
 }
 
-const traces = new WeakMap<FastifyRequest, RequestTrace>();
-
-// The request's span context, for work the handler starts (the delivery span's parent).
-export function requestContext(request: FastifyRequest): Context {
-  return traces.get(request)?.context ?? context.active();
+// The traceparent events appended by this request store: its span's, or without tracing the
+// inbound header when well-formed, or a fresh one.
+export function requestTraceparent(request: FastifyRequest): string {
+  const span = spans.get(request);
+  return (span && traceparentOf(span)) ?? traceparentFor(request.headers.traceparent);
 }
 
 const headerGetter = {
@@ -36,7 +40,7 @@ const headerGetter = {
 };
 
 export function traceRequests(app: FastifyInstance): void {
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     if (UNTRACED.test(request.url)) return done();
     const parent = propagation.extract(ROOT_CONTEXT, request.headers, headerGetter);
     const userAgent = request.headers['user-agent'];
@@ -53,23 +57,20 @@ export function traceRequests(app: FastifyInstance): void {
       },
       parent,
     );
-    const active = trace.setSpan(parent, span);
-    traces.set(request, { span, context: active });
-    context.with(active, done);
-  });
-  // The body arrives on the socket's own async context, which loses the one entered above:
-  // enter it again just before the handler runs.
-  app.addHook('preHandler', (request, _reply, done) => {
-    const entry = traces.get(request);
-    if (entry) context.with(entry.context, done);
-    else done();
+    spans.set(request, span);
+    // The request's log lines lead to its trace (there is no active context to read them from).
+    const spanContext = span.spanContext();
+    if (isSpanContextValid(spanContext)) {
+      request.log = request.log.child({ traceId: spanContext.traceId, spanId: spanContext.spanId });
+      reply.log = request.log;
+    }
+    done();
   });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
     const status = reply.statusCode;
-    const entry = traces.get(request);
-    if (entry) {
-      const { span } = entry;
+    const span = spans.get(request);
+    if (span) {
       if (route) {
         span.updateName(`${request.method} ${route}`);
         span.setAttribute(ATTR_HTTP_ROUTE, route);

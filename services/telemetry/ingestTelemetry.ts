@@ -11,39 +11,45 @@ import {
   ATTR_FACT_OUTCOME,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
   ATTR_MESSAGING_DESTINATION_NAME,
-  ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
   ATTR_MESSAGING_MESSAGE_ID,
   ATTR_MESSAGING_OPERATION_NAME,
   ATTR_MESSAGING_OPERATION_TYPE,
   ATTR_MESSAGING_SYSTEM,
   ATTR_WEBHOOK_SOURCE,
 } from './semconv.ts';
-import { activeTraceparent, inSpan, inSpanSync } from './tracer.ts';
+import { contextOfSpan, contextOfTraceparent, inSpan, inSpanSync, traceparentOf } from './tracer.ts';
 
 // Spans and counters of one webhook delivery: the delivery (a message processed, in messaging
 // terms), its signature check, and each fact it carries (whose span context is what the
 // events store as their traceparent, so the projectors' spans join the same trace).
 
-const messaging = (source: string, correlationId: string) => ({
-  [ATTR_MESSAGING_SYSTEM]: source,
-  [ATTR_MESSAGING_OPERATION_TYPE]: 'process',
-  [ATTR_MESSAGING_OPERATION_NAME]: 'ingest',
-  [ATTR_MESSAGING_DESTINATION_NAME]: `webhooks/${source}`,
-  [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: correlationId,
-  [ATTR_WEBHOOK_SOURCE]: source,
-});
+// Built once per source: only the correlation id differs between deliveries.
+const messagingBySource = new Map<string, Record<string, string>>();
+const messaging = (source: string): Record<string, string> => {
+  let attributes = messagingBySource.get(source);
+  if (!attributes) {
+    attributes = {
+      [ATTR_MESSAGING_SYSTEM]: source,
+      [ATTR_MESSAGING_OPERATION_TYPE]: 'process',
+      [ATTR_MESSAGING_OPERATION_NAME]: 'ingest',
+      [ATTR_MESSAGING_DESTINATION_NAME]: `webhooks/${source}`,
+    };
+    messagingBySource.set(source, attributes);
+  }
+  return attributes;
+};
 
 export function inDeliverySpan<T>(request: FastifyRequest, source: string, work: (span: Span) => Promise<T>): Promise<T> {
   return inSpan(
     `ingest webhooks/${source}`,
-    { kind: SpanKind.CONSUMER, correlationId: request.id, attributes: messaging(source, request.id) },
+    { kind: SpanKind.CONSUMER, correlationId: request.id, attributes: messaging(source) },
     work,
     requestContext(request),
   );
 }
 
-export function inVerifySpan<T>(source: string, correlationId: string, verify: () => T): T {
-  return inSpanSync(`verify ${source} signature`, { correlationId, attributes: { [ATTR_WEBHOOK_SOURCE]: source } }, verify);
+export function inVerifySpan<T>(delivery: Span, source: string, correlationId: string, verify: () => T): T {
+  return inSpanSync(`verify ${source} signature`, { correlationId, attributes: { [ATTR_WEBHOOK_SOURCE]: source } }, verify, contextOfSpan(delivery));
 }
 
 export function recordDeliveryOutcome(span: Span, outcome: InboxOutcome, facts: number): void {
@@ -58,11 +64,12 @@ export interface FactSpanInput {
   correlationId: string;
 }
 
-// `work` receives the traceparent to store with the fact's events: this span's, or `fallback`
-// (the inbound or a fresh one) when tracing is off and no span context exists.
+// A child of `traceparent` (the delivery's span, or what a redelivery or the app API passes).
+// `work` receives the traceparent the fact's events store: this span's, or `traceparent` itself
+// when tracing is off and the span has no context of its own.
 export function inFactSpan<T extends { outcome: string; customerId?: string }>(
   input: FactSpanInput,
-  fallback: string,
+  traceparent: string,
   work: (traceparent: string) => Promise<T>,
 ): Promise<T> {
   return inSpan(
@@ -70,19 +77,15 @@ export function inFactSpan<T extends { outcome: string; customerId?: string }>(
     {
       kind: SpanKind.INTERNAL,
       correlationId: input.correlationId,
-      attributes: {
-        [ATTR_MESSAGING_SYSTEM]: input.source,
-        [ATTR_MESSAGING_MESSAGE_ID]: input.sourceEventId,
-        [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: input.correlationId,
-        [ATTR_EVENT_TYPE]: input.factType,
-      },
+      attributes: { [ATTR_MESSAGING_MESSAGE_ID]: input.sourceEventId, [ATTR_EVENT_TYPE]: input.factType },
     },
     async (span) => {
-      const result = await work(activeTraceparent() ?? fallback);
+      const result = await work(traceparentOf(span) ?? traceparent);
       span.setAttribute(ATTR_FACT_OUTCOME, result.outcome);
       if (result.customerId) span.setAttribute(ATTR_CUSTOMER_ID, result.customerId);
       return result;
     },
+    contextOfTraceparent(traceparent),
   );
 }
 

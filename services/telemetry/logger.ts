@@ -1,11 +1,10 @@
-import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import type { IncomingMessage } from 'node:http';
 import pino, { type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 
-// The service's logger: JSON lines (pino), each with the trace and span ids of the span that was
-// active when it was written, so a log line leads to its trace. Request lines carry the
-// correlation id through fastify's child logger (`correlationId`). Secrets, signatures and
-// payloads never reach a line: the paths below are censored wherever a caller puts them.
+// The service's logger: JSON lines (pino). A request's lines carry its correlation id (fastify's
+// child logger, `correlationId`) and its trace and span ids (services/telemetry/httpSpans.ts).
+// Secrets, signatures and payloads never reach a line: the paths below are censored wherever a
+// caller puts them.
 
 export const REDACTED = '[redacted]';
 
@@ -56,11 +55,6 @@ const serializers = {
   },
 };
 
-function traceFields(): Record<string, string> {
-  const span = trace.getSpanContext(context.active());
-  return span && isSpanContextValid(span) ? { traceId: span.traceId, spanId: span.spanId } : {};
-}
-
 export interface LoggerOptions {
   level: LevelWithSilent;
   // Tests capture lines here; default stdout.
@@ -73,7 +67,6 @@ export function createLogger({ level, destination }: LoggerOptions): Logger {
       level,
       redact: { paths: REDACT_PATHS, censor: REDACTED },
       serializers,
-      mixin: traceFields,
     },
     destination,
   );

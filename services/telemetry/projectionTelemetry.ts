@@ -1,7 +1,6 @@
-import { ROOT_CONTEXT, SpanKind, trace, TraceFlags, type Link, type Span, type SpanContext } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, trace, type Link, type Span, type SpanContext } from '@opentelemetry/api';
 import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import type { SqlExecutor } from '../eventstore/sqlClient.ts';
-import { parseTraceparent } from '../http/traceContext.ts';
 import { loadRows, type ReadModelRow } from '../projector/readModelRows.ts';
 import { instruments } from './instruments.ts';
 import {
@@ -12,7 +11,6 @@ import {
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
   ATTR_MESSAGING_CONSUMER_GROUP_NAME,
   ATTR_MESSAGING_DESTINATION_NAME,
-  ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
   ATTR_MESSAGING_OPERATION_NAME,
   ATTR_MESSAGING_OPERATION_TYPE,
   ATTR_MESSAGING_SYSTEM,
@@ -22,7 +20,7 @@ import {
   ATTR_READ_MODEL,
 } from './semconv.ts';
 import { isTicketEventType, recordTicketOutcomes, segmentOf, type TicketOutcome } from './ticketSegments.ts';
-import { recordFailure, tracer } from './tracer.ts';
+import { recordFailure, remoteSpanContext, tracer } from './tracer.ts';
 
 // One span per read-model batch. The events carry the traceparent of the delivery that recorded
 // them: a batch serving one trace continues it (the span is a child of the fact's span, so the
@@ -50,12 +48,6 @@ export interface BatchObserver {
 }
 
 const NOOP: BatchObserver = { started() {}, projected: async () => {}, committed() {}, failed() {} };
-
-function spanContextOf(traceparent: string | undefined): SpanContext | undefined {
-  const parsed = parseTraceparent(traceparent);
-  if (!parsed) return undefined;
-  return { traceId: parsed.traceId, spanId: parsed.parentId, traceFlags: Number.parseInt(parsed.flags, 16) & TraceFlags.SAMPLED, isRemote: true };
-}
 
 // `live` is false for a rebuild: replaying history into new tables is not a sync, and its
 // "latency" would be the age of every event.
@@ -126,7 +118,7 @@ function startBatchSpan(readModel: string, events: readonly RecordedEvent[], sta
     correlationIds.add(event.metadata.correlationId);
     const traceparent = event.metadata.traceparent;
     if (traceparent === undefined || contexts.has(traceparent) || contexts.size >= MAX_LINKS) continue;
-    const context = spanContextOf(traceparent);
+    const context = remoteSpanContext(traceparent);
     if (context) contexts.set(traceparent, { context, correlationId: event.metadata.correlationId });
   }
   const distinct = [...contexts.values()];
@@ -155,7 +147,7 @@ function startBatchSpan(readModel: string, events: readonly RecordedEvent[], sta
         [ATTR_READ_MODEL]: readModel,
         [ATTR_POSITION_FROM]: events[0]?.position.toString() ?? '',
         ...(ids.length === 1
-          ? { [ATTR_CORRELATION_ID]: ids[0], [ATTR_MESSAGING_MESSAGE_CONVERSATION_ID]: ids[0] }
+          ? { [ATTR_CORRELATION_ID]: ids[0] }
           : { [ATTR_CORRELATION_IDS]: ids.slice(0, MAX_LINKS) }),
       },
     },

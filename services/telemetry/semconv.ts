@@ -8,15 +8,15 @@ export const ATTR_MESSAGING_OPERATION_NAME = 'messaging.operation.name';
 export const ATTR_MESSAGING_DESTINATION_NAME = 'messaging.destination.name';
 export const ATTR_MESSAGING_CONSUMER_GROUP_NAME = 'messaging.consumer.group.name';
 export const ATTR_MESSAGING_MESSAGE_ID = 'messaging.message.id';
-// The spec's own name for a correlation id ("sometimes called Correlation ID").
-export const ATTR_MESSAGING_MESSAGE_CONVERSATION_ID = 'messaging.message.conversation_id';
 export const ATTR_MESSAGING_BATCH_MESSAGE_COUNT = 'messaging.batch.message_count';
 
 // The resource's service.name (unless OTEL_SERVICE_NAME says otherwise) and the tracer's and
 // meter's scope name.
 export const SERVICE_NAME = 'customer-ledger';
 
-// The ledger's own: on every span this service starts, so one id finds the whole chain.
+// The ledger's own: on every span this service starts, so one id finds the whole chain. (The
+// messaging conventions' `messaging.message.conversation_id` means the same; one name is kept so
+// a single search finds every span.)
 export const ATTR_CORRELATION_ID = 'ledger.correlation_id';
 // A projection batch serving several deliveries names them all (capped, like span links).
 export const ATTR_CORRELATION_IDS = 'ledger.correlation_ids';

@@ -11,7 +11,7 @@ import { ConcurrencyError } from '../../domain/errors.ts';
 import type { AppendResult } from '../eventstore/port.ts';
 import { instruments } from './instruments.ts';
 import { ATTR_CORRELATION_ID, ATTR_EVENT_COUNT, ATTR_EVENT_TYPE } from './semconv.ts';
-import { recordFailure, tracer } from './tracer.ts';
+import { contextOfTraceparent, recordFailure, tracer } from './tracer.ts';
 
 // The append's span (DB semantic conventions: the statement's shape, never its parameters, which
 // hold the events) and its latency; what was appended, by type; manual overrides.
@@ -32,14 +32,19 @@ const OUTCOME = {
 
 export async function observeAppend(events: readonly NewEvent[], append: () => Promise<AppendResult>): Promise<AppendResult> {
   const first = events[0];
-  const span = tracer.startSpan('SELECT ledger_append', {
-    kind: SpanKind.CLIENT,
-    attributes: {
-      ...DB_ATTRIBUTES,
-      [ATTR_EVENT_COUNT]: events.length,
-      ...(first ? { [ATTR_CORRELATION_ID]: first.metadata.correlationId, [ATTR_EVENT_TYPE]: first.type } : {}),
+  // A child of the span the events name as their origin (the fact being recorded).
+  const span = tracer.startSpan(
+    'SELECT ledger_append',
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        ...DB_ATTRIBUTES,
+        [ATTR_EVENT_COUNT]: events.length,
+        ...(first ? { [ATTR_CORRELATION_ID]: first.metadata.correlationId, [ATTR_EVENT_TYPE]: first.type } : {}),
+      },
     },
-  });
+    contextOfTraceparent(first?.metadata.traceparent),
+  );
   const started = performance.now();
   let outcome: keyof typeof OUTCOME = 'error';
   try {

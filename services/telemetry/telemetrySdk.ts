@@ -1,4 +1,4 @@
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, ROOT_CONTEXT, trace, type ContextManager } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { NodeSDK, resources } from '@opentelemetry/sdk-node';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -19,6 +19,20 @@ export interface TelemetryOptions {
   spanProcessors?: SpanProcessor[];
   env?: Record<string, string | undefined>;
 }
+
+// The API's default behaviour, registered explicitly so the SDK does not install its
+// AsyncLocalStorage manager: the active context is always the root.
+const explicitParentsOnly: ContextManager = {
+  active: () => ROOT_CONTEXT,
+  with: (_context, fn, thisArg, ...args) => fn.call(thisArg, ...args),
+  bind: (_context, target) => target,
+  enable() {
+    return this;
+  },
+  disable() {
+    return this;
+  },
+};
 
 const isSet = (value: string | undefined): boolean => value !== undefined && value.trim() !== '';
 
@@ -58,6 +72,8 @@ export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
     // Logs go to stdout as JSON (pino); an OTLP log exporter only when explicitly asked.
     ...(isSet(env.OTEL_LOGS_EXPORTER) ? {} : { logRecordProcessors: [] }),
     instrumentations: [],
+    // No AsyncLocalStorage: spans get their parents explicitly (services/telemetry/tracer.ts).
+    contextManager: explicitParentsOnly,
   });
   sdk.start();
   bindInstruments(metrics.getMeter(SERVICE_NAME));

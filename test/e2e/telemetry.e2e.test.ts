@@ -166,6 +166,29 @@ for (const target of databaseTargets) {
       await t.projector.catchUp();
     });
 
+    test('an app API command joins its request’s trace the same way', async (ctx) => {
+      if (skip) return ctx.skip(skip);
+      await t.projector.catchUp();
+      exporter.reset();
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/v1/leads',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer key-app', 'idempotency-key': `idem-${Date.now()}-${sequence}` },
+        payload: JSON.stringify({ appUserId: `telemetry-${Date.now()}` }),
+      });
+      assert.ok(response.statusCode < 300, response.body);
+      await t.projector.catchUp();
+      await settled();
+      const spans = exporter.getFinishedSpans();
+      const server = named(spans, 'POST /v1/leads');
+      const correlationId = response.headers['x-correlation-id'];
+      for (const traceparent of await storedTraceparents(t, String(correlationId))) {
+        assert.equal(traceparent, `00-${server.spanContext().traceId}-${server.spanContext().spanId}-01`);
+      }
+      assert.equal(parentOf(named(spans, 'SELECT ledger_append')), server.spanContext().spanId);
+      assert.equal(parentOf(named(spans, 'project crm')), server.spanContext().spanId);
+    });
+
     test('a batch serving several deliveries starts its own span and links each trace', async (ctx) => {
       if (skip) return ctx.skip(skip);
       const first = await deliver(t, invoicePaid());

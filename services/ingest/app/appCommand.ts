@@ -6,7 +6,7 @@ import { LedgerError } from '../../../domain/errors.ts';
 import { handleCommand } from '../../commands/handleCommand.ts';
 import { principalOf } from '../../http/apiKeyAuth.ts';
 import type { AppDeps } from '../../http/app.ts';
-import { traceparentFor } from '../../http/traceContext.ts';
+import { requestTraceparent } from '../../telemetry/httpSpans.ts';
 import type { AppFact } from './appTranslator.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey, type IdempotencyScope } from './idempotencyKeys.ts';
 import { requestHashOf } from './requestHash.ts';
@@ -79,7 +79,7 @@ export async function runAppCommand<Body>(
         identities,
         createIfMissing,
         idempotencyKey: { source: 'app', sourceEventId },
-        metadata: { source: 'app', sourceEventId, correlationId: request.id, traceparent: traceparentFor(request.headers.traceparent) },
+        metadata: { source: 'app', sourceEventId, correlationId: request.id, traceparent: requestTraceparent(request) },
       },
     );
     const accepted: CommandAccepted = {
