@@ -8,7 +8,7 @@ import { ConcurrencyError, IdentityConflictError, LedgerError } from '../../doma
 import { candidateOf, matchCandidate, type OwnedClaim } from '../../domain/identityMatch.ts';
 import type { EventStore, IdentityClaim } from '../eventstore/port.ts';
 import { customerIdOfStream, newCustomerId, streamIdOf } from './customerIds.ts';
-import { loadCustomer, type LoadedCustomer } from './loadCustomer.ts';
+import { loadCustomer, loadedFrom, type LoadedCustomer } from './loadCustomer.ts';
 
 // Identity kinds that name a person (linked with an IdentityLinked fact); other claims, such as
 // `stripe_charge`, are lookup keys only (a refund names a charge, not a customer).
@@ -53,15 +53,21 @@ export class CustomerNotFoundError extends LedgerError {
 // load -> decide -> append with the expected version; on a lost race, load again and retry.
 export async function handleCommand(deps: CommandDeps, envelope: CommandEnvelope): Promise<CommandResult> {
   const { store } = deps;
-  // One round trip for both: a re-delivery stops here; a new one has its owners already.
-  const [seen, firstOwners] = await Promise.all([
-    envelope.idempotencyKey ? store.findDelivery(envelope.idempotencyKey) : undefined,
-    store.resolveIdentities(envelope.identities),
-  ]);
-  if (seen) return duplicateResult(seen.streamId, seen.eventIds, seen.nextVersion);
+  // One round trip: a re-delivery stops here; a new one has its owners and likely stream.
+  const context = await store.loadCommandContext({
+    ...(envelope.idempotencyKey ? { idempotencyKey: envelope.idempotencyKey } : {}),
+    claims: envelope.identities,
+    ...(envelope.customerId ? { ownerId: envelope.customerId } : {}),
+    streamIdPrefix: streamIdOf(''),
+  });
+  if (context.seen) return duplicateResult(context.seen.streamId, context.seen.eventIds, context.seen.nextVersion);
   for (let attempt = 1; ; attempt += 1) {
-    const owners = attempt === 1 ? firstOwners : await store.resolveIdentities(envelope.identities);
-    const target = await resolveCustomer(store, envelope, owners);
+    const first = attempt === 1;
+    const owners = first ? context.owners : await store.resolveIdentities(envelope.identities);
+    const preloaded = first ? context.stream : undefined;
+    const load = (customerId: string): Promise<LoadedCustomer> =>
+      preloaded?.ownerId === customerId ? Promise.resolve(loadedFrom(customerId, preloaded.events)) : loadCustomer(store, customerId);
+    const target = await resolveCustomer(load, envelope, owners);
     try {
       return await decideAndAppend(deps, envelope, target);
     } catch (error) {
@@ -85,13 +91,17 @@ interface Target {
 // The candidate is the owner of the strongest claim that has one; the domain decides whether it
 // is the customer (identityMatch.ts). It is judged on the state loaded at the version the append
 // expects, so a concurrent link of a second Stripe id to it fails the append and is re-judged.
-async function resolveCustomer(store: EventStore, envelope: CommandEnvelope, owners: Map<string, string>): Promise<Target> {
+async function resolveCustomer(
+  load: (customerId: string) => Promise<LoadedCustomer>,
+  envelope: CommandEnvelope,
+  owners: Map<string, string>,
+): Promise<Target> {
   const claims: OwnedClaim[] = envelope.identities.map((claim) => ({ ...claim, owner: owners.get(`${claim.kind}:${claim.externalId}`) }));
   const unowned = envelope.identities.filter((_, index) => claims[index]?.owner === undefined);
-  if (envelope.customerId) return { loaded: await loadCustomer(store, envelope.customerId), claims: unowned };
+  if (envelope.customerId) return { loaded: await load(envelope.customerId), claims: unowned };
   const candidate = candidateOf(claims);
   if (candidate !== undefined) {
-    const loaded = await loadCustomer(store, candidate);
+    const loaded = await load(candidate);
     const { identities, sharedIdentitiesFlagged = [] } = loaded.state;
     const match = matchCandidate(claims, { customerId: candidate, identities, sharedIdentitiesFlagged });
     switch (match.kind) {

@@ -19,7 +19,13 @@ export function foldCustomer(events: RecordedEvent[]): CustomerState {
   return events.reduce((state, event) => evolve(state, toDomainEvent(event)), initialState);
 }
 
+export const loadedFrom = (customerId: string, events: RecordedEvent[]): LoadedCustomer => ({
+  customerId,
+  state: foldCustomer(events),
+  version: events.at(-1)?.version,
+  events,
+});
+
 export async function loadCustomer(store: EventStore, customerId: string, toVersion?: number): Promise<LoadedCustomer> {
-  const events = await store.readStream(streamIdOf(customerId), toVersion === undefined ? {} : { toVersion });
-  return { customerId, state: foldCustomer(events), version: events.at(-1)?.version, events };
+  return loadedFrom(customerId, await store.readStream(streamIdOf(customerId), toVersion === undefined ? {} : { toVersion }));
 }

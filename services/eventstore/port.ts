@@ -36,6 +36,26 @@ export interface ReadAllOptions {
   limit: number;
 }
 
+// What a command needs before it decides, in one round trip (the ingest hot path).
+export interface CommandContextQuery {
+  idempotencyKey?: { source: string; sourceEventId: string };
+  // Strongest first.
+  claims: IdentityClaim[];
+  // The stream to load: this owner's, else the owner of the first claim that has one.
+  ownerId?: string;
+  // Stream id = prefix + owner id.
+  streamIdPrefix: string;
+}
+
+export interface CommandContext {
+  // The delivery's original result when it was already appended (then nothing else is read).
+  seen?: AppendResult;
+  // The owner of each claim that has one, keyed `kind:externalId`.
+  owners: Map<string, string>;
+  // The loaded owner's stream, in version order (empty when it has none yet).
+  stream?: { ownerId: string; events: RecordedEvent[] };
+}
+
 export interface EventStore {
   append(streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
@@ -49,6 +69,7 @@ export interface EventStore {
   // The owner of each claim that has one, keyed `kind:externalId`.
   resolveIdentities(claims: IdentityClaim[]): Promise<Map<string, string>>;
   identitiesOf(customerId: string): Promise<IdentityClaim[]>;
+  loadCommandContext(query: CommandContextQuery): Promise<CommandContext>;
   headPosition(): Promise<bigint>;
   // In-process wake-up after a committed append (projectors here need not poll for it).
   onAppended(listener: (result: AppendResult) => void): () => void;

@@ -1,6 +1,15 @@
 import type { NewEvent, RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { ConcurrencyError, IdentityConflictError, LedgerError } from '../../domain/errors.ts';
-import type { AppendOptions, AppendResult, EventStore, IdentityClaim, ReadAllOptions, ReadStreamOptions } from './port.ts';
+import type {
+  AppendOptions,
+  AppendResult,
+  CommandContext,
+  CommandContextQuery,
+  EventStore,
+  IdentityClaim,
+  ReadAllOptions,
+  ReadStreamOptions,
+} from './port.ts';
 import { observeAppend } from '../telemetry/storeTelemetry.ts';
 import { namedStatement, type SqlClient, type SqlExecutor } from './sqlClient.ts';
 import { EVENTS_PER_APPEND_LIMIT } from './storeSchema.ts';
@@ -36,6 +45,12 @@ const READ_ALL_SQL = namedStatement(
     order by position limit $2::int`,
 );
 
+const READ_STREAM_SQL = namedStatement(
+  'ledger_read_stream',
+  `select ${EVENT_COLUMNS} from ledger_events
+    where stream_id = $1::text and version >= $2::bigint and version <= $3::bigint order by version`,
+);
+
 const FIND_DELIVERY_SQL = namedStatement(
   'ledger_find_delivery',
   `select d.stream_id, d.positions::text[] as positions, d.event_ids::text[] as event_ids,
@@ -50,6 +65,34 @@ const RESOLVE_IDENTITIES_SQL = namedStatement(
      join ledger_identities l on l.kind = c.kind and l.external_id = c.external_id`,
 );
 
+const EVENT_JSON = `json_build_object('position_text', e.position::text, 'stream_id', e.stream_id,
+  'version_text', e.version::text, 'event_id', e.event_id::text, 'type', e.type, 'schema_version', e.schema_version,
+  'data', e.data, 'metadata', e.metadata, 'recorded_at', e.recorded_at)`;
+
+// findDelivery, resolveIdentities and readStream of the likely customer as one statement: on
+// a loaded machine each round trip costs more than the work it carries. The owner picked here
+// is the one handleCommand's domain rule (candidateOf) picks; a different pick only costs a
+// second read there.
+const COMMAND_CONTEXT_SQL = namedStatement(
+  'ledger_command_context',
+  `with delivery as (
+     select d.stream_id, d.positions::text[] as positions, d.event_ids::text[] as event_ids,
+            (select e.version::text from ledger_events e where e.position = d.positions[cardinality(d.positions)]) as version
+       from ledger_deliveries d where d.source = $1::text and d.source_event_id = $2::text),
+   owners as (
+     select c.ord, l.kind, l.external_id, l.customer_id
+       from unnest($3::text[], $4::text[]) with ordinality as c(kind, external_id, ord)
+       join ledger_identities l on l.kind = c.kind and l.external_id = c.external_id),
+   target as (
+     select coalesce($5::text, (select o.customer_id from owners o order by o.ord limit 1)) as owner_id
+      where not exists (select 1 from delivery))
+   select (select json_build_object('stream_id', stream_id, 'positions', positions, 'event_ids', event_ids, 'version', version) from delivery) as delivery,
+          (select json_agg(json_build_object('key', o.kind || ':' || o.external_id, 'owner', o.customer_id)) from owners o) as owners,
+          (select owner_id from target) as owner_id,
+          (select json_agg(${EVENT_JSON} order by e.version) from ledger_events e
+            where e.stream_id = $6::text || (select owner_id from target)) as events`,
+);
+
 // The gap-safe global read on a given executor (a projector reads inside its own transaction).
 export async function readAllWith(executor: SqlExecutor, after: bigint, limit: number): Promise<RecordedEvent[]> {
   const { rows } = await executor.query<EventRow>(READ_ALL_SQL, [after.toString(), limit]);
@@ -62,6 +105,21 @@ export async function readEventAt(executor: SqlExecutor, position: bigint | stri
   ]);
   return rows[0] ? toRecordedEvent(rows[0]) : undefined;
 }
+
+interface DeliveryRow {
+  stream_id: string;
+  positions: string[];
+  event_ids: string[];
+  version: string | null;
+}
+
+const seenDelivery = (row: DeliveryRow): AppendResult => ({
+  streamId: row.stream_id,
+  nextVersion: Number(row.version ?? 0),
+  positions: row.positions.map((p) => BigInt(p)),
+  eventIds: row.event_ids,
+  duplicate: true,
+});
 
 export function toRecordedEvent(row: EventRow): RecordedEvent {
   return {
@@ -170,8 +228,7 @@ export class PostgresEventStore implements EventStore {
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     const { rows } = await this.run(() =>
       this.sql.query<EventRow>(
-        `select ${EVENT_COLUMNS} from ledger_events
-          where stream_id = $1 and version >= $2::bigint and version <= $3::bigint order by version`,
+        READ_STREAM_SQL,
         [streamId, options.fromVersion ?? 1, options.toVersion ?? Number.MAX_SAFE_INTEGER],
       ),
     );
@@ -200,20 +257,35 @@ export class PostgresEventStore implements EventStore {
 
   async findDelivery(key: { source: string; sourceEventId: string }): Promise<AppendResult | undefined> {
     const { rows } = await this.run(() =>
-      this.sql.query<{ stream_id: string; positions: string[]; event_ids: string[]; version: string | null }>(
+      this.sql.query<DeliveryRow>(
         FIND_DELIVERY_SQL,
         [key.source, key.sourceEventId],
       ),
     );
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
-      streamId: row.stream_id,
-      nextVersion: Number(row.version ?? 0),
-      positions: row.positions.map((p) => BigInt(p)),
-      eventIds: row.event_ids,
-      duplicate: true,
-    };
+    return rows[0] ? seenDelivery(rows[0]) : undefined;
+  }
+
+  async loadCommandContext(query: CommandContextQuery): Promise<CommandContext> {
+    const { rows } = await this.run(() =>
+      this.sql.query<{
+        delivery: DeliveryRow | null;
+        owners: { key: string; owner: string }[] | null;
+        owner_id: string | null;
+        events: EventRow[] | null;
+      }>(COMMAND_CONTEXT_SQL, [
+        query.idempotencyKey?.source ?? null,
+        query.idempotencyKey?.sourceEventId ?? null,
+        query.claims.map((c) => c.kind),
+        query.claims.map((c) => c.externalId),
+        query.ownerId ?? null,
+        query.streamIdPrefix,
+      ]),
+    );
+    const row = rows[0]!;
+    const owners = new Map((row.owners ?? []).map((o) => [o.key, o.owner]));
+    if (row.delivery) return { seen: seenDelivery(row.delivery), owners };
+    if (row.owner_id === null) return { owners };
+    return { owners, stream: { ownerId: row.owner_id, events: (row.events ?? []).map(toRecordedEvent) } };
   }
 
   async resolveIdentity(kind: string, externalId: string): Promise<string | undefined> {

@@ -75,6 +75,44 @@ describeOnEachDatabase('event store', (suite) => {
     assert.equal((await db.store.readStream(streamOf('cust_dup'))).length, 2);
   });
 
+  test('a command context reads the seen delivery, the owners and the strongest owner’s stream in one go', { skip }, async () => {
+    const key = { source: 'stripe', sourceEventId: 'evt_ctx_1' };
+    await db.store.append(streamOf('cust_ctxa'), [anEvent('cust_ctxa'), anEvent('cust_ctxa', 'Other', { nested: { a: [1, 'x'] } })], {
+      expectedVersion: 'no_stream',
+      idempotencyKey: key,
+      identities: [{ kind: 'email', externalId: 'ctx@example.com' }],
+    });
+    await db.store.append(streamOf('cust_ctxb'), [anEvent('cust_ctxb')], {
+      expectedVersion: 'no_stream',
+      identities: [{ kind: 'stripe', externalId: 'cus_ctx' }],
+    });
+    const claims = [
+      { kind: 'stripe', externalId: 'cus_ctx' },
+      { kind: 'email', externalId: 'ctx@example.com' },
+      { kind: 'crm', externalId: 'unknown' },
+    ];
+    const prefix = streamOf('');
+
+    const seen = await db.store.loadCommandContext({ idempotencyKey: key, claims, streamIdPrefix: prefix });
+    assert.deepEqual(seen.seen, await db.store.findDelivery(key));
+    assert.equal(seen.stream, undefined, 'a re-delivery reads no stream');
+
+    // The strongest owned claim names the stream; every owner is reported.
+    const fresh = await db.store.loadCommandContext({ idempotencyKey: { source: 'stripe', sourceEventId: 'evt_ctx_2' }, claims, streamIdPrefix: prefix });
+    assert.equal(fresh.seen, undefined);
+    assert.deepEqual(fresh.owners, await db.store.resolveIdentities(claims));
+    assert.equal(fresh.stream?.ownerId, 'cust_ctxb');
+    assert.deepEqual(fresh.stream?.events, await db.store.readStream(streamOf('cust_ctxb')));
+
+    // An explicit owner wins; its events read exactly as readStream reads them.
+    const explicit = await db.store.loadCommandContext({ claims, ownerId: 'cust_ctxa', streamIdPrefix: prefix });
+    assert.deepEqual(explicit.stream?.events, await db.store.readStream(streamOf('cust_ctxa')));
+    assert.equal(explicit.stream?.events.length, 2);
+
+    const nobody = await db.store.loadCommandContext({ claims: [{ kind: 'crm', externalId: 'unknown' }], streamIdPrefix: prefix });
+    assert.deepEqual(nobody, { owners: new Map() });
+  });
+
   test('UPDATE, DELETE and TRUNCATE on the events table are refused by the database', { skip }, async () => {
     await db.store.append(streamOf('cust_immutable'), [anEvent('cust_immutable')], { expectedVersion: 'no_stream' });
     await assert.rejects(db.sql.query(`update ledger_events set type = 'Forged'`), /append-only/);

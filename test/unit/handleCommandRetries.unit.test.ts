@@ -9,7 +9,7 @@ import type { EventStore } from '../../services/eventstore/port.ts';
 function alwaysContended(): { store: EventStore; appends: () => number } {
   let appends = 0;
   const store = {
-    findDelivery: async () => undefined,
+    loadCommandContext: async () => ({ owners: new Map([['app:user_busy', 'cust_busy']]) }),
     resolveIdentities: async () => new Map([['app:user_busy', 'cust_busy']]),
     readStream: async () => [],
     append: async () => {
