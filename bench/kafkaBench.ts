@@ -10,7 +10,8 @@ import { Relay } from '../services/relay/relay.ts';
 import { historyOf } from '../test/support/customerHistories.ts';
 import { startService } from './serviceProcess.ts';
 import { fmt, percentile, table } from './stats.ts';
-import { BENCH_STRIPE_SECRET, postForBody, signedInvoicePaid } from './stripeLoad.ts';
+import { BENCH_STRIPE_SECRET } from './stripeLoad.ts';
+import { BENCH_READ_KEY, syncLatencyAt } from './syncLatency.ts';
 import { BENCH_POSTGRES_URL } from './targets.ts';
 
 // `npm run bench -- kafka`: needs PostgreSQL (DATABASE_URL) and a broker (KAFKA_BROKERS, e.g.
@@ -141,53 +142,6 @@ async function relayAndProjectorThroughput(rows: Record<string, string | number>
   }
 }
 
-// Signed invoice.paid deliveries, each for a new Stripe customer, at a fixed rate; latency is
-// from the 2xx to the moment all three read models' change feeds show that customer.
-async function latencyAt(url: string, db: LedgerDatabase, perSecond: number, seconds: number, run: string): Promise<{ sent: number; ok: number; latencies: number[] }> {
-  const acked = new Map<string, number>();
-  const seen = new Map<string, Map<string, number>>(READ_MODEL_NAMES.map((m) => [m, new Map()]));
-  const cursors = new Map<string, string>(READ_MODEL_NAMES.map((m) => [m, '0']));
-  let following = true;
-  const follower = (async () => {
-    while (following) {
-      for (const m of READ_MODEL_NAMES) {
-        const { rows } = await db.sql.query<{ cursor: string; customer_id: string }>(
-          `select cursor::text as cursor, customer_id from read_${m}_changes where cursor > $1::bigint order by cursor limit 5000`,
-          [cursors.get(m)],
-        );
-        const at = performance.now();
-        for (const r of rows) if (!seen.get(m)!.has(r.customer_id)) seen.get(m)!.set(r.customer_id, at);
-        if (rows.length > 0) cursors.set(m, rows.at(-1)!.cursor);
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  })();
-  const total = perSecond * seconds;
-  const start = performance.now();
-  const inflight: Promise<void>[] = [];
-  let ok = 0;
-  for (let i = 0; i < total; i += 1) {
-    const wait = start + (i * 1000) / perSecond - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const { body, signature } = signedInvoicePaid(Number.MAX_SAFE_INTEGER, `${run}c${i}`);
-    inflight.push(
-      postForBody(`${url}/webhooks/stripe`, body, signature).then(({ status, body: reply }) => {
-        if (status !== 200) return;
-        ok += 1;
-        const customerId = (JSON.parse(reply) as { facts: { customerId?: string }[] }).facts[0]?.customerId;
-        if (customerId) acked.set(customerId, performance.now());
-      }),
-    );
-  }
-  await Promise.all(inflight);
-  const everywhere = () => [...acked.keys()].every((c) => READ_MODEL_NAMES.every((m) => seen.get(m)!.has(c)));
-  await until('every delivery to reach the read models', everywhere, 30_000, 50).catch(() => {});
-  following = false;
-  await follower;
-  const latencies = [...acked].map(([c, at]) => Math.max(...READ_MODEL_NAMES.map((m) => seen.get(m)!.get(c) ?? Number.POSITIVE_INFINITY)) - at);
-  return { sent: total, ok, latencies: latencies.sort((a, b) => a - b) };
-}
-
 async function endToEndLatency(rows: Record<string, string | number>[]): Promise<void> {
   const modes: { name: string; projectors: number }[] = [
     { name: 'store polling (in-process projector)', projectors: 0 },
@@ -205,6 +159,7 @@ async function endToEndLatency(rows: Record<string, string | number>[]): Promise
       STRIPE_WEBHOOK_SECRET: BENCH_STRIPE_SECRET,
       LEDGER_RATE_LIMIT_STRIPE_PER_SECOND: '0',
       LEDGER_PROJECTOR: kafkaMode ? 'off' : 'in-process',
+      LEDGER_API_KEYS: `${BENCH_READ_KEY}:read`,
       // 503s under overload are counted in the table, not printed one by one.
       LOG_LEVEL: 'fatal',
     });
@@ -215,8 +170,8 @@ async function endToEndLatency(rows: Record<string, string | number>[]): Promise
         workers.push(...(await startProjectors(mode.projectors, env)));
       }
       const run = unique('r');
-      await latencyAt(service.url, db, 200, 2, `${run}w`); // warm-up: JIT, pools, the group
-      const result = await latencyAt(service.url, db, RATE, SECONDS, run);
+      await syncLatencyAt(service.url, 200, 2, `${run}w`); // warm-up: JIT, pools, the group
+      const result = await syncLatencyAt(service.url, RATE, SECONDS, run);
       const finite = result.latencies.filter((l) => Number.isFinite(l));
       rows.push({
         mode: mode.name,

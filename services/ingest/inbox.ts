@@ -1,5 +1,5 @@
 import type { Migration } from '../eventstore/migrations.ts';
-import type { SqlExecutor } from '../eventstore/sqlClient.ts';
+import { namedStatement, type SqlExecutor } from '../eventstore/sqlClient.ts';
 
 // Every verified delivery, kept as received so it can be re-processed after a mapper fix
 // (`ledger redeliver`). Signatures and secrets are never kept: headers pass an allow-list.
@@ -59,10 +59,16 @@ export interface InboxEntry {
   sourceEventIds: string[];
 }
 
+// Once per delivery: prepared once per connection.
+const RECORD_DELIVERY_SQL = namedStatement(
+  'ledger_record_delivery',
+  `insert into ledger_inbox (source, verified, headers, body, outcome, detail, correlation_id, source_event_ids)
+   values ($1::text, $2::boolean, $3::jsonb, $4::text, $5::text, $6::jsonb, $7::text, $8::text[]) returning id::text as id`,
+);
+
 export async function recordDelivery(sql: SqlExecutor, entry: InboxEntry): Promise<string> {
   const { rows } = await sql.query<{ id: string }>(
-    `insert into ledger_inbox (source, verified, headers, body, outcome, detail, correlation_id, source_event_ids)
-     values ($1, $2, $3::jsonb, $4, $5, $6::jsonb, $7, $8::text[]) returning id::text as id`,
+    RECORD_DELIVERY_SQL,
     [
       entry.source,
       entry.verified,
