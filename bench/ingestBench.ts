@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ interface Sample {
   seconds: number;
   // CPU the service process spent on the row (Linux): steadier than latency on a shared machine.
   cpuMs?: number;
+  // CPU every local PostgreSQL process spent on the row (a database on this machine only).
+  pgCpuMs?: number;
 }
 
 // utime + stime of a process, from /proc (clock ticks of 10 ms on Linux).
@@ -34,11 +36,36 @@ function cpuMsOf(pid: number | undefined): number | undefined {
   }
 }
 
-async function withCpu(pid: number | undefined, run: () => Promise<Sample>): Promise<Sample> {
+// All local `postgres` processes: the server's backends come and go with the pool.
+function postgresCpuMs(): number | undefined {
+  let total = 0;
+  let found = false;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (!stat.includes(' (postgres) ')) continue;
+      const fields = stat.split(') ')[1]!.split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * 10;
+      found = true;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found ? total : undefined;
+}
+
+async function withCpu(pid: number | undefined, run: () => Promise<Sample>, measurePostgres: boolean): Promise<Sample> {
   const before = cpuMsOf(pid);
+  const pgBefore = measurePostgres ? postgresCpuMs() : undefined;
   const sample = await run();
   const after = cpuMsOf(pid);
-  return before === undefined || after === undefined ? sample : { ...sample, cpuMs: after - before };
+  const pgAfter = measurePostgres ? postgresCpuMs() : undefined;
+  return {
+    ...sample,
+    ...(before !== undefined && after !== undefined ? { cpuMs: after - before } : {}),
+    ...(pgBefore !== undefined && pgAfter !== undefined ? { pgCpuMs: pgAfter - pgBefore } : {}),
+  };
 }
 
 async function closedLoop(url: string, concurrency: number, run: string): Promise<Sample> {
@@ -95,6 +122,7 @@ const row = (store: string, load: string, s: Sample, telemetry?: TelemetryMode) 
   'p95 ms': fmt(percentile(s.latencies, 95), 1),
   'p99 ms': fmt(percentile(s.latencies, 99), 1),
   'service CPU ms/delivery': s.cpuMs === undefined ? '' : fmt(s.cpuMs / Math.max(1, s.ok), 2),
+  'PostgreSQL CPU ms/delivery': s.pgCpuMs === undefined ? '' : fmt(s.pgCpuMs / Math.max(1, s.ok), 2),
 });
 
 // BENCH_TELEMETRY=off: OTEL_SDK_DISABLED=true (no spans, no metrics); on: every span exported
@@ -130,9 +158,9 @@ async function measure(target: BenchTarget, mode: TelemetryMode | undefined, tel
     const run = Date.now().toString(36);
     await closedLoop(url, 16, `${run}w`); // warm-up: JIT, connection pools, first customers
     const pid = service.child.pid;
-    measured.push({ store: target.name, load: 'max (64 concurrent)', ...(mode ? { mode } : {}), sample: await withCpu(pid, () => closedLoop(url, 64, `${run}m`)) });
+    measured.push({ store: target.name, load: 'max (64 concurrent)', ...(mode ? { mode } : {}), sample: await withCpu(pid, () => closedLoop(url, 64, `${run}m`), isPg) });
     for (const rate of RATES) {
-      measured.push({ store: target.name, load: `${rate}/s fixed`, ...(mode ? { mode } : {}), sample: await withCpu(pid, () => fixedRate(url, rate, `${run}r${rate}`)) });
+      measured.push({ store: target.name, load: `${rate}/s fixed`, ...(mode ? { mode } : {}), sample: await withCpu(pid, () => fixedRate(url, rate, `${run}r${rate}`), isPg) });
     }
   } finally {
     await service.stop();

@@ -74,13 +74,16 @@ async function readDocument(deps: AppDeps, api: ReadModelApi, request: FastifyRe
   return doc;
 }
 
+// Only changes of transactions older than every running one: the cursor's high bits are the
+// writer's transaction id, so nothing can still commit behind a cursor a page hands out.
 async function readChanges(deps: AppDeps, model: ReadModelName, request: FastifyRequest) {
   const query = parseWith(ChangesQuery, request.query);
   const page = () =>
     deps.db.sql.query<{ cursor: string; customer_id: string; position: string; doc: Record<string, unknown> | null }>(
       `select c.cursor::text as cursor, c.customer_id, c.position::text as position, r.doc
          from read_${model}_changes c left join read_${model} r on r.customer_id = c.customer_id
-        where c.cursor > $1::bigint order by c.cursor limit $2::int`,
+        where c.cursor > $1::bigint and c.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        order by c.cursor limit $2::int`,
       [query.after, query.limit],
     );
   let rows = (await page()).rows;

@@ -5,7 +5,38 @@ export const READ_MODEL_NAMES: ReadModelName[] = ['crm', 'support', 'app'];
 
 // One document per customer (`doc` is what the API serves, `basis` the customer's domain state
 // the runtime folds to feed the read model), and a change feed for sync workers.
-export const readModelTablesSql = (table: string): string => `
+const documentTableSql = (table: string): string => `
+create table ${table} (
+  customer_id text primary key,
+  doc jsonb,
+  basis jsonb not null,
+  position bigint not null
+);`;
+
+// The change feed's cursor carries the writing transaction's id in its high bits, like event
+// positions: readers fence on pg_snapshot_xmin, so a change committed late (Kafka-mode projectors
+// write concurrently) is never behind a cursor a reader has already passed. Low 20 bits: the
+// row's order within its transaction.
+const CURSOR_TXID_SHIFT = 20;
+const cursorDefault = (changes: string): string =>
+  `((pg_current_xact_id()::text::bigint << ${CURSOR_TXID_SHIFT}) | (nextval('${changes}_seq') & ${2 ** CURSOR_TXID_SHIFT - 1}))`;
+
+const changesTableSql = (changes: string): string => `
+create sequence if not exists ${changes}_seq;
+create table if not exists ${changes} (
+  cursor bigint primary key default ${cursorDefault(changes)},
+  transaction_id xid8 not null default pg_current_xact_id(),
+  customer_id text not null,
+  position bigint not null,
+  changed_at timestamptz not null default now()
+);
+`;
+
+export const readModelTablesSql = (table: string): string =>
+  `${documentTableSql(table)}${changesTableSql(`${table.replace(/__rebuild$/, '')}_changes`)}`;
+
+// As migration 0004 created them (applied migrations never change: their checksum is checked).
+const readModelTablesSqlV1 = (table: string): string => `
 create table ${table} (
   customer_id text primary key,
   doc jsonb,
@@ -18,6 +49,14 @@ create table if not exists ${table.replace(/__rebuild$/, '')}_changes (
   position bigint not null,
   changed_at timestamptz not null default now()
 );
+`;
+
+// 0004's identity cursors to fenced ones; rows already there keep their (smaller) cursors.
+const fencedChangeFeedSql = (changes: string): string => `
+create sequence ${changes}_seq;
+alter table ${changes} alter column cursor drop identity;
+alter table ${changes} add column transaction_id xid8 not null default pg_current_xact_id();
+alter table ${changes} alter column cursor set default ${cursorDefault(changes)};
 `;
 
 export const projectorMigrations: Migration[] = [
@@ -48,7 +87,11 @@ create table ledger_parked_events (
   unique (projection, event_id)
 );
 create index ledger_parked_open on ledger_parked_events (projection, customer_id, position) where status = 'parked';
-${READ_MODEL_NAMES.map((name) => readModelTablesSql(`read_${name}`)).join('\n')}
+${READ_MODEL_NAMES.map((name) => readModelTablesSqlV1(`read_${name}`)).join('\n')}
 `,
+  },
+  {
+    id: '0009_fenced_change_feeds',
+    sql: READ_MODEL_NAMES.map((name) => fencedChangeFeedSql(`read_${name}_changes`)).join(''),
   },
 ];

@@ -1,33 +1,17 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { streamIdOf } from '../../services/commands/customerIds.ts';
 import { databaseTargets } from '../support/databases.ts';
-import { startTestApp, TEST_ENV, type TestApp } from '../support/testApp.ts';
+import { startTestApp, type TestApp } from '../support/testApp.ts';
+import { hubspotHeaders, HUBSPOT_PATH, type DeliveryBody } from '../support/webhookSigning.ts';
 
 // POST /webhooks/crm end to end: HubSpot v3-signed deliveries, signed here exactly as HubSpot
 // signs them, against PGlite and Postgres.
 
 const fixture = (name: string) => readFileSync(new URL(`../../../shared/fixtures/crm/${name}`, import.meta.url));
-const HOST = 'ledger.test';
-const PATH = '/webhooks/crm';
-
-interface Signing {
-  timestamp?: number;
-  secret?: string;
-  signedBody?: string | Buffer;
-}
-
-function hubspotHeaders(body: string | Buffer, at: Date, signing: Signing = {}): Record<string, string> {
-  const timestamp = String(signing.timestamp ?? at.getTime());
-  const signed = Buffer.from(signing.signedBody ?? body).toString('utf8');
-  const signature = createHmac('sha256', signing.secret ?? TEST_ENV.HUBSPOT_CLIENT_SECRET)
-    .update(`POST` + `https://${HOST}${PATH}` + signed + timestamp)
-    .digest('base64');
-  return { host: HOST, 'content-type': 'application/json', 'x-hubspot-signature-v3': signature, 'x-hubspot-request-timestamp': timestamp };
-}
+const PATH = HUBSPOT_PATH;
 
 const item = (overrides: Record<string, unknown>) => ({
   eventId: 7001,
@@ -41,12 +25,6 @@ const item = (overrides: Record<string, unknown>) => ({
   changeSource: 'CRM_UI',
   ...overrides,
 });
-
-interface DeliveryBody {
-  facts: { sourceEventId: string; outcome: string; customerId?: string }[];
-  ignored: { sourceEventId: string; reason: string }[];
-  inboxId: string;
-}
 
 for (const target of databaseTargets) {
   describe(`POST /webhooks/crm on ${target.name}`, async () => {

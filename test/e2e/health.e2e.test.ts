@@ -11,6 +11,8 @@ import { loadConfig } from '../../services/config.ts';
 import type { LedgerDatabase, Readiness } from '../../services/eventstore/database.ts';
 import { buildApp } from '../../services/http/app.ts';
 import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
+import { signedStripeHeaders, stripeFixture } from '../support/stripeSigning.ts';
+import { STRIPE_TEST_SECRET } from '../support/testApp.ts';
 
 // `ledger serve` as a real process: listens, reports readiness, stops cleanly on SIGTERM.
 
@@ -78,6 +80,31 @@ describe('ledger serve (e2e)', () => {
         assert.equal(await stop(served), 0, served.logs());
       }
       assert.match(served.logs(), /"msg":"stopped"/);
+    }
+  });
+
+  test('SIGTERM under a backlog of deliveries still ends the process within a 10 s grace period', async () => {
+    const backlogDir = mkdtempSync(join(tmpdir(), 'ledger-e2e-backlog-'));
+    const served = await serve({ LEDGER_DATA_DIR: backlogDir, STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET, LEDGER_RATE_LIMIT_STRIPE_PER_SECOND: '0' });
+    try {
+      // Far more than the embedded store answers in the drain window: they queue on its one connection.
+      const flood = Array.from({ length: 1500 }, (_, i) => {
+        const body = JSON.stringify({ ...stripeFixture('customer.created'), id: `evt_backlog_${i}`, data: { object: { ...stripeFixture('customer.created').data.object, id: `cus_backlog_${i}` } } });
+        return fetch(`${served.url}/webhooks/stripe`, { method: 'POST', headers: signedStripeHeaders(body), body }).then((r) => r.status, () => 0);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const signalled = performance.now();
+      served.child.kill('SIGTERM');
+      const code = await served.exited;
+      const seconds = (performance.now() - signalled) / 1000;
+      assert.ok(seconds < 10, `took ${seconds.toFixed(1)} s to stop:\n${served.logs().slice(-2000)}`);
+      assert.notEqual(code, null, 'ended by itself, not by a signal');
+      const statuses = await Promise.all(flood);
+      // Whatever was answered 2xx is stored; nothing else was acknowledged.
+      assert.ok(statuses.every((s) => s === 200 || s === 503 || s === 0), `unexpected statuses ${[...new Set(statuses)].join(',')}`);
+    } finally {
+      if (served.child.exitCode === null) served.child.kill('SIGKILL');
+      rmSync(backlogDir, { recursive: true, force: true });
     }
   });
 

@@ -168,5 +168,43 @@ for (const target of databaseTargets) {
         assert.ok(performance.now() - idle >= 90, 'an empty page long-polls for timeoutMs');
       }
     });
+
+    // Kafka-mode projector processes write one feed concurrently: the writer that started first
+    // may commit last. A sync worker that paged past the later change must still get it.
+    test('a change committed after a later one is never behind the cursor a reader already has', { skip }, async (t) => {
+      if (ledger.db.sql.kind !== 'postgres') return t.skip('PGlite is one connection: it cannot interleave transactions');
+      const pageAfter = (cursor: string) => json(`/v1/crm/changes?after=${cursor}&limit=1000`);
+      let cursor = '0';
+      for (let page = await pageAfter(cursor); page.changes.length > 0; page = await pageAfter(cursor)) cursor = page.nextCursor;
+
+      const insert = `insert into read_crm_changes (customer_id, position) values ($1, 1)`;
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let wrote!: () => void;
+      const written = new Promise<void>((resolve) => (wrote = resolve));
+      const slow = ledger.db.sql.transaction(async (tx) => {
+        await tx.query(insert, ['cust_started_first']);
+        wrote();
+        await held;
+      });
+      await written;
+      await ledger.db.sql.transaction((tx) => tx.query(insert, ['cust_committed_first']));
+
+      const whileOpen = await pageAfter(cursor);
+      assert.deepEqual(whileOpen.changes, [], 'nothing is handed out past a transaction still open');
+      cursor = whileOpen.nextCursor;
+      release();
+      await slow;
+
+      const seen: string[] = [];
+      const deadline = performance.now() + 5_000;
+      while (seen.length < 2 && performance.now() < deadline) {
+        const page = await pageAfter(cursor);
+        seen.push(...page.changes.map((c: { customerId: string }) => c.customerId));
+        cursor = page.nextCursor;
+        if (page.changes.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.deepEqual(seen, ['cust_started_first', 'cust_committed_first'], 'both, in transaction order');
+    });
   });
 }

@@ -1,38 +1,18 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { streamIdOf } from '../../services/commands/customerIds.ts';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
 import { databaseTargets } from '../support/databases.ts';
-import { startTestApp, TEST_ENV, type TestApp } from '../support/testApp.ts';
+import { startTestApp, type TestApp } from '../support/testApp.ts';
+import { hubspotHeaders, zendeskHeaders, type DeliveryBody } from '../support/webhookSigning.ts';
 
 // POST /webhooks/support end to end: Zendesk-signed deliveries, signed here exactly as Zendesk
 // signs them, against PGlite and Postgres. The CRM webhook stands in for "a customer the ledger
 // already knows by e-mail".
 
 const fixture = (name: string) => readFileSync(new URL(`../../../shared/fixtures/support/${name}`, import.meta.url));
-
-function zendeskHeaders(body: string | Buffer, at: Date, signing: { timestamp?: string; secret?: string } = {}): Record<string, string> {
-  const timestamp = signing.timestamp ?? at.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const signature = createHmac('sha256', signing.secret ?? TEST_ENV.ZENDESK_WEBHOOK_SECRET)
-    .update(timestamp + Buffer.from(body).toString('utf8'))
-    .digest('base64');
-  return {
-    'content-type': 'application/json',
-    'user-agent': 'Zendesk Webhook',
-    'x-zendesk-webhook-id': '01GK8E6BKWMJZD2T8Y5AXJQMG5',
-    'x-zendesk-webhook-signature': signature,
-    'x-zendesk-webhook-signature-timestamp': timestamp,
-  };
-}
-
-function hubspotHeaders(body: string, at: Date): Record<string, string> {
-  const timestamp = String(at.getTime());
-  const signature = createHmac('sha256', TEST_ENV.HUBSPOT_CLIENT_SECRET).update(`POSThttps://ledger.test/webhooks/crm${body}${timestamp}`).digest('base64');
-  return { host: 'ledger.test', 'content-type': 'application/json', 'x-hubspot-signature-v3': signature, 'x-hubspot-request-timestamp': timestamp };
-}
 
 // A ticket event as Zendesk's event webhooks send it.
 const ticketEvent = (id: string, type: string, time: string, detail: Record<string, unknown>, event: unknown = {}) =>
@@ -46,12 +26,6 @@ const ticketEvent = (id: string, type: string, time: string, detail: Record<stri
     detail: { subject: 'Charged twice', status: 'OPEN', priority: 'NORMAL', tags: [], via: { channel: 'web' }, updated_at: time, ...detail },
     event,
   });
-
-interface DeliveryBody {
-  facts: { sourceEventId: string; outcome: string; customerId?: string }[];
-  ignored: { sourceEventId: string; reason: string }[];
-  inboxId: string;
-}
 
 for (const target of databaseTargets) {
   describe(`POST /webhooks/support on ${target.name}`, async () => {
