@@ -51,13 +51,6 @@ const READ_STREAM_SQL = namedStatement(
     where stream_id = $1::text and version >= $2::bigint and version <= $3::bigint order by version`,
 );
 
-const FIND_DELIVERY_SQL = namedStatement(
-  'ledger_find_delivery',
-  `select d.stream_id, d.positions::text[] as positions, d.event_ids::text[] as event_ids,
-          (select e.version::text from ledger_events e where e.position = d.positions[cardinality(d.positions)]) as version
-     from ledger_deliveries d where d.source = $1 and d.source_event_id = $2`,
-);
-
 const RESOLVE_IDENTITIES_SQL = namedStatement(
   'ledger_resolve_identities',
   `select l.kind, l.external_id, l.customer_id
@@ -256,13 +249,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async findDelivery(key: { source: string; sourceEventId: string }): Promise<AppendResult | undefined> {
-    const { rows } = await this.run(() =>
-      this.sql.query<DeliveryRow>(
-        FIND_DELIVERY_SQL,
-        [key.source, key.sourceEventId],
-      ),
-    );
-    return rows[0] ? seenDelivery(rows[0]) : undefined;
+    return (await this.loadCommandContext({ idempotencyKey: key, claims: [], streamIdPrefix: '' })).seen;
   }
 
   async loadCommandContext(query: CommandContextQuery): Promise<CommandContext> {
