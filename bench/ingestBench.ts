@@ -26,11 +26,15 @@ interface Sample {
   pgCpuMs?: number;
 }
 
-// utime + stime of a process, from /proc (clock ticks of 10 ms on Linux).
+// utime + stime from a /proc/<pid>/stat line (clock ticks of 10 ms on Linux).
+const cpuMsOfStat = (stat: string): number => {
+  const fields = stat.split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+
 function cpuMsOf(pid: number | undefined): number | undefined {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return cpuMsOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
@@ -38,21 +42,17 @@ function cpuMsOf(pid: number | undefined): number | undefined {
 
 // All local `postgres` processes: the server's backends come and go with the pool.
 function postgresCpuMs(): number | undefined {
-  let total = 0;
-  let found = false;
+  let total: number | undefined;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (!stat.includes(' (postgres) ')) continue;
-      const fields = stat.split(') ')[1]!.split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) * 10;
-      found = true;
+      if (stat.includes(' (postgres) ')) total = (total ?? 0) + cpuMsOfStat(stat);
     } catch {
       // exited meanwhile
     }
   }
-  return found ? total : undefined;
+  return total;
 }
 
 async function withCpu(pid: number | undefined, run: () => Promise<Sample>, measurePostgres: boolean): Promise<Sample> {

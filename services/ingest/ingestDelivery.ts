@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { CustomerNotFoundError, handleCommand, type CommandDeps } from '../commands/handleCommand.ts';
 import type { SqlExecutor } from '../eventstore/sqlClient.ts';
-import { traceparentFor } from '../http/traceContext.ts';
 import { inDeliverySpan, inFactSpan, inVerifySpan, markDeliveryOutcome, recordDeliveryOutcome } from '../telemetry/ingestTelemetry.ts';
+import { requestTraceparent } from '../telemetry/httpSpans.ts';
 import { traceparentOf } from '../telemetry/tracer.ts';
 import { recordDelivery, safeHeaders, type InboxOutcome } from './inbox.ts';
 import type { WebhookSource } from './webhookSource.ts';
@@ -37,8 +37,8 @@ export async function ingestDelivery<P>(deps: IngestDeps, source: WebhookSource<
     const translation = source.translate(source.parse(rawBody));
     const processed = await processTranslation(deps, source.name, translation.facts, {
       correlationId: request.id,
-      // The delivery span's context; without tracing, the inbound one (or a fresh one).
-      traceparent: traceparentOf(span) ?? traceparentFor(request.headers.traceparent),
+      // The delivery span's context; without tracing, the request's (inbound or fresh).
+      traceparent: traceparentOf(span) ?? requestTraceparent(request),
     });
     const outcome = overallOutcome(processed, translation.ignored.length);
     const inboxId = await recordDelivery(deps.sql, {

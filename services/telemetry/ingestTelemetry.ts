@@ -23,21 +23,13 @@ import { contextOfSpan, contextOfTraceparent, inSpan, inSpanSync, traceparentOf 
 // terms), its signature check, and each fact it carries (whose span context is what the
 // events store as their traceparent, so the projectors' spans join the same trace).
 
-// Built once per source: only the correlation id differs between deliveries.
-const messagingBySource = new Map<string, Record<string, string>>();
-const messaging = (source: string): Record<string, string> => {
-  let attributes = messagingBySource.get(source);
-  if (!attributes) {
-    attributes = {
-      [ATTR_MESSAGING_SYSTEM]: source,
-      [ATTR_MESSAGING_OPERATION_TYPE]: 'process',
-      [ATTR_MESSAGING_OPERATION_NAME]: 'ingest',
-      [ATTR_MESSAGING_DESTINATION_NAME]: `webhooks/${source}`,
-    };
-    messagingBySource.set(source, attributes);
-  }
-  return attributes;
-};
+const messaging = (source: string): Record<string, string> => ({
+  [ATTR_MESSAGING_SYSTEM]: source,
+  [ATTR_MESSAGING_OPERATION_TYPE]: 'process',
+  [ATTR_MESSAGING_OPERATION_NAME]: 'ingest',
+  [ATTR_MESSAGING_DESTINATION_NAME]: `webhooks/${source}`,
+  [ATTR_WEBHOOK_SOURCE]: source,
+});
 
 export function inDeliverySpan<T>(request: FastifyRequest, source: string, work: (span: Span) => Promise<T>): Promise<T> {
   return inSpan(

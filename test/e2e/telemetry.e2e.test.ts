@@ -111,6 +111,7 @@ for (const target of databaseTargets) {
       assert.equal(server.attributes['http.response.status_code'], 200);
       assert.equal(append.attributes['db.system.name'], 'postgresql');
       assert.equal(delivery.attributes['messaging.operation.type'], 'process');
+      assert.equal(delivery.attributes['ledger.webhook.source'], 'stripe');
       assert.equal(fact.attributes['messaging.message.id'], response.json().facts[0].sourceEventId);
       const everyAttribute = JSON.stringify(spans.map((s) => s.attributes));
       assert.doesNotMatch(everyAttribute, /whsec_|stripe-signature|v1=|@|customer_email|Bearer/i);
