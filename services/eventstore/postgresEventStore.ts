@@ -51,11 +51,17 @@ const READ_STREAM_SQL = namedStatement(
     where stream_id = $1::text and version >= $2::bigint and version <= $3::bigint order by version`,
 );
 
+// The owner of claim `c` as a scalar subquery: always one index probe. Written as a join, the
+// planner hashed the whole identities table while it was small, and a prepared statement kept
+// that plan as the table grew (ledger_append's identity check had the same flaw; 0010).
+const OWNER_OF_CLAIM = '(select l.customer_id from ledger_identities l where l.kind = c.kind and l.external_id = c.external_id)';
+
 const RESOLVE_IDENTITIES_SQL = namedStatement(
   'ledger_resolve_identities',
-  `select l.kind, l.external_id, l.customer_id
-     from unnest($1::text[], $2::text[]) as c(kind, external_id)
-     join ledger_identities l on l.kind = c.kind and l.external_id = c.external_id`,
+  `select o.kind, o.external_id, o.customer_id
+     from (select c.kind, c.external_id, ${OWNER_OF_CLAIM} as customer_id
+             from unnest($1::text[], $2::text[]) as c(kind, external_id)) o
+    where o.customer_id is not null`,
 );
 
 const EVENT_JSON = `json_build_object('position_text', e.position::text, 'stream_id', e.stream_id,
@@ -73,9 +79,9 @@ const COMMAND_CONTEXT_SQL = namedStatement(
             (select e.version::text from ledger_events e where e.position = d.positions[cardinality(d.positions)]) as version
        from ledger_deliveries d where d.source = $1::text and d.source_event_id = $2::text),
    owners as (
-     select c.ord, l.kind, l.external_id, l.customer_id
-       from unnest($3::text[], $4::text[]) with ordinality as c(kind, external_id, ord)
-       join ledger_identities l on l.kind = c.kind and l.external_id = c.external_id),
+     select o.* from (select c.ord, c.kind, c.external_id, ${OWNER_OF_CLAIM} as customer_id
+                        from unnest($3::text[], $4::text[]) with ordinality as c(kind, external_id, ord)) o
+      where o.customer_id is not null),
    target as (
      select coalesce($5::text, (select o.customer_id from owners o order by o.ord limit 1)) as owner_id
       where not exists (select 1 from delivery))
