@@ -15,6 +15,9 @@ export async function waitUntil(
   const deadline = Date.now() + timeoutMs;
   return new Promise<boolean>((resolve) => {
     let checking = false;
+    // A commit that lands while a check is running may be one that check could not see yet
+    // (read before it committed): check once more when it returns rather than drop the wake-up.
+    let again = false;
     let settled = false;
     const finish = (value: boolean) => {
       if (settled) return;
@@ -26,10 +29,17 @@ export async function waitUntil(
       resolve(value);
     };
     const check = async () => {
-      if (checking || settled) return;
+      if (settled) return;
+      if (checking) {
+        again = true;
+        return;
+      }
       checking = true;
       try {
-        if (await predicate()) finish(true);
+        do {
+          again = false;
+          if (await predicate()) finish(true);
+        } while (again && !settled);
       } catch {
         // A failed check is retried on the next wake-up or poll; the deadline still holds.
       } finally {
