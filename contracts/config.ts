@@ -133,6 +133,10 @@ const fields = z.object({
   LEDGER_RATE_LIMIT_CRM_PER_SECOND: integer(0, 1_000_000, 500),
   LEDGER_RATE_LIMIT_SUPPORT_PER_SECOND: integer(0, 1_000_000, 500),
   LEDGER_RATE_LIMIT_APP_PER_SECOND: integer(0, 1_000_000, 100),
+  // Webhook deliveries being processed at once, per source; past it 503 LEDGER_OVERLOADED with
+  // Retry-After, so a burst past capacity is retried by the provider instead of queueing here
+  // until it times out. 0 turns the limit off.
+  LEDGER_WEBHOOK_MAX_IN_FLIGHT: integer(0, 100_000, 256),
   // Read models (projections/readModels.ts): CRM owner pools, VIP threshold, grace, features.
   LEDGER_CRM_OWNERS: planTable('owner'),
   LEDGER_VIP_MRR_CENTS: integer(0, 1_000_000_000_000, 50_000),
@@ -210,6 +214,7 @@ export const ConfigEnv = fields
     apiKeys: env.LEDGER_API_KEYS,
     stripeApiKey: env.STRIPE_API_KEY,
     inbox: { retentionDays: env.LEDGER_INBOX_RETENTION_DAYS },
+    webhookMaxInFlight: env.LEDGER_WEBHOOK_MAX_IN_FLIGHT,
     rateLimitsPerSecond: {
       stripe: env.LEDGER_RATE_LIMIT_STRIPE_PER_SECOND,
       crm: env.LEDGER_RATE_LIMIT_CRM_PER_SECOND,

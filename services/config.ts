@@ -47,5 +47,6 @@ export function describeConfig(config: LedgerConfig): Record<string, unknown> {
     },
     apiKeys: config.apiKeys.length,
     rateLimitsPerSecond: config.rateLimitsPerSecond,
+    webhookMaxInFlight: config.webhookMaxInFlight,
   };
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../http/app.ts';
+import { limitInFlight } from '../http/inFlightLimit.ts';
 import { rateLimit } from '../http/rateLimit.ts';
 import { countDeliveries } from '../telemetry/ingestTelemetry.ts';
 import { ingestDelivery } from './ingestDelivery.ts';
@@ -16,6 +17,7 @@ export function registerWebhook<P>(scope: FastifyInstance, deps: AppDeps, source
   );
   countDeliveries(scope, source.name);
   rateLimit(scope, deps.config.rateLimitsPerSecond[source.name]);
+  limitInFlight(scope, deps.config.webhookMaxInFlight);
   const now = deps.now ?? (() => new Date());
   scope.post(source.path, async (request, reply) => {
     const result = await ingestDelivery({ store: deps.db.store, sql: deps.db.sql, now }, source, request);

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { databaseTargets, storedEvents } from '../support/databases.ts';
+import { signedStripeHeaders, stripeFixture } from '../support/stripeSigning.ts';
+import { startTestApp, type TestApp } from '../support/testApp.ts';
+
+// LEDGER_WEBHOOK_MAX_IN_FLIGHT: past the limit a delivery is refused at once with a retryable
+// 503 (nothing stored), and a slot comes back when a delivery ends, however it ends.
+
+const pglite = databaseTargets.find((t) => t.name === 'pglite')!;
+
+function delivery(id: string) {
+  const event = stripeFixture('customer.created');
+  const body = JSON.stringify({ ...event, id, data: { object: { ...event.data.object, id: `cus_${id}`, email: `${id}@example.com` } } });
+  return { body, headers: { ...signedStripeHeaders(body), 'content-type': 'application/json' } };
+}
+
+// A delivery whose headers have arrived and whose body never does: in flight until the socket closes.
+async function stalledDelivery(port: number): Promise<Socket> {
+  const { body, headers } = delivery('evt_stalled');
+  const socket = connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const head = Object.entries({ ...headers, host: `127.0.0.1:${port}`, 'content-length': String(Buffer.byteLength(body)) })
+    .map(([name, value]) => `${name}: ${value}`)
+    .join('\r\n');
+  socket.write(`POST /webhooks/stripe HTTP/1.1\r\n${head}\r\n\r\n${body.slice(0, 10)}`);
+  return socket;
+}
+
+describe('webhook load shedding', () => {
+  let t: TestApp;
+  let url: string;
+  before(async () => {
+    t = await startTestApp(pglite, { env: { LEDGER_WEBHOOK_MAX_IN_FLIGHT: '1' } });
+    url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  after(() => t.close());
+
+  const post = async (id: string) => {
+    const { body, headers } = delivery(id);
+    const response = await fetch(`${url}/webhooks/stripe`, { method: 'POST', headers, body });
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), problem: (await response.json()) as { code?: string } };
+  };
+
+  test('past the limit: 503 LEDGER_OVERLOADED with Retry-After, nothing stored; a slot frees when a client hangs up', async () => {
+    const port = Number(new URL(url).port);
+    const stalled = await stalledDelivery(port);
+    // The stalled delivery holds the only slot.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const refused = await post('evt_refused');
+    assert.equal(refused.status, 503);
+    assert.equal(refused.retryAfter, '1');
+    assert.equal(refused.problem.code, 'LEDGER_OVERLOADED');
+    assert.equal((await storedEvents(t.db)).length, 0);
+
+    stalled.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The provider's retry gets through, and each finished delivery gives its slot back.
+    assert.equal((await post('evt_refused')).status, 200);
+    assert.equal((await post('evt_next')).status, 200);
+    const customers = new Set((await storedEvents(t.db)).map((e) => e.streamId));
+    assert.equal(customers.size, 2);
+  });
+});
