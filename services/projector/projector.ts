@@ -14,6 +14,7 @@ export const NOTIFY_CHANNEL = 'ledger_events';
 export class Projector {
   private stopped = true;
   private readonly wakers = new Set<() => void>();
+  private wakeups = 0;
   private readonly listeners = new Set<CommitListener>();
   private loops: Promise<void>[] = [];
   private unsubscribe: (() => void)[] = [];
@@ -21,7 +22,7 @@ export class Projector {
   constructor(
     private readonly db: LedgerDatabase,
     readonly runners: ProjectionRunner<unknown>[],
-    private readonly settings: { pollIntervalMs?: number; logger?: ProjectorLogger } = {},
+    private readonly settings: { pollIntervalMs?: number; minIntervalMs?: number; logger?: ProjectorLogger } = {},
   ) {}
 
   onCommitted(listener: CommitListener): () => void {
@@ -59,14 +60,27 @@ export class Projector {
 
   private async loop(runner: ProjectionRunner<unknown>): Promise<void> {
     let failures = 0;
+    let lastStart = Number.NEGATIVE_INFINITY;
+    let backlog = false;
     while (!this.stopped) {
+      // A wake-up soon after the last batch waits out the rest of the interval, so the appends
+      // of a busy moment share one transaction. A backlog (a full batch) is drained at once.
+      const spacing = lastStart + (this.settings.minIntervalMs ?? 0) - performance.now();
+      if (!backlog && spacing > 0) await this.sleep(spacing, false);
+      if (this.stopped) break;
+      lastStart = performance.now();
+      // An append that commits while the batch runs may be one the batch did not read: its
+      // wake-up must start another batch, not be lost until the next append or the poll.
+      const wakeupsBefore = this.wakeups;
       try {
         const result = await runner.runBatch();
         failures = 0;
         this.emit(runner, result);
-        if (result.more) continue;
+        backlog = result.more;
+        if (result.more || this.wakeups !== wakeupsBefore) continue;
       } catch (error) {
         failures += 1;
+        backlog = false;
         this.settings.logger?.warn({ err: error, readModel: runner.readModel.name, failures, ...failedEventOf(error) }, 'projection batch failed; backing off');
         await this.sleep(runner.backoffMs(failures), false);
         continue;
@@ -81,6 +95,7 @@ export class Projector {
   }
 
   private wakeAll(): void {
+    this.wakeups += 1;
     for (const wake of [...this.wakers]) wake();
   }
 

@@ -19,6 +19,7 @@ export function createRunners(db: LedgerDatabase, config: LedgerConfig, settings
 export function createProjector(db: LedgerDatabase, config: LedgerConfig, logger?: ProjectorLogger, settings: RunnerOptions = {}): Projector {
   return new Projector(db, [...createRunners(db, config, settings).values()], {
     pollIntervalMs: config.projector.pollIntervalMs,
+    minIntervalMs: config.projector.minIntervalMs ?? (db.sql.kind === 'pglite' ? 10 : 0),
     ...(logger ? { logger } : {}),
   });
 }
