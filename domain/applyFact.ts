@@ -1,7 +1,7 @@
 import type { DomainEventOf, FactEvent } from '../contracts/domainEvents.ts';
 import type { SubscriptionStatus } from '../contracts/events/vocabulary.ts';
 import type { CustomerState } from './customerState.ts';
-import { isFullRefund } from './factGuards.ts';
+import { isFullRefund, STATUS_MEANING } from './factGuards.ts';
 
 // What a (non-stale) fact changes in the customer's cached read data. The lifecycle itself is
 // never touched here: only the decisions appended after a fact move it.
@@ -16,18 +16,21 @@ export function applyFact(state: CustomerState, fact: FactEvent): CustomerState 
     case 'SubscriptionActivated':
       return applySubscription(state, fact, 'active');
     case 'SubscriptionChanged':
+      // The old subscription of an upgrade reporting its end: the live one stays current, with
+      // its plan and MRR (SubscriptionCanceled of another subscription is ignored the same way).
+      if (STATUS_MEANING[fact.data.status] === 'canceled' && isOtherThanLiveSubscription(state, fact.data.subscriptionId)) return state;
       return applySubscription(state, fact, fact.data.status);
     case 'TrialWillEnd': {
       const { subscriptionId, trialEndsAt } = fact.data;
       if (subscriptionId === state.subscriptionId) return { ...state, trialEndsAt };
       // It overtook its subscription's created event: what it says is that the trial runs.
-      return state.subscriptionId === null ? { ...state, subscriptionId, subscriptionStatus: 'trialing', trialEndsAt } : state;
+      return state.subscriptionId === null ? { ...state, ...current(state, subscriptionId, fact.data.occurredAt), subscriptionStatus: 'trialing', trialEndsAt } : state;
     }
     case 'SubscriptionCanceled': {
       // A cancellation that overtook its subscription's earlier events still names it, so the
       // customer is not left with no subscription at all.
       const ours = state.subscriptionId === null || fact.data.subscriptionId === state.subscriptionId;
-      return ours ? { ...state, subscriptionId: fact.data.subscriptionId, subscriptionStatus: 'canceled' } : state;
+      return ours ? { ...state, ...current(state, fact.data.subscriptionId, fact.data.occurredAt), subscriptionStatus: 'canceled' } : state;
     }
     case 'PaymentSucceeded':
     case 'PaymentFailed':
@@ -70,13 +73,26 @@ export function applyFact(state: CustomerState, fact: FactEvent): CustomerState 
   }
 }
 
+// `subscriptionId` becomes (or stays) the current subscription, seen at `occurredAt`.
+function current(state: CustomerState, subscriptionId: string, occurredAt: string): Pick<CustomerState, 'subscriptionId' | 'subscriptionSince'> {
+  const since = state.subscriptionSince;
+  if (subscriptionId !== state.subscriptionId || since === null || since === undefined) return { subscriptionId, subscriptionSince: occurredAt };
+  return { subscriptionId, subscriptionSince: Date.parse(occurredAt) < Date.parse(since) ? occurredAt : since };
+}
+
+function isOtherThanLiveSubscription(state: CustomerState, subscriptionId: string): boolean {
+  if (state.subscriptionId === null || state.subscriptionId === subscriptionId || state.subscriptionStatus === null) return false;
+  const meaning = STATUS_MEANING[state.subscriptionStatus];
+  return meaning === 'trialing' || meaning === 'active' || meaning === 'pastDue';
+}
+
 function applySubscription(state: CustomerState, fact: SubscriptionFact, status: SubscriptionStatus): CustomerState {
   const { subscriptionId, plan, mrrCents, currency } = fact.data;
   const sameSubscription = subscriptionId === state.subscriptionId;
   const trialEndsAt = 'trialEndsAt' in fact.data ? fact.data.trialEndsAt : undefined;
   return {
     ...state,
-    subscriptionId,
+    ...current(state, subscriptionId, fact.data.occurredAt),
     subscriptionStatus: status,
     plan,
     // A snapshot without an amount keeps what we knew about the same subscription.
@@ -102,7 +118,7 @@ function applyPayment(state: CustomerState, fact: PaymentFact): CustomerState {
   const sameSubscription = subscriptionId === state.subscriptionId;
   return {
     ...next,
-    subscriptionId,
+    ...current(state, subscriptionId, occurredAt),
     plan: plan ?? (sameSubscription ? state.plan : null),
     mrrCents: mrrCents ?? (sameSubscription ? state.mrrCents : null),
     currency: sameSubscription ? (state.currency ?? currency) : currency,

@@ -5,7 +5,7 @@ import type { LifecycleState, OverrideAction } from '../contracts/events/vocabul
 import { evolve, type CustomerState } from './customerState.ts';
 import { LedgerError } from './errors.ts';
 import { evaluateLifecycle } from './lifecycleMachine.ts';
-import { arrivalOf, losesTie, orderingKey } from './ordering.ts';
+import { arrivalOf, isSuperseded, losesTie, orderingKey } from './ordering.ts';
 
 // Record a fact from the outside world (Stripe, the CRM, the support desk, the app).
 export interface RecordFact {
@@ -54,7 +54,7 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
   const key = orderingKey(fact);
   const watermark = state.watermarks[key];
   const arrival = arrivalOf(watermark, fact.data.occurredAt);
-  if (arrival === 'stale' || state.lifecycle === 'needs_review') return [fact];
+  if (arrival === 'stale' || isSuperseded(state, fact) || state.lifecycle === 'needs_review') return [fact];
 
   // Same-instant siblings are all judged from the instant's base (ordering.ts), so the order
   // they arrive in cannot change the outcome.

@@ -3,7 +3,7 @@ import type { Plan } from '../contracts/events/common.ts';
 import type { Cause, ReviewReason } from '../contracts/events/decisions.ts';
 import type { IdentityKind, LifecycleState, SubscriptionStatus } from '../contracts/events/vocabulary.ts';
 import { applyFact } from './applyFact.ts';
-import { arrivalOf, orderingKey, type Watermark } from './ordering.ts';
+import { arrivalOf, isSuperseded, orderingKey, type Watermark } from './ordering.ts';
 
 // A customer as the decider sees it, rebuilt by folding its stream with `evolve`. It also
 // carries what read APIs and projections need cheaply, so they never refold a stream. Plain
@@ -17,6 +17,9 @@ export interface CustomerState {
   // One subscription at a time: the one the latest subscription fact was about.
   subscriptionId: string | null;
   subscriptionStatus: SubscriptionStatus | null;
+  // The earliest source time seen for the current subscription: facts of a subscription that
+  // began before it are superseded history (ordering.ts). Optional: bases stored before it.
+  subscriptionSince?: string | null;
   plan: Plan | null;
   // The subscription's own MRR; it stays known after a cancellation, so read models decide
   // whether it counts (e.g. only while active or past_due).
@@ -57,6 +60,7 @@ export const initialState: CustomerState = {
   review: null,
   subscriptionId: null,
   subscriptionStatus: null,
+  subscriptionSince: null,
   plan: null,
   mrrCents: null,
   currency: null,
@@ -125,6 +129,8 @@ function evolveFact(state: CustomerState, fact: FactEvent): CustomerState {
           },
         }
       : state;
+  // Recorded and watermarked, but an older subscription's history changes nothing we cache.
+  if (isSuperseded(state, fact)) return withWatermark;
   return applyFact(withWatermark, fact);
 }
 

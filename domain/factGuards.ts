@@ -53,6 +53,11 @@ const statusMeans =
   ({ event }: GuardArgs): boolean =>
     event.type === 'SubscriptionChanged' && STATUS_MEANING[event.data.status] === meaning;
 
+function isOtherSubscription(context: LifecycleContext, event: LifecycleEvent): boolean {
+  const id = subscriptionIdOf(event);
+  return id !== undefined && context.subscriptionId !== null && id !== context.subscriptionId;
+}
+
 const isPayment = (event: LifecycleEvent): event is DomainEventOf<'PaymentSucceeded'> | DomainEventOf<'PaymentFailed'> =>
   event.type === 'PaymentSucceeded' || event.type === 'PaymentFailed';
 
@@ -69,6 +74,10 @@ export const factGuards = {
     const id = subscriptionIdOf(event);
     return id !== undefined && id === context.subscriptionId;
   },
+  // A subscription other than the customer's current one: an upgrade that replaced it, or a
+  // stray one. Its cancellation does not end the customer's current subscription.
+  isOtherSubscription: ({ context, event }: GuardArgs) => isOtherSubscription(context, event),
+  isCurrentOrNoSubscription: ({ context, event }: GuardArgs) => !isOtherSubscription(context, event),
   isOneOffPayment: ({ event }: GuardArgs) => isPayment(event) && event.data.subscriptionId === undefined,
   isSubscriptionPayment: ({ event }: GuardArgs) => isPayment(event) && event.data.subscriptionId !== undefined,
   statusIsTrialing: statusMeans('trialing'),

@@ -40,7 +40,8 @@ export const FACT_CASES = {
   'SubscriptionChanged.active.newSubscription': { type: 'SubscriptionChanged', guards: ['statusIsActive', 'isNewSubscription'] },
   'SubscriptionChanged.active.knownSubscription': { type: 'SubscriptionChanged', guards: ['statusIsActive', 'isKnownSubscription'] },
   'SubscriptionChanged.pastDue': { type: 'SubscriptionChanged', guards: ['statusIsPastDue'] },
-  'SubscriptionChanged.canceled': { type: 'SubscriptionChanged', guards: ['statusIsCanceled'] },
+  'SubscriptionChanged.canceled.currentSubscription': { type: 'SubscriptionChanged', guards: ['statusIsCanceled', 'isCurrentOrNoSubscription'] },
+  'SubscriptionChanged.canceled.otherSubscription': { type: 'SubscriptionChanged', guards: ['statusIsCanceled', 'isOtherSubscription'] },
   'SubscriptionChanged.other': { type: 'SubscriptionChanged', guards: ['statusIsUndecided'] },
   TrialWillEnd: { type: 'TrialWillEnd', guards: [] },
   'PaymentSucceeded.newSubscription': { type: 'PaymentSucceeded', guards: ['isNewSubscription'] },
@@ -48,7 +49,8 @@ export const FACT_CASES = {
   'PaymentSucceeded.oneOff': { type: 'PaymentSucceeded', guards: ['isOneOffPayment'] },
   'PaymentFailed.subscription': { type: 'PaymentFailed', guards: ['isSubscriptionPayment'] },
   'PaymentFailed.oneOff': { type: 'PaymentFailed', guards: ['isOneOffPayment'] },
-  SubscriptionCanceled: { type: 'SubscriptionCanceled', guards: [] },
+  'SubscriptionCanceled.currentSubscription': { type: 'SubscriptionCanceled', guards: ['isCurrentOrNoSubscription'] },
+  'SubscriptionCanceled.otherSubscription': { type: 'SubscriptionCanceled', guards: ['isOtherSubscription'] },
   'RefundIssued.full': { type: 'RefundIssued', guards: ['isFullRefund'] },
   'RefundIssued.partial': { type: 'RefundIssued', guards: ['isPartialRefund'] },
   DisputeOpened: { type: 'DisputeOpened', guards: [] },
@@ -80,7 +82,10 @@ export const LIFECYCLE_TABLE: Record<FactCaseName, Row> = {
   'SubscriptionChanged.active.newSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: to('active'), refunded: to('active') },
   'SubscriptionChanged.active.knownSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: flag('canceled_subscription_resumed'), refunded: stay },
   'SubscriptionChanged.pastDue': { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay },
-  'SubscriptionChanged.canceled': { lead: to('canceled'), trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
+  'SubscriptionChanged.canceled.currentSubscription': { lead: to('canceled'), trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
+  // An upgrade that creates a new subscription and cancels the old one: the customer keeps the
+  // new one. (A lead holds no live subscription, so there it ends a life as below.)
+  'SubscriptionChanged.canceled.otherSubscription': { lead: to('canceled'), trial: stay, active: stay, past_due: stay, canceled: stay, refunded: stay },
   // incomplete (first payment pending) and paused (trial ended without a payment method) say
   // nothing new about the customer: the invoice facts around them do.
   'SubscriptionChanged.other': never,
@@ -100,7 +105,9 @@ export const LIFECYCLE_TABLE: Record<FactCaseName, Row> = {
   // from a lead: when `customer.subscription.deleted` overtakes the subscription's earlier
   // events (which then arrive stale), that lead did have the subscription. With `lead: stay`
   // the final state would depend on delivery order.
-  SubscriptionCanceled: { lead: to('canceled'), trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
+  'SubscriptionCanceled.currentSubscription': { lead: to('canceled'), trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
+  // The old subscription of an upgrade (or a stray one) ending: the current one carries on.
+  'SubscriptionCanceled.otherSubscription': { lead: to('canceled'), trial: stay, active: stay, past_due: stay, canceled: stay, refunded: stay },
   'RefundIssued.full': { lead: flag('refund_without_payment'), trial: flag('refund_without_payment'), active: to('refunded'), past_due: to('refunded'), canceled: to('refunded'), refunded: stay },
   'RefundIssued.partial': { lead: flag('refund_without_payment'), trial: flag('refund_without_payment'), active: stay, past_due: stay, canceled: stay, refunded: stay },
   // A dispute always needs a human (evidence is due within days), even after a refund.

@@ -58,6 +58,32 @@ export interface Watermark {
 
 export type Arrival = 'newer' | 'tie' | 'stale';
 
+// A fact about a subscription that began before the customer's current one (the old half of an
+// upgrade, delivered late): history, recorded but deciding nothing, however it arrives. Without
+// this, the old subscription's late "active" would take over and its cancellation then end the
+// customer. Money (refunds, disputes) is never superseded.
+export function isSuperseded(current: { subscriptionId: string | null; subscriptionSince?: string | null | undefined }, fact: FactEvent): boolean {
+  const since = current.subscriptionSince;
+  if (current.subscriptionId === null || since === null || since === undefined) return false;
+  const subscriptionId = subscriptionScoped(fact);
+  return subscriptionId !== undefined && subscriptionId !== current.subscriptionId && Date.parse(fact.data.occurredAt) < Date.parse(since);
+}
+
+function subscriptionScoped(fact: FactEvent): string | undefined {
+  switch (fact.type) {
+    case 'TrialStarted':
+    case 'SubscriptionActivated':
+    case 'SubscriptionChanged':
+    case 'TrialWillEnd':
+    case 'SubscriptionCanceled':
+    case 'PaymentSucceeded':
+    case 'PaymentFailed':
+      return fact.data.subscriptionId;
+    default:
+      return undefined;
+  }
+}
+
 // Compared as instants, not strings: "…:05Z" and "…:05.000+00:00" are the same second.
 export function arrivalOf(watermark: Watermark | undefined, occurredAt: string): Arrival {
   if (watermark === undefined) return 'newer';

@@ -94,3 +94,39 @@ describe('one subscription, every arrival order, one final state', () => {
     },
   );
 });
+
+// Upgrades that replace a subscription (a new one created, the old one canceled in the same
+// second) and resubscriptions: two subscriptions' facts interleave. Regression: the old
+// subscription's cancellation canceled the customer, and its late "active" took over from the
+// new one. The older subscription's late facts are now superseded history.
+describe('two subscriptions, every arrival order, one final state', () => {
+  const OLD = 'sub_1';
+  const NEW = 'sub_2';
+  const finalSubscriptions = (history: readonly FactEvent[]) => new Set(permutations(history).map((order) => run(order.map(recordFact)).state.subscriptionId));
+
+  test('an upgrade: the new subscription active, the old one canceled: active on the new one in every order', () => {
+    const upgrade = [facts.subscriptionActivated(1, OLD), facts.paymentSucceeded(1, OLD), facts.subscriptionActivated(3, NEW), facts.paymentSucceeded(3, NEW), facts.subscriptionCanceled(3, OLD)];
+    assertConverges(upgrade, 'active');
+    assert.deepEqual([...finalSubscriptions(upgrade)], [NEW]);
+  });
+
+  test('an upgrade reported as a canceled snapshot of the old subscription', () => {
+    assertConverges([facts.subscriptionActivated(1, OLD), facts.subscriptionActivated(3, NEW), facts.subscriptionChanged(3, 'canceled', OLD)], 'active');
+  });
+
+  test('a trial upgraded to a paid subscription', () => {
+    assertConverges([facts.trialStarted(1, OLD), facts.subscriptionActivated(3, NEW), facts.paymentSucceeded(3, NEW), facts.subscriptionCanceled(3, OLD)], 'active');
+  });
+
+  test('a renewal failure of the old subscription delivered after the upgrade', () => {
+    assertConverges([facts.subscriptionActivated(1, OLD), facts.paymentFailed(2, OLD), facts.subscriptionActivated(3, NEW), facts.subscriptionCanceled(3, OLD)], 'active');
+  });
+
+  test('an upgrade, then the new subscription canceled: canceled', () => {
+    assertConverges([facts.subscriptionActivated(1, OLD), facts.subscriptionActivated(3, NEW), facts.subscriptionCanceled(3, OLD), facts.subscriptionCanceled(6, NEW)], 'canceled');
+  });
+
+  test('canceled, then resubscribed: active', () => {
+    assertConverges([facts.subscriptionActivated(1, OLD), facts.subscriptionCanceled(2, OLD), facts.subscriptionActivated(3, NEW)], 'active');
+  });
+});

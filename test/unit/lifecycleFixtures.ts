@@ -59,7 +59,8 @@ export function sampleFact(name: FactCaseName, second: number): FactEvent {
     case 'SubscriptionChanged.active.newSubscription': return facts.subscriptionChanged(second, 'active', OTHER);
     case 'SubscriptionChanged.active.knownSubscription': return facts.subscriptionChanged(second, 'active', KNOWN);
     case 'SubscriptionChanged.pastDue': return facts.subscriptionChanged(second, 'past_due');
-    case 'SubscriptionChanged.canceled': return facts.subscriptionChanged(second, 'canceled');
+    case 'SubscriptionChanged.canceled.currentSubscription': return facts.subscriptionChanged(second, 'canceled');
+    case 'SubscriptionChanged.canceled.otherSubscription': return facts.subscriptionChanged(second, 'canceled', OTHER);
     case 'SubscriptionChanged.other': return facts.subscriptionChanged(second, 'paused');
     case 'TrialWillEnd': return facts.trialWillEnd(second);
     case 'PaymentSucceeded.newSubscription': return facts.paymentSucceeded(second, OTHER);
@@ -67,7 +68,8 @@ export function sampleFact(name: FactCaseName, second: number): FactEvent {
     case 'PaymentSucceeded.oneOff': return facts.paymentSucceeded(second, null);
     case 'PaymentFailed.subscription': return facts.paymentFailed(second);
     case 'PaymentFailed.oneOff': return facts.paymentFailed(second, null);
-    case 'SubscriptionCanceled': return facts.subscriptionCanceled(second);
+    case 'SubscriptionCanceled.currentSubscription': return facts.subscriptionCanceled(second);
+    case 'SubscriptionCanceled.otherSubscription': return facts.subscriptionCanceled(second, OTHER);
     case 'RefundIssued.full': return facts.refundIssued(second, 4900);
     case 'RefundIssued.partial': return facts.refundIssued(second, 1000);
     case 'DisputeOpened': return facts.disputeOpened(second);

@@ -66,6 +66,8 @@ describe('lifecycle table: the rules the business asked for, written out', () =>
     ['a declined one-off invoice leaves a trial on its trial', 'trial', facts.paymentFailed(WHEN, null), 'stay'],
     ['a declined one-off invoice changes nothing for a past-due customer', 'past_due', facts.paymentFailed(WHEN, null), 'stay'],
     ["a lead's failed first subscription invoice keeps it a lead", 'lead', facts.paymentFailed(WHEN), 'stay'],
+    ['an upgrade cancels the replaced subscription: the customer keeps the current one', 'active', facts.subscriptionCanceled(WHEN, 'sub_2'), 'stay'],
+    ['the replaced subscription reports canceled: the customer keeps the current one', 'past_due', facts.subscriptionChanged(WHEN, 'canceled', 'sub_2'), 'stay'],
     ['a cancellation that reaches a lead first: it had that subscription', 'lead', facts.subscriptionCanceled(WHEN), 'canceled'],
     ['a canceled snapshot that reaches a lead first', 'lead', facts.subscriptionChanged(WHEN, 'canceled'), 'canceled'],
     ['a trial reminder that reaches a lead first: it is on a trial', 'lead', facts.trialWillEnd(WHEN), 'trial'],
