@@ -18,6 +18,9 @@ const CUSTOMERS = 2000;
 interface Sample {
   sent: number;
   ok: number;
+  // 503 LEDGER_OVERLOADED (load shedding) or LEDGER_STORE_UNAVAILABLE: the provider retries.
+  shed: number;
+  // Of the 2xx answers only: a refused delivery's quick 503 says nothing about acceptance.
   latencies: number[];
   seconds: number;
   // CPU the service process spent on the row (Linux): steadier than latency on a shared machine.
@@ -71,6 +74,8 @@ async function withCpu(pid: number | undefined, run: () => Promise<Sample>, meas
 async function closedLoop(url: string, concurrency: number, run: string): Promise<Sample> {
   const latencies: number[] = [];
   let ok = 0;
+  let sent = 0;
+  let shed = 0;
   const start = performance.now();
   const deadline = start + SECONDS * 1000;
   await Promise.all(
@@ -79,12 +84,17 @@ async function closedLoop(url: string, concurrency: number, run: string): Promis
         const { body, signature } = signedInvoicePaid(CUSTOMERS, run);
         const t0 = performance.now();
         const status = await post(url, body, signature);
-        latencies.push(performance.now() - t0);
-        if (status === 200) ok += 1;
+        sent += 1;
+        if (status === 200) {
+          ok += 1;
+          latencies.push(performance.now() - t0);
+        } else if (status === 503) {
+          shed += 1;
+        }
       }
     }),
   );
-  return { sent: latencies.length, ok, latencies: latencies.sort((a, b) => a - b), seconds: (performance.now() - start) / 1000 };
+  return { sent, ok, shed, latencies: latencies.sort((a, b) => a - b), seconds: (performance.now() - start) / 1000 };
 }
 
 // Open loop: requests leave on schedule whether or not earlier ones returned, so a slow server
@@ -92,6 +102,7 @@ async function closedLoop(url: string, concurrency: number, run: string): Promis
 async function fixedRate(url: string, perSecond: number, run: string): Promise<Sample> {
   const latencies: number[] = [];
   let ok = 0;
+  let shed = 0;
   const total = perSecond * SECONDS;
   const start = performance.now();
   const inflight: Promise<void>[] = [];
@@ -102,14 +113,18 @@ async function fixedRate(url: string, perSecond: number, run: string): Promise<S
     const { body, signature } = signedInvoicePaid(CUSTOMERS, run);
     inflight.push(
       post(url, body, signature).then((status) => {
-        // From the scheduled send time: includes any queueing in this generator.
-        latencies.push(performance.now() - due);
-        if (status === 200) ok += 1;
+        if (status === 200) {
+          ok += 1;
+          // From the scheduled send time: includes any queueing in this generator.
+          latencies.push(performance.now() - due);
+        } else if (status === 503) {
+          shed += 1;
+        }
       }),
     );
   }
   await Promise.all(inflight);
-  return { sent: total, ok, latencies: latencies.sort((a, b) => a - b), seconds: (performance.now() - start) / 1000 };
+  return { sent: total, ok, shed, latencies: latencies.sort((a, b) => a - b), seconds: (performance.now() - start) / 1000 };
 }
 
 const row = (store: string, load: string, s: Sample, telemetry?: TelemetryMode) => ({
@@ -118,6 +133,7 @@ const row = (store: string, load: string, s: Sample, telemetry?: TelemetryMode) 
   load,
   'deliveries/s': fmt(s.ok / s.seconds),
   '2xx': `${s.ok}/${s.sent}`,
+  '503 (shed)': s.shed,
   'p50 ms': fmt(percentile(s.latencies, 50), 1),
   'p95 ms': fmt(percentile(s.latencies, 95), 1),
   'p99 ms': fmt(percentile(s.latencies, 99), 1),

@@ -39,7 +39,9 @@ export function signedInvoicePaid(customers: number, run: string): { body: strin
   return { body, signature: `t=${created},v1=${v1}` };
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+// More sockets than the service's in-flight limit per source (LEDGER_WEBHOOK_MAX_IN_FLIGHT,
+// 256), so an offered rate past capacity meets its load shedding rather than a client queue.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
 
 export function post(url: string, body: string, signature: string): Promise<number> {
   return postForBody(url, body, signature).then((r) => r.status);
