@@ -94,10 +94,14 @@ export function sendProblem(reply: FastifyReply, problem: ProblemDetails): Fasti
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
 }
 
+const RETRY_LATER: ReadonlySet<ErrorCode> = new Set(['LEDGER_OVERLOADED', 'LEDGER_BUSY']);
+
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const problem = problemFor(error, request);
-  // Internals go to the log (with the correlation id), never to the client.
-  if (problem.status >= 500) request.log.error({ err: error, code: problem.code }, 'request failed');
+  // Internals go to the log (with the correlation id), never to the client. Load shedding and a
+  // customer's write contention are expected answers, not failures: no error line (and no stack)
+  // per refused request, which under overload would be thousands a second.
+  if (problem.status >= 500 && !RETRY_LATER.has(problem.code)) request.log.error({ err: error, code: problem.code }, 'request failed');
   else request.log.info({ code: problem.code }, 'request rejected');
   return sendProblem(reply, problem);
 }

@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { databaseTargets, storedEvents } from '../support/databases.ts';
 import { signedStripeHeaders, stripeFixture } from '../support/stripeSigning.ts';
+import { createLogger } from '../../services/telemetry/logger.ts';
 import { startTestApp, type TestApp } from '../support/testApp.ts';
 
 // LEDGER_WEBHOOK_MAX_IN_FLIGHT: past the limit a delivery is refused at once with a retryable
@@ -31,8 +32,10 @@ async function stalledDelivery(port: number): Promise<Socket> {
 describe('webhook load shedding', () => {
   let t: TestApp;
   let url: string;
+  const logLines: string[] = [];
   before(async () => {
-    t = await startTestApp(pglite, { env: { LEDGER_WEBHOOK_MAX_IN_FLIGHT: '1' } });
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => void logLines.push(line) } });
+    t = await startTestApp(pglite, { env: { LEDGER_WEBHOOK_MAX_IN_FLIGHT: '1' }, logger });
     url = await t.app.listen({ host: '127.0.0.1', port: 0 });
   });
   after(() => t.close());
@@ -53,6 +56,12 @@ describe('webhook load shedding', () => {
     assert.equal(refused.retryAfter, '1');
     assert.equal(refused.problem.code, 'LEDGER_OVERLOADED');
     assert.equal((await storedEvents(t.db)).length, 0);
+    // An expected answer under load, logged as a rejection: no error line, no stack.
+    const refusals = logLines.map((line) => JSON.parse(line) as { level: number; code?: string; msg: string; err?: unknown }).filter((r) => r.code === 'LEDGER_OVERLOADED');
+    assert.deepEqual(
+      refusals.map((r) => [r.level, r.msg, r.err]),
+      [[30, 'request rejected', undefined]],
+    );
 
     stalled.destroy();
     await new Promise((resolve) => setTimeout(resolve, 100));

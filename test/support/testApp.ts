@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { loadConfig, type LedgerConfig } from '../../services/config.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { buildApp } from '../../services/http/app.ts';
@@ -33,12 +33,12 @@ export interface TestApp {
 
 export async function startTestApp(
   target: DatabaseTarget,
-  options: { env?: Record<string, string>; now?: () => Date } = {},
+  options: { env?: Record<string, string>; now?: () => Date; logger?: FastifyBaseLogger } = {},
 ): Promise<TestApp> {
   const db = await target.open();
   const config = loadConfig({ ...TEST_ENV, ...options.env });
   const projector = createProjector(db, config);
-  const app = buildApp({ db, config, projector, ...(options.now ? { now: options.now } : {}) });
+  const app = buildApp({ db, config, projector, ...(options.now ? { now: options.now } : {}), ...(options.logger ? { logger: options.logger } : {}) });
   await app.ready();
   return {
     app,
