@@ -198,7 +198,10 @@ export class ProjectionRunner<Options> {
       after,
     };
     const result = this.readModel.apply(row?.doc ?? undefined, input, { options: this.options, shared });
-    const docChanged = result.doc !== (row?.doc ?? undefined) && JSON.stringify(result.doc) !== JSON.stringify(row?.doc ?? undefined);
+    // Whether a change-feed entry is due. A rebuild writes no feed (the swap diffs the tables),
+    // so it skips serialising both documents per event, a tenth of a CRM rebuild's time.
+    const previousDoc = row?.doc ?? undefined;
+    const docChanged = result.doc !== previousDoc && (this.settings.changeFeed === false || JSON.stringify(result.doc) !== JSON.stringify(previousDoc));
     return { row: { doc: result.doc, basis: after, position: event.position.toString() }, shared: result.shared, docChanged };
   }
 
