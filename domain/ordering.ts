@@ -1,5 +1,6 @@
 import type { FactEvent } from '../contracts/domainEvents.ts';
 import type { LifecycleState } from '../contracts/events/vocabulary.ts';
+import { subscriptionIdOf } from './factGuards.ts';
 import { PRECEDENCE } from './lifecycleTable.ts';
 
 // Providers do not deliver in order (Stripe says so; Zendesk has meta.sequence for it), so
@@ -65,23 +66,9 @@ export type Arrival = 'newer' | 'tie' | 'stale';
 export function isSuperseded(current: { subscriptionId: string | null; subscriptionSince?: string | null | undefined }, fact: FactEvent): boolean {
   const since = current.subscriptionSince;
   if (current.subscriptionId === null || since === null || since === undefined) return false;
-  const subscriptionId = subscriptionScoped(fact);
+  if (fact.type === 'RefundIssued' || fact.type === 'DisputeOpened') return false;
+  const subscriptionId = subscriptionIdOf(fact);
   return subscriptionId !== undefined && subscriptionId !== current.subscriptionId && Date.parse(fact.data.occurredAt) < Date.parse(since);
-}
-
-function subscriptionScoped(fact: FactEvent): string | undefined {
-  switch (fact.type) {
-    case 'TrialStarted':
-    case 'SubscriptionActivated':
-    case 'SubscriptionChanged':
-    case 'TrialWillEnd':
-    case 'SubscriptionCanceled':
-    case 'PaymentSucceeded':
-    case 'PaymentFailed':
-      return fact.data.subscriptionId;
-    default:
-      return undefined;
-  }
 }
 
 // Compared as instants, not strings: "…:05Z" and "…:05.000+00:00" are the same second.

@@ -81,17 +81,13 @@ export class ProjectionRunner<Options> {
   private async runBatchObserved(observer: BatchObserver): Promise<BatchResult> {
     return this.sql.transaction(async (tx) => {
       await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`ledger_projection:${this.checkpointName}`]);
-      await tx.query('insert into ledger_projection_checkpoints (name) values ($1) on conflict do nothing', [this.checkpointName]);
-      const { rows } = await tx.query<{ position: string; shared: unknown }>(
-        'select position::text as position, shared from ledger_projection_checkpoints where name = $1',
-        [this.checkpointName],
-      );
-      const checkpoint = BigInt(rows[0]!.position);
+      const stored = await checkpointOf(tx, this.checkpointName);
+      const checkpoint = BigInt(stored.position);
       const events = await readAllWith(tx, checkpoint, this.batchSize);
       if (events.length === 0) return { applied: 0, parked: 0, position: checkpoint, changedCustomers: [], more: false };
       observer.started(events);
 
-      const { touched, parked, applied, shared } = await this.project(tx, events, rows[0]!.shared ?? this.readModel.initialShared);
+      const { touched, parked, applied, shared } = await this.project(tx, events, stored.shared ?? this.readModel.initialShared);
       await observer.projected({ tx, table: this.table, events, touched, parked });
       await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })), this.settings.changeFeed ?? true);
       await insertParked(tx, this.checkpointName, parked);
@@ -116,9 +112,7 @@ export class ProjectionRunner<Options> {
     // Shared with other Kafka transactions, exclusive against what rewrites a whole customer or
     // table (drainCustomer, the rebuild's swap, a store-polling runner on the same read model).
     await tx.query('select pg_advisory_xact_lock_shared(hashtext($1))', [`ledger_projection:${this.checkpointName}`]);
-    await tx.query('insert into ledger_projection_checkpoints (name) values ($1) on conflict do nothing', [this.checkpointName]);
-    const { rows } = await tx.query<{ shared: unknown }>('select shared from ledger_projection_checkpoints where name = $1', [this.checkpointName]);
-    const stored = rows[0]?.shared ?? null;
+    const stored = (await checkpointOf(tx, this.checkpointName)).shared ?? null;
     const { touched, parked, applied, shared } = await this.project(tx, events, stored ?? this.readModel.initialShared);
     await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })), this.settings.changeFeed ?? true);
     await insertParked(tx, this.checkpointName, parked);
@@ -218,6 +212,19 @@ interface ParkedRow {
   reason: 'failed' | 'held';
   error: string | null;
   attempts: number;
+}
+
+// The projection's checkpoint row, created at position 0 on first use: one round trip (the
+// insert's row when it created it, else the stored one; the statement sees one or the other).
+async function checkpointOf(tx: SqlExecutor, name: string): Promise<{ position: string; shared: unknown }> {
+  const { rows } = await tx.query<{ position: string; shared: unknown }>(
+    `with created as (insert into ledger_projection_checkpoints (name) values ($1) on conflict do nothing returning position, shared)
+     select position::text as position, shared from created
+     union all
+     select position::text as position, shared from ledger_projection_checkpoints where name = $1`,
+    [name],
+  );
+  return rows[0]!;
 }
 
 async function blockedCustomers(tx: SqlExecutor, projection: string, customerIds: string[]): Promise<Set<string>> {
