@@ -5,7 +5,7 @@ import type { ProjectedEvent, ReadModel } from '../../projections/projection.ts'
 import { readAllWith } from '../eventstore/postgresEventStore.ts';
 import type { SqlClient, SqlExecutor } from '../eventstore/sqlClient.ts';
 import { observeBatch, type BatchObserver } from '../telemetry/projectionTelemetry.ts';
-import { loadRows, writeRows, type ReadModelRow } from './readModelRows.ts';
+import { loadRowsAndHolds, writeRows, type ReadModelRow } from './readModelRows.ts';
 
 export interface RunnerOptions {
   batchSize?: number;
@@ -89,14 +89,13 @@ export class ProjectionRunner<Options> {
 
       const { touched, parked, applied, shared } = await this.project(tx, events, stored.shared ?? this.readModel.initialShared);
       await observer.projected({ tx, table: this.table, events, touched, parked });
-      await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })), this.settings.changeFeed ?? true);
       await insertParked(tx, this.checkpointName, parked);
       const position = events.at(-1)!.position;
-      await tx.query('update ledger_projection_checkpoints set position = $2::bigint, shared = $3::jsonb, updated_at = now() where name = $1', [
-        this.checkpointName,
-        position.toString(),
-        JSON.stringify(shared),
-      ]);
+      await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })), this.settings.changeFeed ?? true, {
+        name: this.checkpointName,
+        position: position.toString(),
+        shared,
+      });
       const changedCustomers = [...touched].filter(([, t]) => t.docChanged).map(([id]) => id);
       return { applied, parked: parked.length, position, changedCustomers, more: events.length === this.batchSize };
     });
@@ -142,8 +141,7 @@ export class ProjectionRunner<Options> {
   ): Promise<{ touched: Map<string, { row: ReadModelRow; docChanged: boolean }>; parked: ParkedRow[]; applied: number; shared: unknown }> {
     let shared = initialShared;
     const customerIds = [...new Set(events.map((e) => e.metadata.customerId))];
-    const current = await loadRows(tx, this.table, customerIds);
-    const blocked = await blockedCustomers(tx, this.checkpointName, customerIds);
+    const { rows: current, held: blocked } = await loadRowsAndHolds(tx, this.table, this.checkpointName, customerIds);
     const touched = new Map<string, { row: ReadModelRow; docChanged: boolean }>();
     const parked: ParkedRow[] = [];
     let applied = 0;
@@ -225,15 +223,6 @@ async function checkpointOf(tx: SqlExecutor, name: string): Promise<{ position: 
     [name],
   );
   return rows[0]!;
-}
-
-async function blockedCustomers(tx: SqlExecutor, projection: string, customerIds: string[]): Promise<Set<string>> {
-  const { rows } = await tx.query<{ customer_id: string }>(
-    `select distinct customer_id from ledger_parked_events
-      where projection = $1 and status = 'parked' and customer_id = any($2::text[])`,
-    [projection, customerIds],
-  );
-  return new Set(rows.map((r) => r.customer_id));
 }
 
 async function insertParked(tx: SqlExecutor, projection: string, parked: ParkedRow[]): Promise<void> {

@@ -15,30 +15,75 @@ export async function loadRows(tx: SqlExecutor, table: string, customerIds: stri
   return new Map(rows.map((r) => [r.customer_id, { doc: r.doc, basis: r.basis, position: r.position }]));
 }
 
-// One statement for the whole batch: rows travel as one JSON array (the same on pg and PGlite).
+// The batch's customers' rows and which of them have a parked event (whose later events wait),
+// in one round trip. A lateral probe per customer: always the primary key, however large the
+// table (a join on the id array could be planned as a scan of the whole read model).
+export async function loadRowsAndHolds(
+  tx: SqlExecutor,
+  table: string,
+  projection: string,
+  customerIds: string[],
+): Promise<{ rows: Map<string, ReadModelRow>; held: Set<string> }> {
+  const { rows } = await tx.query<{ customer_id: string; doc: unknown; basis: CustomerState | null; position: string | null; held: boolean }>(
+    `select c.customer_id, r.doc, r.basis, r.position::text as position,
+            exists (select 1 from ledger_parked_events p
+                     where p.projection = $2 and p.status = 'parked' and p.customer_id = c.customer_id) as held
+       from unnest($1::text[]) as c(customer_id)
+       left join lateral (select t.doc, t.basis, t.position from ${table} t where t.customer_id = c.customer_id offset 0) r on true`,
+    [customerIds, projection],
+  );
+  const stored = new Map<string, ReadModelRow>();
+  const held = new Set<string>();
+  for (const r of rows) {
+    if (r.position !== null && r.basis !== null) stored.set(r.customer_id, { doc: r.doc, basis: r.basis, position: r.position });
+    if (r.held) held.add(r.customer_id);
+  }
+  return { rows: stored, held };
+}
+
+// Where a store-polling batch moves its checkpoint to, written with its rows.
+export interface CheckpointAdvance {
+  name: string;
+  position: string;
+  shared: unknown;
+}
+
+// One statement for the whole batch: the rows, their change-feed entries and (store mode) the
+// checkpoint, as data-modifying CTEs; rows travel as JSON arrays (the same on pg and PGlite).
 export async function writeRows(
   tx: SqlExecutor,
   table: string,
   rows: { customerId: string; row: ReadModelRow; docChanged: boolean }[],
   // A rebuild writes no feed entries while it replays; the swap announces what it changed.
   changeFeed = true,
+  checkpoint?: CheckpointAdvance,
 ): Promise<void> {
-  if (rows.length === 0) return;
-  await tx.query(
-    `insert into ${table} (customer_id, doc, basis, position)
-     select customer_id, doc, basis, position from jsonb_to_recordset($1::jsonb)
-       as r(customer_id text, doc jsonb, basis jsonb, position bigint)
-     on conflict (customer_id) do update set doc = excluded.doc, basis = excluded.basis, position = excluded.position`,
-    [JSON.stringify(rows.map(({ customerId, row }) => ({ customer_id: customerId, doc: row.doc ?? null, basis: row.basis, position: row.position })))],
-  );
+  if (rows.length === 0 && checkpoint === undefined) return;
   const changed = changeFeed ? rows.filter((r) => r.docChanged) : [];
-  if (changed.length > 0) {
-    await tx.query(
-      `insert into ${changesTable(table)} (customer_id, position)
-       select customer_id, position from jsonb_to_recordset($1::jsonb) as r(customer_id text, position bigint)`,
-      [JSON.stringify(changed.map(({ customerId, row }) => ({ customer_id: customerId, position: row.position })))],
-    );
-  }
+  await tx.query(
+    `with upserted as (
+       insert into ${table} (customer_id, doc, basis, position)
+       select customer_id, doc, basis, position from jsonb_to_recordset($1::jsonb)
+         as r(customer_id text, doc jsonb, basis jsonb, position bigint)
+       on conflict (customer_id) do update set doc = excluded.doc, basis = excluded.basis, position = excluded.position
+       returning 1),
+     fed as (
+       insert into ${changesTable(table)} (customer_id, position)
+       select customer_id, position from jsonb_to_recordset($2::jsonb) as r(customer_id text, position bigint)
+       returning 1),
+     advanced as (
+       update ledger_projection_checkpoints set position = $4::bigint, shared = $5::jsonb, updated_at = now()
+        where name = $3::text
+       returning 1)
+     select (select count(*) from upserted) as rows, (select count(*) from fed) as fed, (select count(*) from advanced) as advanced`,
+    [
+      JSON.stringify(rows.map(({ customerId, row }) => ({ customer_id: customerId, doc: row.doc ?? null, basis: row.basis, position: row.position }))),
+      JSON.stringify(changed.map(({ customerId, row }) => ({ customer_id: customerId, position: row.position }))),
+      checkpoint?.name ?? null,
+      checkpoint?.position ?? null,
+      checkpoint ? JSON.stringify(checkpoint.shared) : null,
+    ],
+  );
 }
 
 export const changesTable = (table: string): string => `${table.replace(/__rebuild$/, '')}_changes`;
