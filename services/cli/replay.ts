@@ -1,6 +1,4 @@
 import { parseArgs } from 'node:util';
-import { CustomersQuery } from '../../contracts/api/adminApi.ts';
-import { parseWith } from '../../contracts/parseBody.ts';
 import { streamIdOf } from '../commands/customerIds.ts';
 import { customerRefOf, existingCustomerId } from '../operations/customerLookup.ts';
 import { listCustomers, type CustomersPage } from '../operations/customerStreams.ts';
@@ -11,8 +9,9 @@ import { fetchTimeline } from './events.ts';
 import { json, runIncidentCommand, shortTime, UsageError, type CommandIo } from './incidentCommand.ts';
 import { callService, type LedgerAccess } from './ledgerAccess.ts';
 import { paint, renderTable, type Column } from './terminalTable.ts';
+import { sinceArgument } from './timeArgument.ts';
 
-const USAGE = `Usage: ledger replay <customer> | --all [--since <ISO time>] [--json]
+const USAGE = `Usage: ledger replay <customer> | --all [--since <ISO time | 90m | 6h | 2d>] [--json]
 
   <customer>      one customer (cust_…, stripe:cus_…, an e-mail, …)
   --all           every customer (progress on stderr)
@@ -38,10 +37,10 @@ export function parse(args: string[]): ReplayArgs {
     allowPositionals: true,
   });
   if (values.all === (positionals.length > 0) || positionals.length > 1) throw new UsageError('name one customer, or --all');
-  const { since } = parseWith(CustomersQuery, values.since === undefined ? {} : { since: values.since });
   return {
     target: values.all ? { kind: 'all' } : { kind: 'customer', ref: customerRefOf(positionals[0]!) },
-    since: since === undefined ? undefined : new Date(since).toISOString(),
+    // The same forms as `ledger redeliver --since`: an ISO time or an age.
+    since: values.since === undefined ? undefined : sinceArgument(values.since),
     json: values.json,
   };
 }

@@ -136,6 +136,10 @@ for (const target of databaseTargets) {
       const io = capture();
       assert.equal(await replay.execute(access, replay.parse(['--all', '--since', future]), io, refundsChangeNothing), 0);
       assert.match(io.stdout(), /^0 customers/);
+      // An age, as `ledger redeliver --since` takes it: 2d is two days before now.
+      const twoDaysAgo = Date.parse(replay.parse(['--all', '--since', '2d']).since!);
+      assert.ok(Math.abs(Date.now() - 2 * 86_400_000 - twoDaysAgo) < 60_000);
+      assert.throws(() => replay.parse(['--all', '--since', 'yesterday']), /ISO 8601 time or an age/);
     });
 
     test('parked: list, skip with a reason; a direct change is audited as the operator', { skip }, async () => {
