@@ -59,28 +59,76 @@ export interface InboxEntry {
   sourceEventIds: string[];
 }
 
-// Once per delivery: prepared once per connection.
-const RECORD_DELIVERY_SQL = namedStatement(
-  'ledger_record_delivery',
+// Deliveries recorded while an insert is in flight go out together in the next one: one
+// statement and one commit for all of them (rows come back in the order they were sent). A lone
+// delivery is written at once. Prepared once per connection.
+const RECORD_DELIVERIES_SQL = namedStatement(
+  'ledger_record_deliveries',
   `insert into ledger_inbox (source, verified, headers, body, outcome, detail, correlation_id, source_event_ids)
-   values ($1::text, $2::boolean, $3::jsonb, $4::text, $5::text, $6::jsonb, $7::text, $8::text[]) returning id::text as id`,
+   select source, verified, headers, body, outcome, detail, correlation_id, source_event_ids
+     from jsonb_to_recordset($1::jsonb) as r(source text, verified boolean, headers jsonb, body text, outcome text,
+                                             detail jsonb, correlation_id text, source_event_ids text[])
+   returning id::text as id`,
 );
 
+const MAX_ROWS_PER_INSERT = 64;
+
+interface Pending {
+  entry: InboxEntry;
+  resolve: (id: string) => void;
+  reject: (error: unknown) => void;
+}
+
+class InboxWriter {
+  private readonly queue: Pending[] = [];
+  private writing = false;
+
+  constructor(private readonly sql: SqlExecutor) {}
+
+  record(entry: InboxEntry): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      this.queue.push({ entry, resolve, reject });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) await this.write(this.queue.splice(0, MAX_ROWS_PER_INSERT));
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
+    try {
+      const rows = batch.map(({ entry }) => ({
+        source: entry.source,
+        verified: entry.verified,
+        headers: entry.headers,
+        body: entry.body,
+        outcome: entry.outcome,
+        detail: entry.detail ?? null,
+        correlation_id: entry.correlationId,
+        source_event_ids: entry.sourceEventIds,
+      }));
+      const { rows: ids } = await this.sql.query<{ id: string }>(RECORD_DELIVERIES_SQL, [JSON.stringify(rows)]);
+      if (ids.length !== batch.length) throw new Error(`inbox insert returned ${ids.length} ids for ${batch.length} rows`);
+      batch.forEach((pending, index) => pending.resolve(ids[index]!.id));
+    } catch (error) {
+      // Nothing of the statement committed: every delivery in it is answered as failed (retried).
+      for (const pending of batch) pending.reject(error);
+    }
+  }
+}
+
+const writers = new WeakMap<SqlExecutor, InboxWriter>();
+
 export async function recordDelivery(sql: SqlExecutor, entry: InboxEntry): Promise<string> {
-  const { rows } = await sql.query<{ id: string }>(
-    RECORD_DELIVERY_SQL,
-    [
-      entry.source,
-      entry.verified,
-      JSON.stringify(entry.headers),
-      entry.body,
-      entry.outcome,
-      entry.detail ? JSON.stringify(entry.detail) : null,
-      entry.correlationId,
-      entry.sourceEventIds,
-    ],
-  );
-  return rows[0]!.id;
+  let writer = writers.get(sql);
+  if (!writer) writers.set(sql, (writer = new InboxWriter(sql)));
+  return writer.record(entry);
 }
 
 export interface StoredDelivery {

@@ -35,6 +35,27 @@ describeOnEachDatabase('raw inbox', (suite) => {
     assert.deepEqual(stored?.headers, headers);
   });
 
+  // Deliveries recorded at once share one insert (inbox.ts): each caller must get its own row's id.
+  test('concurrent deliveries are written together and each gets the id of its own row', { skip }, async () => {
+    const entries = Array.from({ length: 150 }, (_, i) => ({
+      source: 'stripe' as const,
+      verified: true,
+      headers: { 'x-correlation-id': `batch-${i}` },
+      body: `{"id":"evt_batch_${i}"}`,
+      outcome: 'appended' as const,
+      correlationId: `batch-${i}`,
+      sourceEventIds: [`evt_batch_${i}`],
+      ...(i % 3 === 0 ? { detail: { ignored: [{ sourceEventId: `evt_batch_${i}`, reason: 'test' }] } } : {}),
+    }));
+    const ids = await Promise.all(entries.map((entry) => recordDelivery(db.sql, entry)));
+    assert.equal(new Set(ids).size, entries.length);
+    for (const [i, id] of ids.entries()) {
+      const [stored] = await readDeliveries(db.sql, { id });
+      assert.equal(stored?.body, `{"id":"evt_batch_${i}"}`);
+      assert.deepEqual(stored?.headers, { 'x-correlation-id': `batch-${i}` });
+    }
+  });
+
   test('retention removes deliveries older than the setting and keeps the rest', { skip }, async () => {
     const recent = await recordDelivery(db.sql, {
       source: 'crm', verified: true, headers: {}, body: '[]', outcome: 'ignored', correlationId: 'c', sourceEventIds: [],
