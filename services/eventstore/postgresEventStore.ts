@@ -13,6 +13,7 @@ import type {
 import { observeAppend } from '../telemetry/storeTelemetry.ts';
 import { namedStatement, type SqlClient, type SqlExecutor } from './sqlClient.ts';
 import { EVENTS_PER_APPEND_LIMIT } from './storeSchema.ts';
+import { StatementGroup } from './statementGroup.ts';
 import { uuidv7 } from './uuidv7.ts';
 
 interface EventRow {
@@ -71,26 +72,56 @@ const EVENT_JSON = `json_build_object('position_text', e.position::text, 'stream
 // findDelivery, resolveIdentities and readStream of the likely customer as one statement: on
 // a loaded machine each round trip costs more than the work it carries. The owner picked here
 // is the one handleCommand's domain rule (candidateOf) picks; a different pick only costs a
-// second read there.
-const COMMAND_CONTEXT_SQL = namedStatement(
-  'ledger_command_context',
-  `with delivery as (
-     select d.stream_id, d.positions::text[] as positions, d.event_ids::text[] as event_ids,
-            (select e.version::text from ledger_events e where e.position = d.positions[cardinality(d.positions)]) as version
-       from ledger_deliveries d where d.source = $1::text and d.source_event_id = $2::text),
-   owners as (
-     select o.* from (select c.ord, c.kind, c.external_id, ${OWNER_OF_CLAIM} as customer_id
-                        from unnest($3::text[], $4::text[]) with ordinality as c(kind, external_id, ord)) o
-      where o.customer_id is not null),
-   target as (
-     select coalesce($5::text, (select o.customer_id from owners o order by o.ord limit 1)) as owner_id
-      where not exists (select 1 from delivery))
-   select (select json_build_object('stream_id', stream_id, 'positions', positions, 'event_ids', event_ids, 'version', version) from delivery) as delivery,
-          (select json_agg(json_build_object('key', o.kind || ':' || o.external_id, 'owner', o.customer_id)) from owners o) as owners,
-          (select owner_id from target) as owner_id,
-          (select json_agg(${EVENT_JSON} order by e.version) from ledger_events e
-            where e.stream_id = $6::text || (select owner_id from target)) as events`,
+// second read there. Concurrent deliveries' reads share one statement (StatementGroup): one
+// row per query, in query order.
+const COMMAND_CONTEXTS_SQL = namedStatement(
+  'ledger_command_contexts',
+  `select ctx.delivery, ctx.owners, ctx.owner_id, ctx.events
+     from jsonb_to_recordset($1::jsonb) as q(i int, source text, source_event_id text, kinds text[], external_ids text[],
+                                             owner_id text, stream_prefix text)
+     cross join lateral (
+       with delivery as (
+         select d.stream_id, d.positions::text[] as positions, d.event_ids::text[] as event_ids,
+                (select e.version::text from ledger_events e where e.position = d.positions[cardinality(d.positions)]) as version
+           from ledger_deliveries d where d.source = q.source and d.source_event_id = q.source_event_id),
+       owners as (
+         select o.* from (select c.ord, c.kind, c.external_id, ${OWNER_OF_CLAIM} as customer_id
+                            from unnest(q.kinds, q.external_ids) with ordinality as c(kind, external_id, ord)) o
+          where o.customer_id is not null),
+       target as (
+         select coalesce(q.owner_id, (select o.customer_id from owners o order by o.ord limit 1)) as owner_id
+          where not exists (select 1 from delivery))
+       select (select json_build_object('stream_id', stream_id, 'positions', positions, 'event_ids', event_ids, 'version', version) from delivery) as delivery,
+              (select json_agg(json_build_object('key', o.kind || ':' || o.external_id, 'owner', o.customer_id)) from owners o) as owners,
+              (select owner_id from target) as owner_id,
+              (select json_agg(${EVENT_JSON} order by e.version) from ledger_events e
+                where e.stream_id = q.stream_prefix || (select owner_id from target)) as events) ctx
+    order by q.i`,
 );
+
+interface CommandContextRow {
+  delivery: DeliveryRow | null;
+  owners: { key: string; owner: string }[] | null;
+  owner_id: string | null;
+  events: EventRow[] | null;
+}
+
+async function readCommandContexts(sql: SqlExecutor, queries: CommandContextQuery[]): Promise<CommandContextRow[]> {
+  const { rows } = await sql.query<CommandContextRow>(COMMAND_CONTEXTS_SQL, [
+    JSON.stringify(
+      queries.map((query, i) => ({
+        i,
+        source: query.idempotencyKey?.source ?? null,
+        source_event_id: query.idempotencyKey?.sourceEventId ?? null,
+        kinds: query.claims.map((c) => c.kind),
+        external_ids: query.claims.map((c) => c.externalId),
+        owner_id: query.ownerId ?? null,
+        stream_prefix: query.streamIdPrefix,
+      })),
+    ),
+  ]);
+  return rows;
+}
 
 // The gap-safe global read on a given executor (a projector reads inside its own transaction).
 export async function readAllWith(executor: SqlExecutor, after: bigint, limit: number): Promise<RecordedEvent[]> {
@@ -156,7 +187,11 @@ export function translateStoreError(error: unknown, streamId?: string, expected?
 export class PostgresEventStore implements EventStore {
   private readonly listeners = new Set<(result: AppendResult) => void>();
 
-  constructor(private readonly sql: SqlClient) {}
+  private readonly commandContexts: StatementGroup<CommandContextQuery, CommandContextRow>;
+
+  constructor(private readonly sql: SqlClient) {
+    this.commandContexts = new StatementGroup((queries) => readCommandContexts(sql, queries));
+  }
 
   onAppended(listener: (result: AppendResult) => void): () => void {
     this.listeners.add(listener);
@@ -259,22 +294,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async loadCommandContext(query: CommandContextQuery): Promise<CommandContext> {
-    const { rows } = await this.run(() =>
-      this.sql.query<{
-        delivery: DeliveryRow | null;
-        owners: { key: string; owner: string }[] | null;
-        owner_id: string | null;
-        events: EventRow[] | null;
-      }>(COMMAND_CONTEXT_SQL, [
-        query.idempotencyKey?.source ?? null,
-        query.idempotencyKey?.sourceEventId ?? null,
-        query.claims.map((c) => c.kind),
-        query.claims.map((c) => c.externalId),
-        query.ownerId ?? null,
-        query.streamIdPrefix,
-      ]),
-    );
-    const row = rows[0]!;
+    const row = await this.run(() => this.commandContexts.submit(query));
     const owners = new Map((row.owners ?? []).map((o) => [o.key, o.owner]));
     if (row.delivery) return { seen: seenDelivery(row.delivery), owners };
     if (row.owner_id === null) return { owners };

@@ -1,5 +1,6 @@
 import type { Migration } from '../eventstore/migrations.ts';
 import { namedStatement, type SqlExecutor } from '../eventstore/sqlClient.ts';
+import { StatementGroup } from '../eventstore/statementGroup.ts';
 
 // Every verified delivery, kept as received so it can be re-processed after a mapper fix
 // (`ledger redeliver`). Signatures and secrets are never kept: headers pass an allow-list.
@@ -59,9 +60,8 @@ export interface InboxEntry {
   sourceEventIds: string[];
 }
 
-// Deliveries recorded while an insert is in flight go out together in the next one: one
-// statement and one commit for all of them (rows come back in the order they were sent). A lone
-// delivery is written at once. Prepared once per connection.
+// Deliveries recorded while an insert is in flight share the next one (StatementGroup): one
+// statement and one commit for all of them; rows come back in the order they were sent.
 const RECORD_DELIVERIES_SQL = namedStatement(
   'ledger_record_deliveries',
   `insert into ledger_inbox (source, verified, headers, body, outcome, detail, correlation_id, source_event_ids)
@@ -71,64 +71,27 @@ const RECORD_DELIVERIES_SQL = namedStatement(
    returning id::text as id`,
 );
 
-const MAX_ROWS_PER_INSERT = 64;
-
-interface Pending {
-  entry: InboxEntry;
-  resolve: (id: string) => void;
-  reject: (error: unknown) => void;
+async function insertDeliveries(sql: SqlExecutor, entries: InboxEntry[]): Promise<string[]> {
+  const rows = entries.map((entry) => ({
+    source: entry.source,
+    verified: entry.verified,
+    headers: entry.headers,
+    body: entry.body,
+    outcome: entry.outcome,
+    detail: entry.detail ?? null,
+    correlation_id: entry.correlationId,
+    source_event_ids: entry.sourceEventIds,
+  }));
+  const { rows: ids } = await sql.query<{ id: string }>(RECORD_DELIVERIES_SQL, [JSON.stringify(rows)]);
+  return ids.map((row) => row.id);
 }
 
-class InboxWriter {
-  private readonly queue: Pending[] = [];
-  private writing = false;
-
-  constructor(private readonly sql: SqlExecutor) {}
-
-  record(entry: InboxEntry): Promise<string> {
-    return new Promise<string>((resolve, reject) => {
-      this.queue.push({ entry, resolve, reject });
-      if (!this.writing) void this.drain();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    this.writing = true;
-    try {
-      while (this.queue.length > 0) await this.write(this.queue.splice(0, MAX_ROWS_PER_INSERT));
-    } finally {
-      this.writing = false;
-    }
-  }
-
-  private async write(batch: Pending[]): Promise<void> {
-    try {
-      const rows = batch.map(({ entry }) => ({
-        source: entry.source,
-        verified: entry.verified,
-        headers: entry.headers,
-        body: entry.body,
-        outcome: entry.outcome,
-        detail: entry.detail ?? null,
-        correlation_id: entry.correlationId,
-        source_event_ids: entry.sourceEventIds,
-      }));
-      const { rows: ids } = await this.sql.query<{ id: string }>(RECORD_DELIVERIES_SQL, [JSON.stringify(rows)]);
-      if (ids.length !== batch.length) throw new Error(`inbox insert returned ${ids.length} ids for ${batch.length} rows`);
-      batch.forEach((pending, index) => pending.resolve(ids[index]!.id));
-    } catch (error) {
-      // Nothing of the statement committed: every delivery in it is answered as failed (retried).
-      for (const pending of batch) pending.reject(error);
-    }
-  }
-}
-
-const writers = new WeakMap<SqlExecutor, InboxWriter>();
+const writers = new WeakMap<SqlExecutor, StatementGroup<InboxEntry, string>>();
 
 export async function recordDelivery(sql: SqlExecutor, entry: InboxEntry): Promise<string> {
   let writer = writers.get(sql);
-  if (!writer) writers.set(sql, (writer = new InboxWriter(sql)));
-  return writer.record(entry);
+  if (!writer) writers.set(sql, (writer = new StatementGroup((entries) => insertDeliveries(sql, entries))));
+  return writer.submit(entry);
 }
 
 export interface StoredDelivery {
