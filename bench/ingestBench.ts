@@ -43,14 +43,21 @@ function cpuMsOf(pid: number | undefined): number | undefined {
   }
 }
 
-// All local `postgres` processes: the server's backends come and go with the pool.
+// cutime + cstime: what a process's exited and reaped children spent.
+const childrenCpuMsOfStat = (stat: string): number => {
+  const fields = stat.split(') ')[1]!.split(' ');
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+};
+
+// All local `postgres` processes. Backends come and go with the pool; one that exits takes its
+// CPU out of the live sum, but the postmaster reaps it, so its children's time counts it instead.
 function postgresCpuMs(): number | undefined {
   let total: number | undefined;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.includes(' (postgres) ')) total = (total ?? 0) + cpuMsOfStat(stat);
+      if (stat.includes(' (postgres) ')) total = (total ?? 0) + cpuMsOfStat(stat) + childrenCpuMsOfStat(stat);
     } catch {
       // exited meanwhile
     }

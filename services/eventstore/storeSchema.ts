@@ -76,7 +76,6 @@ create trigger ledger_events_no_truncate before truncate on ledger_events
 -- owned by another customer; detail = that customer id, hint = kind).
 ${ledgerAppendSql(1)}`;
 
-
 // Applied migrations are checksummed, so version 1 must keep producing 0001's exact text.
 function ledgerAppendSql(version: keyof typeof IDENTITY_CHECKS): string {
   const create = version === 1 ? 'create' : 'create or replace';
