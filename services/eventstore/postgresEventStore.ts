@@ -54,14 +54,15 @@ const READ_STREAM_SQL = namedStatement(
 
 // The owner of claim `c` as a scalar subquery: always one index probe. Written as a join, the
 // planner hashed the whole identities table while it was small, and a prepared statement kept
-// that plan as the table grew (ledger_append's identity check had the same flaw; 0010).
+// that plan as the table grew (ledger_append's identity check had the same flaw; 0010). The
+// subquery selecting it ends in `offset 0`, so filtering on the owner does not probe twice.
 const OWNER_OF_CLAIM = '(select l.customer_id from ledger_identities l where l.kind = c.kind and l.external_id = c.external_id)';
 
 const RESOLVE_IDENTITIES_SQL = namedStatement(
   'ledger_resolve_identities',
   `select o.kind, o.external_id, o.customer_id
      from (select c.kind, c.external_id, ${OWNER_OF_CLAIM} as customer_id
-             from unnest($1::text[], $2::text[]) as c(kind, external_id)) o
+             from unnest($1::text[], $2::text[]) as c(kind, external_id) offset 0) o
     where o.customer_id is not null`,
 );
 
@@ -86,7 +87,7 @@ const COMMAND_CONTEXTS_SQL = namedStatement(
            from ledger_deliveries d where d.source = q.source and d.source_event_id = q.source_event_id),
        owners as (
          select o.* from (select c.ord, c.kind, c.external_id, ${OWNER_OF_CLAIM} as customer_id
-                            from unnest(q.kinds, q.external_ids) with ordinality as c(kind, external_id, ord)) o
+                            from unnest(q.kinds, q.external_ids) with ordinality as c(kind, external_id, ord) offset 0) o
           where o.customer_id is not null),
        target as (
          select coalesce(q.owner_id, (select o.customer_id from owners o order by o.ord limit 1)) as owner_id
