@@ -39,6 +39,82 @@ const APPEND_SQL = namedStatement(
      from ledger_append($1, $2, $3::bigint, $4, $5::jsonb, $6, $7, $8::jsonb)`,
 );
 
+const APPEND_BATCH_SQL = namedStatement(
+  'ledger_append_batch',
+  `select item, outcome, stream_version::text as stream_version, positions::text[] as positions,
+          event_ids::text[] as event_ids, conflict_customer, conflict_kind
+     from ledger_append_batch($1::jsonb) order by item`,
+);
+
+interface AppendItem {
+  streamId: string;
+  mode: 'exact' | 'no_stream' | 'any';
+  expected: number | null;
+  expectedVersion: AppendOptions['expectedVersion'];
+  customerId: string;
+  events: { event_id: string; type: string; schema_version: number; data: unknown; metadata: unknown }[];
+  source: string | null;
+  sourceEventId: string | null;
+  identities: IdentityClaim[] | null;
+}
+
+type AppendAnswer = { result: AppendResult } | { error: unknown };
+
+interface AppendBatchRow {
+  item: number;
+  outcome: 'appended' | 'duplicate' | 'version_conflict' | 'identity_conflict';
+  stream_version: string | null;
+  positions: string[] | null;
+  event_ids: string[] | null;
+  conflict_customer: string | null;
+  conflict_kind: string | null;
+}
+
+const batchItemOf = (item: AppendItem) => ({
+  stream: item.streamId,
+  mode: item.mode,
+  expected: item.expected,
+  customer: item.customerId,
+  events: item.events,
+  source: item.source,
+  source_event_id: item.sourceEventId,
+  identities: item.identities,
+});
+
+function answerOf(item: AppendItem, row: AppendBatchRow): AppendAnswer {
+  switch (row.outcome) {
+    case 'version_conflict':
+      return { error: new ConcurrencyError(item.streamId, item.expectedVersion, undefined) };
+    case 'identity_conflict':
+      return { error: new IdentityConflictError(row.conflict_kind ?? '', '', row.conflict_customer ?? '') };
+    default:
+      return {
+        result: {
+          streamId: item.streamId,
+          nextVersion: Number(row.stream_version),
+          positions: (row.positions ?? []).map((p) => BigInt(p)),
+          eventIds: row.event_ids ?? [],
+          duplicate: row.outcome === 'duplicate',
+        },
+      };
+  }
+}
+
+// Consecutive runs of items whose events fit one transaction's positions.
+function chunksOfEvents(items: AppendItem[], limit: number): AppendItem[][] {
+  const chunks: AppendItem[][] = [];
+  let count = 0;
+  for (const item of items) {
+    if (chunks.length === 0 || count + item.events.length > limit) {
+      chunks.push([]);
+      count = 0;
+    }
+    chunks.at(-1)!.push(item);
+    count += item.events.length;
+  }
+  return chunks;
+}
+
 const READ_ALL_SQL = namedStatement(
   'ledger_read_all',
   `select ${EVENT_COLUMNS} from ledger_events
@@ -190,8 +266,11 @@ export class PostgresEventStore implements EventStore {
 
   private readonly commandContexts: StatementGroup<CommandContextQuery, CommandContextRow>;
 
+  private readonly appends: StatementGroup<AppendItem, AppendAnswer>;
+
   constructor(private readonly sql: SqlClient) {
     this.commandContexts = new StatementGroup((queries) => readCommandContexts(sql, queries));
+    this.appends = new StatementGroup((items) => this.appendGroup(items));
   }
 
   onAppended(listener: (result: AppendResult) => void): () => void {
@@ -223,40 +302,75 @@ export class PostgresEventStore implements EventStore {
     if (events.length === 0 || events.length > EVENTS_PER_APPEND_LIMIT) {
       throw new LedgerError('LEDGER_VALIDATION', `An append holds 1..${EVENTS_PER_APPEND_LIMIT} events`);
     }
-    const customerId = events[0]!.metadata.customerId;
     const { expectedVersion } = options;
-    const mode = expectedVersion === 'any' ? 'any' : expectedVersion === 'no_stream' || expectedVersion === 0 ? 'no_stream' : 'exact';
-    const payload = events.map((event) => ({
-      event_id: uuidv7(),
-      type: event.type,
-      schema_version: event.schemaVersion,
-      data: event.data,
-      metadata: event.metadata,
-    }));
+    const answer = await this.appends.submit({
+      streamId,
+      mode: expectedVersion === 'any' ? 'any' : expectedVersion === 'no_stream' || expectedVersion === 0 ? 'no_stream' : 'exact',
+      expected: typeof expectedVersion === 'number' ? expectedVersion : null,
+      expectedVersion,
+      customerId: events[0]!.metadata.customerId,
+      events: events.map((event) => ({
+        event_id: uuidv7(),
+        type: event.type,
+        schema_version: event.schemaVersion,
+        data: event.data,
+        metadata: event.metadata,
+      })),
+      source: options.idempotencyKey?.source ?? null,
+      sourceEventId: options.idempotencyKey?.sourceEventId ?? null,
+      identities: options.identities?.length ? options.identities : null,
+    });
+    if ('error' in answer) throw answer.error;
+    return answer.result;
+  }
+
+  // Appends queued while a statement is in flight go out together (appendBatchSchema.ts).
+  private async appendGroup(items: AppendItem[]): Promise<AppendAnswer[]> {
+    const answers: AppendAnswer[] = [];
+    for (const chunk of chunksOfEvents(items, EVENTS_PER_APPEND_LIMIT)) answers.push(...(await this.appendChunk(chunk)));
+    return answers;
+  }
+
+  private async appendChunk(items: AppendItem[]): Promise<AppendAnswer[]> {
+    let rows: AppendBatchRow[];
+    try {
+      ({ rows } = await this.sql.query<AppendBatchRow>(APPEND_BATCH_SQL, [JSON.stringify(items.map(batchItemOf))]));
+    } catch {
+      // A race with another process aborted the statement (or the store failed): each item
+      // alone, in order, gets the answer it would have had without grouping.
+      const answers: AppendAnswer[] = [];
+      for (const item of items) answers.push(await this.appendAlone(item).then((result) => ({ result }), (error) => ({ error })));
+      return answers;
+    }
+    if (rows.length !== items.length) throw new Error(`ledger_append_batch answered ${rows.length} of ${items.length} appends`);
+    return rows.map((row, index) => answerOf(items[index]!, row));
+  }
+
+  private async appendAlone(item: AppendItem): Promise<AppendResult> {
     try {
       const { rows } = await this.sql.query<{ outcome: string; stream_version: string; positions: string[]; event_ids: string[] }>(
         APPEND_SQL,
         [
-          streamId,
-          mode,
-          typeof expectedVersion === 'number' ? expectedVersion : null,
-          customerId,
-          JSON.stringify(payload),
-          options.idempotencyKey?.source ?? null,
-          options.idempotencyKey?.sourceEventId ?? null,
-          options.identities?.length ? JSON.stringify(options.identities) : null,
+          item.streamId,
+          item.mode,
+          item.expected,
+          item.customerId,
+          JSON.stringify(item.events),
+          item.source,
+          item.sourceEventId,
+          item.identities ? JSON.stringify(item.identities) : null,
         ],
       );
       const row = rows[0]!;
       return {
-        streamId,
+        streamId: item.streamId,
         nextVersion: Number(row.stream_version),
         positions: row.positions.map((p) => BigInt(p)),
         eventIds: row.event_ids,
         duplicate: row.outcome === 'duplicate',
       };
     } catch (error) {
-      throw translateStoreError(error, streamId, expectedVersion);
+      throw translateStoreError(error, item.streamId, item.expectedVersion);
     }
   }
 

@@ -1,3 +1,4 @@
+import { appendBatchSql } from './appendBatchSchema.ts';
 import type { Migration } from './migrations.ts';
 
 // Positions are derived from the appending transaction's id (xid8 * 4096 + index), so position
@@ -164,4 +165,5 @@ end $$;
 export const eventStoreMigrations: Migration[] = [
   { id: '0001_event_store', sql: eventStoreV1 },
   { id: '0010_append_identity_probes', sql: ledgerAppendSql(2) },
+  { id: '0011_append_batch', sql: appendBatchSql(EVENTS_PER_APPEND_LIMIT) },
 ];

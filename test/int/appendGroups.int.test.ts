@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { AppendResult } from '../../services/eventstore/port.ts';
+import { ConcurrencyError, IdentityConflictError } from '../../domain/errors.ts';
+import type { LedgerDatabase } from '../../services/eventstore/database.ts';
+import { openDatabase } from '../../services/eventstore/openDatabase.ts';
+import { databaseTargets, describeOnEachDatabase, dropSchemaOf, openPostgres, POSTGRES_URL, storedEvents } from '../support/databases.ts';
+import { anEvent, streamOf } from '../support/events.ts';
+
+// Appends queued while one is in flight share a statement and a transaction (group commit).
+// Each must still get the answer it would have had alone.
+
+const transactionOf = (result: AppendResult) => result.positions[0]! / 4096n;
+
+describeOnEachDatabase('grouped appends', (suite) => {
+  const { skip } = suite;
+  let db: LedgerDatabase;
+  before(() => {
+    if (!skip) db = suite.db;
+  });
+
+  test('appends queued together are judged one by one, and a refusal touches only its own append', { skip }, async () => {
+    await db.store.append(streamOf('cust_g_known'), [anEvent('cust_g_known')], {
+      expectedVersion: 'no_stream',
+      identities: [{ kind: 'stripe', externalId: 'cus_g_taken' }],
+    });
+    // The first leaves at once; the rest queue behind it and go out as one statement.
+    const [first, ...queued] = await Promise.allSettled([
+      db.store.append(streamOf('cust_g_lead'), [anEvent('cust_g_lead')], { expectedVersion: 'no_stream' }),
+      db.store.append(streamOf('cust_g_a'), [anEvent('cust_g_a'), anEvent('cust_g_a')], {
+        expectedVersion: 'no_stream',
+        idempotencyKey: { source: 'stripe', sourceEventId: 'evt_g_a' },
+        identities: [{ kind: 'stripe', externalId: 'cus_g_a' }],
+      }),
+      // Same stream as the one before it: serially this is a version conflict, so it is here.
+      db.store.append(streamOf('cust_g_a'), [anEvent('cust_g_a')], { expectedVersion: 'no_stream' }),
+      // Same delivery as the first of the group: the original's answer.
+      db.store.append(streamOf('cust_g_a'), [anEvent('cust_g_a')], {
+        expectedVersion: 'any',
+        idempotencyKey: { source: 'stripe', sourceEventId: 'evt_g_a' },
+      }),
+      // An id another customer owns.
+      db.store.append(streamOf('cust_g_b'), [anEvent('cust_g_b')], {
+        expectedVersion: 'no_stream',
+        identities: [{ kind: 'stripe', externalId: 'cus_g_taken' }],
+      }),
+      // An id claimed earlier in the same group.
+      db.store.append(streamOf('cust_g_c'), [anEvent('cust_g_c')], {
+        expectedVersion: 'no_stream',
+        identities: [{ kind: 'stripe', externalId: 'cus_g_a' }],
+      }),
+      db.store.append(streamOf('cust_g_known'), [anEvent('cust_g_known')], { expectedVersion: 1 }),
+      db.store.append(streamOf('cust_g_known'), [anEvent('cust_g_known')], { expectedVersion: 'any' }),
+    ]);
+    assert.equal(first.status, 'fulfilled');
+    const [a, sameStream, redelivery, taken, claimedInGroup, exact, any] = queued;
+
+    assert.ok(a?.status === 'fulfilled' && !a.value.duplicate);
+    assert.equal(a.value.nextVersion, 2);
+    assert.ok(sameStream?.status === 'rejected' && sameStream.reason instanceof ConcurrencyError, String(sameStream));
+    assert.ok(redelivery?.status === 'fulfilled' && redelivery.value.duplicate);
+    assert.deepEqual(redelivery.value.eventIds, a.value.eventIds);
+    assert.deepEqual(redelivery.value.positions, a.value.positions);
+    assert.ok(taken?.status === 'rejected' && taken.reason instanceof IdentityConflictError);
+    assert.equal(taken.reason.existingCustomerId, 'cust_g_known');
+    assert.ok(claimedInGroup?.status === 'rejected' && claimedInGroup.reason instanceof IdentityConflictError);
+    assert.equal(claimedInGroup.reason.existingCustomerId, 'cust_g_a');
+    assert.ok(exact?.status === 'fulfilled' && exact.value.nextVersion === 2);
+    assert.ok(any?.status === 'fulfilled' && any.value.nextVersion === 3);
+
+    // One transaction for the group, positions continuing one another in arrival order.
+    assert.equal(transactionOf(exact.value), transactionOf(a.value));
+    assert.equal(transactionOf(any.value), transactionOf(a.value));
+    assert.ok(a.value.positions[1]! < exact.value.positions[0]! && exact.value.positions[0]! < any.value.positions[0]!);
+
+    // A refused append left nothing: no events, no identities, no delivery row.
+    const stored = await storedEvents(db);
+    assert.equal(stored.filter((e) => e.streamId === streamOf('cust_g_a')).length, 2);
+    assert.equal(stored.filter((e) => e.streamId === streamOf('cust_g_b') || e.streamId === streamOf('cust_g_c')).length, 0);
+    assert.deepEqual(await db.store.identitiesOf('cust_g_b'), []);
+    assert.deepEqual(await db.store.identitiesOf('cust_g_c'), []);
+    assert.equal(new Set(stored.map((e) => e.position)).size, stored.length);
+  });
+
+  test('a group holding more events than one transaction can number is split, and every append lands', { skip }, async () => {
+    const big = (id: string) => Array.from({ length: 1500 }, () => anEvent(id));
+    const results = await Promise.all(
+      ['cust_g_big0', 'cust_g_big1', 'cust_g_big2', 'cust_g_big3'].map((id) =>
+        db.store.append(streamOf(id), big(id), { expectedVersion: 'no_stream' }),
+      ),
+    );
+    for (const result of results) assert.equal(result.nextVersion, 1500);
+    const positions = results.flatMap((r) => r.positions);
+    assert.equal(new Set(positions).size, 6000);
+  });
+});
+
+// Two service processes (two pools) append to the same streams and claim the same ids: a
+// group that loses a race with the other process's group is re-run append by append.
+describe('grouped appends racing another process on PostgreSQL', async () => {
+  const skip = await databaseTargets.find((t) => t.name === 'postgres')!.skip();
+  let one: LedgerDatabase | undefined;
+  let two: LedgerDatabase | undefined;
+  before(async () => {
+    if (skip) return;
+    one = await openPostgres(8);
+    const { rows } = await one.sql.query<{ schema: string }>('select current_schema() as schema');
+    two = await openDatabase({ databaseUrl: POSTGRES_URL, schema: rows[0]!.schema, poolSize: 8 });
+  });
+  after(async () => {
+    await two?.close();
+    if (!one) return;
+    await dropSchemaOf(one);
+    await one.close();
+  });
+
+  test('first appends to 40 new streams from both processes at once: one wins each stream and each id', { skip }, async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => i);
+    const attempt = (db: LedgerDatabase, process: string) =>
+      Promise.allSettled(
+        ids.map((i) =>
+          db.store.append(streamOf(`cust_r${i}_${process}`), [anEvent(`cust_r${i}_${process}`)], {
+            expectedVersion: 'no_stream',
+            identities: [{ kind: 'stripe', externalId: `cus_r${i}` }],
+          }),
+        ),
+      );
+    const shared = (db: LedgerDatabase) =>
+      Promise.allSettled(ids.map((i) => db.store.append(streamOf(`cust_s${i}`), [anEvent(`cust_s${i}`)], { expectedVersion: 'no_stream' })));
+    const [claimsOne, claimsTwo, streamsOne, streamsTwo] = await Promise.all([attempt(one!, 'one'), attempt(two!, 'two'), shared(one!), shared(two!)]);
+
+    for (const i of ids) {
+      const results = [claimsOne[i]!, claimsTwo[i]!];
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, `cus_r${i}: one owner`);
+      const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+      assert.ok(lost.reason instanceof IdentityConflictError, String(lost.reason));
+      const owner = await one!.store.resolveIdentity('stripe', `cus_r${i}`);
+      assert.equal(lost.reason.existingCustomerId, owner);
+
+      const stream = [streamsOne[i]!, streamsTwo[i]!];
+      assert.equal(stream.filter((r) => r.status === 'fulfilled').length, 1, `cust_s${i}: one first append`);
+      const refused = stream.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+      assert.ok(refused.reason instanceof ConcurrencyError, String(refused.reason));
+    }
+    const stored = await storedEvents(one!);
+    assert.equal(stored.length, 80, 'one event per id and per shared stream, nothing doubled, nothing lost');
+  });
+});
