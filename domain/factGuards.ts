@@ -61,6 +61,8 @@ function isOtherSubscription(context: LifecycleContext, event: LifecycleEvent): 
 const isPayment = (event: LifecycleEvent): event is DomainEventOf<'PaymentSucceeded'> | DomainEventOf<'PaymentFailed'> =>
   event.type === 'PaymentSucceeded' || event.type === 'PaymentFailed';
 
+const isRenewal = (event: LifecycleEvent): boolean => event.type === 'PaymentFailed' && event.data.billingReason === 'subscription_cycle';
+
 export function isFullRefund(refund: { chargeAmountCents: number; refundedAmountCents: number }): boolean {
   return refund.refundedAmountCents >= refund.chargeAmountCents;
 }
@@ -80,6 +82,10 @@ export const factGuards = {
   isCurrentOrNoSubscription: ({ context, event }: GuardArgs) => !isOtherSubscription(context, event),
   isOneOffPayment: ({ event }: GuardArgs) => isPayment(event) && event.data.subscriptionId === undefined,
   isSubscriptionPayment: ({ event }: GuardArgs) => isPayment(event) && event.data.subscriptionId !== undefined,
+  // A renewal (Stripe's billing_reason subscription_cycle) only exists for a subscription that
+  // has been running, so its failure means past_due even to a customer we know nothing about.
+  isRenewal: ({ event }: GuardArgs) => isRenewal(event),
+  isNotRenewal: ({ event }: GuardArgs) => !isRenewal(event),
   statusIsTrialing: statusMeans('trialing'),
   statusIsActive: statusMeans('active'),
   statusIsPastDue: statusMeans('pastDue'),

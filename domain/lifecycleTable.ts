@@ -47,7 +47,8 @@ export const FACT_CASES = {
   'PaymentSucceeded.newSubscription': { type: 'PaymentSucceeded', guards: ['isNewSubscription'] },
   'PaymentSucceeded.knownSubscription': { type: 'PaymentSucceeded', guards: ['isKnownSubscription'] },
   'PaymentSucceeded.oneOff': { type: 'PaymentSucceeded', guards: ['isOneOffPayment'] },
-  'PaymentFailed.subscription': { type: 'PaymentFailed', guards: ['isSubscriptionPayment'] },
+  'PaymentFailed.subscription': { type: 'PaymentFailed', guards: ['isSubscriptionPayment', 'isNotRenewal'] },
+  'PaymentFailed.renewal': { type: 'PaymentFailed', guards: ['isSubscriptionPayment', 'isRenewal'] },
   'PaymentFailed.oneOff': { type: 'PaymentFailed', guards: ['isOneOffPayment'] },
   'SubscriptionCanceled.currentSubscription': { type: 'SubscriptionCanceled', guards: ['isCurrentOrNoSubscription'] },
   'SubscriptionCanceled.otherSubscription': { type: 'SubscriptionCanceled', guards: ['isOtherSubscription'] },
@@ -99,6 +100,9 @@ export const LIFECYCLE_TABLE: Record<FactCaseName, Row> = {
   'PaymentSucceeded.oneOff': never,
   // A lead's failed first invoice leaves the subscription `incomplete`: not yet a customer.
   'PaymentFailed.subscription': { lead: stay, trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay },
+  // The first word on this customer may be a renewal that failed (the earlier facts are late):
+  // a lead whose subscription renews was paying, so past_due, as in-order delivery would end.
+  'PaymentFailed.renewal': { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay },
   // A declined add-on or one-off invoice: the subscription (if any) is untouched.
   'PaymentFailed.oneOff': never,
   // A cancellation ends a subscription's life whatever came before it, so it decides the same

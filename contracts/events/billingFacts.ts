@@ -75,6 +75,9 @@ export const PaymentFailedData = z
     attemptCount: z.number().int().nonnegative().optional(),
     failureCode: z.string().optional(),
     nextAttemptAt: OccurredAt.optional(),
+    // Stripe's invoice billing_reason: 'subscription_cycle' is a renewal, which tells the
+    // lifecycle that the subscription was running even when none of its earlier facts is here.
+    billingReason: z.string().min(1).optional(),
   })
   .refine(namesAPayment, paymentRefRequired);
 

@@ -90,6 +90,7 @@ export const StripeInvoice = z.looseObject({
   amount_due: cents,
   amount_paid: cents,
   attempt_count: z.number().int().nonnegative().nullish(),
+  billing_reason: z.string().nullish(),
   next_payment_attempt: unixSeconds.nullish(),
   // Before basil.
   subscription: optionalRef,

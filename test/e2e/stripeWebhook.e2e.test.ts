@@ -318,6 +318,23 @@ for (const target of databaseTargets) {
         assert.equal(await t.db.store.resolveIdentity('stripe_payment_intent', 'pi_basil'), customerId, 'a later refund of this payment finds the customer');
       });
 
+      // Regression: a lone renewal failure reaching a customer before its subscription's
+      // events left the customer a lead (a failed first invoice and a failed renewal looked alike).
+      test('a renewal’s failed invoice that overtakes its subscription’s events: past_due, as in order', { skip }, async () => {
+        const customer = 'cus_renewal_first';
+        const failed = stamped(fixture('invoice.payment_failed'), 'evt_rf_2', 1_700_000_100);
+        const invoice = (failed.data as { object: Record<string, unknown> }).object;
+        Object.assign(invoice, { id: 'in_renewal', customer, subscription: 'sub_renewal', charge: null, payment_intent: null, billing_reason: 'subscription_cycle' });
+        assert.equal((await deliver(t, failed)).statusCode, 200);
+        const early = await customerOf(t, customer);
+        assert.equal(early.state.lifecycle, 'past_due');
+        assert.equal((early.events.find((e) => e.type === 'PaymentFailed')?.data as { billingReason?: string }).billingReason, 'subscription_cycle');
+
+        await deliver(t, stamped(subscriptionEvent('customer.subscription.created', { id: 'sub_renewal', customer, status: 'active' }), 'evt_rf_1', 1_700_000_000));
+        const { state } = await customerOf(t, customer);
+        assert.equal(state.lifecycle, 'past_due', 'the older created event is recorded and decides nothing');
+      });
+
       test('a subscription deleted before its created event arrives still ends canceled', { skip }, async () => {
         const customer = 'cus_deleted_first';
         const sub = { id: 'sub_deleted_first', customer };

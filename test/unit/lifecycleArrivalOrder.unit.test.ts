@@ -81,18 +81,20 @@ describe('one subscription, every arrival order, one final state', () => {
     });
   }
 
-  // What stays order-dependent under "the newest fact per object decides": a lone renewal
-  // failure (Stripe's smart retries send invoice.payment_failed with no subscription update)
-  // that reaches a customer we know nothing about yet. From a lead it cannot tell a failed
-  // first invoice (still a lead) from a failed renewal (past_due), and the older facts that
-  // would tell are then stale. The next subscription snapshot repairs it.
-  test(
-    'a lone renewal failure that overtakes the whole history',
-    { todo: 'lead + PaymentFailed stays lead; needs either the invoice billing_reason on the fact or a per-object replay of late facts' },
-    () => {
-      assertConverges([facts.subscriptionActivated(1), facts.paymentSucceeded(1), facts.paymentFailed(3)], 'past_due');
-    },
-  );
+  // A lone renewal failure (Stripe's smart retries send invoice.payment_failed with no
+  // subscription update) that reaches a customer we know nothing about yet. Regression: the
+  // lead stayed a lead, because a failed first invoice (still a lead) and a failed renewal
+  // (past_due) looked alike, and the older facts that would tell were then stale. The
+  // invoice's billing_reason tells them apart.
+  test('a lone renewal failure that overtakes the whole history: past_due in every order', () => {
+    assertConverges([facts.subscriptionActivated(1), facts.paymentSucceeded(1), facts.renewalFailed(3)], 'past_due');
+    assertConverges([facts.trialStarted(1), facts.subscriptionChanged(2, 'active'), facts.paymentSucceeded(2), facts.renewalFailed(4)], 'past_due');
+  });
+
+  test('a failed first invoice leaves a lead a lead, and a renewal failing after it still says past_due', () => {
+    assert.equal(run([recordFact(facts.paymentFailed(1))]).state.lifecycle, 'lead');
+    assertConverges([facts.subscriptionChanged(1, 'incomplete'), facts.paymentFailed(1), facts.subscriptionActivated(2), facts.paymentSucceeded(2), facts.renewalFailed(5)], 'past_due');
+  });
 });
 
 // Upgrades that replace a subscription (a new one created, the old one canceled in the same

@@ -37,6 +37,8 @@ export const facts = {
     domainEvent('PaymentSucceeded', { occurredAt: at(second), invoiceId: `in_${second}`, subscriptionId: subscription ?? undefined, amountCents: 4900, currency: 'usd' }),
   paymentFailed: (second: number, subscription: string | null = KNOWN) =>
     domainEvent('PaymentFailed', { occurredAt: at(second), invoiceId: `in_${second}`, subscriptionId: subscription ?? undefined, amountCents: 4900, currency: 'usd', attemptCount: 1 }),
+  renewalFailed: (second: number, subscriptionId = KNOWN) =>
+    domainEvent('PaymentFailed', { occurredAt: at(second), invoiceId: `in_${second}`, subscriptionId, amountCents: 4900, currency: 'usd', attemptCount: 1, billingReason: 'subscription_cycle' }),
   subscriptionCanceled: (second: number, subscriptionId = KNOWN) => domainEvent('SubscriptionCanceled', { occurredAt: at(second), subscriptionId }),
   trialWillEnd: (second: number, subscriptionId = KNOWN) => domainEvent('TrialWillEnd', { occurredAt: at(second), subscriptionId, trialEndsAt: '2026-02-15T00:00:00Z' }),
   refundIssued: (second: number, refundedAmountCents = 4900, subscription: string | null = KNOWN) =>
@@ -67,6 +69,7 @@ export function sampleFact(name: FactCaseName, second: number): FactEvent {
     case 'PaymentSucceeded.knownSubscription': return facts.paymentSucceeded(second, KNOWN);
     case 'PaymentSucceeded.oneOff': return facts.paymentSucceeded(second, null);
     case 'PaymentFailed.subscription': return facts.paymentFailed(second);
+    case 'PaymentFailed.renewal': return facts.renewalFailed(second);
     case 'PaymentFailed.oneOff': return facts.paymentFailed(second, null);
     case 'SubscriptionCanceled.currentSubscription': return facts.subscriptionCanceled(second);
     case 'SubscriptionCanceled.otherSubscription': return facts.subscriptionCanceled(second, OTHER);

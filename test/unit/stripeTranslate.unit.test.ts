@@ -101,7 +101,7 @@ describe('Stripe fixtures (API 2020-08-27) translate to the facts they state', (
     assert.deepEqual(fact, {
       type: 'PaymentFailed',
       schemaVersion: 1,
-      data: { occurredAt: '2022-03-26T18:40:09.000Z', invoiceId: IN, chargeId: CH, paymentIntentId: PI, amountCents: 2000, currency: 'usd', attemptCount: 1 },
+      data: { occurredAt: '2022-03-26T18:40:09.000Z', invoiceId: IN, chargeId: CH, paymentIntentId: PI, amountCents: 2000, currency: 'usd', attemptCount: 1, billingReason: 'manual' },
     });
   });
 

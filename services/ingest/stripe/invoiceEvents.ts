@@ -39,6 +39,7 @@ export function translateInvoiceEvent(event: InvoiceEvent): Translation {
           currency: invoice.currency,
           attemptCount: invoice.attempt_count ?? undefined,
           nextAttemptAt: invoice.next_payment_attempt ? occurredAtOf(invoice.next_payment_attempt) : undefined,
+          billingReason: invoice.billing_reason || undefined,
         }),
       )
     : domainEvent('PaymentSucceeded', withoutUndefined({ occurredAt, ...refs, amountCents: invoice.amount_paid, currency: invoice.currency, plan: planOfLines(invoice) }));
