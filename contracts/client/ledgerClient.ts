@@ -97,7 +97,9 @@ export function createLedgerClient(options: LedgerClientOptions) {
         if (response?.ok) return (await response.json()) as CommandAccepted;
         if (response && response.status !== 409 && response.status < 500) throw await failure(response);
         if (attempt >= retries) throw response ? await failure(response) : new Error('network error');
-        await sleep((options.retryDelayMs ?? 300) * 2 ** attempt);
+        // A shedding server (503 + Retry-After) says when to come back; sooner only adds load.
+        const retryAfterMs = Number(response?.headers.get('retry-after') ?? Number.NaN) * 1000;
+        await sleep(Math.max((options.retryDelayMs ?? 300) * 2 ** attempt, Number.isFinite(retryAfterMs) ? retryAfterMs : 0));
       }
     },
   };

@@ -17,17 +17,23 @@ function delivery(id: string) {
   return { body, headers: { ...signedStripeHeaders(body), 'content-type': 'application/json' } };
 }
 
-// A delivery whose headers have arrived and whose body never does: in flight until the socket closes.
-async function stalledDelivery(port: number): Promise<Socket> {
-  const { body, headers } = delivery('evt_stalled');
+// A request whose headers have arrived and whose body never does: in flight until the socket closes.
+async function stalledRequest(port: number, path: string, headers: Record<string, string>, body: string): Promise<Socket> {
   const socket = connect(port, '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
   const head = Object.entries({ ...headers, host: `127.0.0.1:${port}`, 'content-length': String(Buffer.byteLength(body)) })
     .map(([name, value]) => `${name}: ${value}`)
     .join('\r\n');
-  socket.write(`POST /webhooks/stripe HTTP/1.1\r\n${head}\r\n\r\n${body.slice(0, 10)}`);
+  socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n\r\n${body.slice(0, 10)}`);
   return socket;
 }
+
+async function stalledDelivery(port: number): Promise<Socket> {
+  const { body, headers } = delivery('evt_stalled');
+  return stalledRequest(port, '/webhooks/stripe', headers, body);
+}
+
+const leadHeaders = (key: string) => ({ authorization: 'Bearer key-app', 'idempotency-key': key, 'content-type': 'application/json' });
 
 describe('webhook load shedding', () => {
   let t: TestApp;
@@ -70,5 +76,25 @@ describe('webhook load shedding', () => {
     assert.equal((await post('evt_next')).status, 200);
     const customers = new Set((await storedEvents(t.db)).map((e) => e.streamId));
     assert.equal(customers.size, 2);
+  });
+  test('the app API sheds load the same way: a second lead past the limit gets 503, its retry with the same key gets the lead', async (context) => {
+    const port = Number(new URL(url).port);
+    const stalled = await stalledRequest(port, '/v1/leads', leadHeaders('lead-stalled'), JSON.stringify({ email: 'stalled@example.com' }));
+    // A failed assertion must not leave the request open: closing the app would wait for it.
+    context.after(() => void stalled.destroy());
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const lead = () => fetch(`${url}/v1/leads`, { method: 'POST', headers: leadHeaders('lead-refused'), body: JSON.stringify({ email: 'refused@example.com' }) });
+    const refused = await lead();
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '1');
+    assert.equal(((await refused.json()) as { code?: string }).code, 'LEDGER_OVERLOADED');
+    const before = (await storedEvents(t.db)).length;
+
+    stalled.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const retried = await lead();
+    assert.equal(retried.status, 201);
+    const appended = (await storedEvents(t.db)).slice(before);
+    assert.ok(appended.some((e) => e.type === 'LeadCaptured' && (e.data as { email?: string }).email === 'refused@example.com'));
   });
 });

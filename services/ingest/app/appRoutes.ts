@@ -2,6 +2,7 @@ import { AppEventRequest, LeadRequest } from '../../../contracts/inbound/app.ts'
 import { parseWith } from '../../../contracts/parseBody.ts';
 import { requireScope } from '../../http/apiKeyAuth.ts';
 import type { RouteModule } from '../../http/app.ts';
+import { limitInFlight } from '../../http/inFlightLimit.ts';
 import { rateLimit } from '../../http/rateLimit.ts';
 import { runAppCommand } from './appCommand.ts';
 import { translateAppEvent, translateLead } from './appTranslator.ts';
@@ -10,11 +11,13 @@ import { pruneIdempotencyKeys } from './idempotencyKeys.ts';
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 // The app backend's door: API keys with the `app` scope, an Idempotency-Key on every write,
-// JSON only (the app-wide body limit applies), and the app's own rate limit.
+// JSON only (the app-wide body limit applies), the app's own rate limit, and load shedding
+// like every other source (a burst of app writes must not queue up behind the store).
 export const appRoutes: RouteModule = (scope, deps) => {
   // Fastify also parses text/plain by default; a plain-text body here is a client bug (415).
   scope.removeContentTypeParser('text/plain');
   rateLimit(scope, deps.config.rateLimitsPerSecond.app);
+  limitInFlight(scope, deps.config.webhookMaxInFlight);
   const onRequest = requireScope(deps.config, 'app');
 
   scope.post('/v1/leads', { onRequest }, (request, reply) =>
