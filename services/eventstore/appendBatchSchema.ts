@@ -96,18 +96,10 @@ begin
       from jsonb_array_elements(v_events) with ordinality as t(e, i);
 
     if v_dedup is not null then
-      -- The item's first write: losing this race to another process leaves nothing to undo.
+      -- The same delivery committed by another process since the check: a unique violation,
+      -- and the group is re-run append by append (ledger_append answers it as a duplicate).
       insert into ledger_deliveries (source, source_event_id, stream_id, positions, event_ids)
-        values (v_source, v_dedup, v_stream, v_positions, v_ids)
-        on conflict do nothing;
-      if not found then
-        select d.positions, d.event_ids into v_prev
-          from ledger_deliveries d where d.source = v_source and d.source_event_id = v_dedup;
-        return query select v_i, 'duplicate'::text,
-          (select e.version from ledger_events e where e.position = v_prev.positions[cardinality(v_prev.positions)]),
-          v_prev.positions, v_prev.event_ids, null::text, null::text;
-        continue;
-      end if;
+        values (v_source, v_dedup, v_stream, v_positions, v_ids);
     end if;
 
     insert into ledger_events (position, transaction_id, stream_id, version, event_id, type, schema_version, data, metadata)

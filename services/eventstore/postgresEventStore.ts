@@ -48,8 +48,6 @@ const APPEND_BATCH_SQL = namedStatement(
 
 interface AppendItem {
   streamId: string;
-  mode: 'exact' | 'no_stream' | 'any';
-  expected: number | null;
   expectedVersion: AppendOptions['expectedVersion'];
   customerId: string;
   events: { event_id: string; type: string; schema_version: number; data: unknown; metadata: unknown }[];
@@ -70,10 +68,15 @@ interface AppendBatchRow {
   conflict_kind: string | null;
 }
 
+// ledger_append's p_mode and p_expected for an expected version.
+const modeOf = (expected: AppendOptions['expectedVersion']) =>
+  expected === 'any' ? 'any' : expected === 'no_stream' || expected === 0 ? 'no_stream' : 'exact';
+const expectedOf = (expected: AppendOptions['expectedVersion']) => (typeof expected === 'number' ? expected : null);
+
 const batchItemOf = (item: AppendItem) => ({
   stream: item.streamId,
-  mode: item.mode,
-  expected: item.expected,
+  mode: modeOf(item.expectedVersion),
+  expected: expectedOf(item.expectedVersion),
   customer: item.customerId,
   events: item.events,
   source: item.source,
@@ -305,8 +308,6 @@ export class PostgresEventStore implements EventStore {
     const { expectedVersion } = options;
     const answer = await this.appends.submit({
       streamId,
-      mode: expectedVersion === 'any' ? 'any' : expectedVersion === 'no_stream' || expectedVersion === 0 ? 'no_stream' : 'exact',
-      expected: typeof expectedVersion === 'number' ? expectedVersion : null,
       expectedVersion,
       customerId: events[0]!.metadata.customerId,
       events: events.map((event) => ({
@@ -352,8 +353,8 @@ export class PostgresEventStore implements EventStore {
         APPEND_SQL,
         [
           item.streamId,
-          item.mode,
-          item.expected,
+          modeOf(item.expectedVersion),
+          expectedOf(item.expectedVersion),
           item.customerId,
           JSON.stringify(item.events),
           item.source,

@@ -114,16 +114,21 @@ describe('grouped appends racing another process on PostgreSQL', async () => {
     await one.close();
   });
 
+  // Until a group statement of process one waits on a row lock of process two.
+  async function waitUntilAGroupWaits(): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const { rows } = await one!.sql.query<{ n: string }>(
+        `select count(*)::text as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%ledger_append_batch%'`,
+      );
+      if (rows[0]!.n !== '0') return;
+      assert.ok(Date.now() < deadline, 'the group statement never waited on the uncommitted row');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
   test('a group blocked by another transaction’s uncommitted append to its stream answers a version conflict, not an error', { skip }, async () => {
     const stream = streamOf('cust_blocked');
-    const waitingGroups = async () =>
-      Number(
-        (
-          await one!.sql.query<{ n: string }>(
-            `select count(*)::text as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%ledger_append_batch%'`,
-          )
-        ).rows[0]!.n,
-      );
     let group: Promise<PromiseSettledResult<AppendResult>[]> | undefined;
     await two!.sql.transaction(async (tx) => {
       // Another writer has appended version 1 and not committed yet: the group cannot see it.
@@ -135,17 +140,37 @@ describe('grouped appends racing another process on PostgreSQL', async () => {
         one!.store.append(stream, [anEvent('cust_blocked')], { expectedVersion: 'no_stream' }),
         one!.store.append(streamOf('cust_unblocked'), [anEvent('cust_unblocked')], { expectedVersion: 'no_stream' }),
       ]);
-      const deadline = Date.now() + 5_000;
-      while ((await waitingGroups()) === 0) {
-        assert.ok(Date.now() < deadline, 'the group statement never waited on the uncommitted row');
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await waitUntilAGroupWaits();
     });
     const [blocked, other] = await group!;
     assert.ok(blocked?.status === 'rejected' && blocked.reason instanceof ConcurrencyError, String(blocked?.status === 'rejected' ? blocked.reason : 'appended'));
     assert.equal(blocked.reason.actual, 1);
     assert.ok(other?.status === 'fulfilled' && other.value.nextVersion === 1);
     assert.equal((await one!.store.readStream(stream)).length, 1, 'only the other writer’s event');
+  });
+
+  test('the same delivery committed by another process while a group waits on it: the group answers the original', { skip }, async () => {
+    const key = { source: 'stripe', sourceEventId: 'evt_cross_process' };
+    let original = '';
+    let group: Promise<AppendResult> | undefined;
+    await two!.sql.transaction(async (tx) => {
+      const { rows } = await tx.query<{ event_ids: string[] }>(
+        `select event_ids::text[] as event_ids from ledger_append($1, 'no_stream', null, 'cust_first', $2::jsonb, $3, $4, null)`,
+        [
+          streamOf('cust_first'),
+          JSON.stringify([{ event_id: '018f0000-0000-7000-8000-000000000002', type: 'TestFactRecorded', schema_version: 1, data: {}, metadata: anEvent('cust_first').metadata }]),
+          key.source,
+          key.sourceEventId,
+        ],
+      );
+      original = rows[0]!.event_ids[0]!;
+      group = one!.store.append(streamOf('cust_second'), [anEvent('cust_second')], { expectedVersion: 'no_stream', idempotencyKey: key });
+      await waitUntilAGroupWaits();
+    });
+    const answer = await group!;
+    assert.equal(answer.duplicate, true);
+    assert.deepEqual(answer.eventIds, [original]);
+    assert.equal((await one!.store.readStream(streamOf('cust_second'))).length, 0, 'nothing stored twice');
   });
 
   test('first appends to 40 new streams from both processes at once: one wins each stream and each id', { skip }, async () => {
