@@ -7,6 +7,7 @@
 #                            `export KAFKA_BROKERS=…` (so: eval "$(scripts/kafka.sh start)")
 #   scripts/kafka.sh stop    stop the broker and delete its data
 #   scripts/kafka.sh env     print the export line
+#   scripts/kafka.sh cluster-id   print a fresh KRaft cluster id (what `start` formats with)
 #
 # KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (19093) and KAFKA_STATE_DIR (.kafka/node) choose a
 # second, private broker: the broker-restart test runs one beside the shared one. Starting a
@@ -47,11 +48,19 @@ write_properties() {
       kafka/server.properties > "$PROPS"
 }
 
+# A KRaft cluster id is 16 random bytes, base64url without padding. One starting with '-' reads
+# as an option to the storage tool ("--cluster-id: expected one argument": 1 start in 64 failed
+# so), so draw again, as Kafka's own Uuid.randomUuid() does.
+new_cluster_id() {
+  local id="-"
+  while [[ "$id" == -* ]]; do id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"; done
+  echo "$id"
+}
+
 format_storage() {
   if [ -f "$STATE/data/meta.properties" ]; then return; fi
-  # A KRaft cluster id is 16 random bytes, base64url without padding.
   local cluster_id
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+  cluster_id="$(new_cluster_id)"
   if ! java -cp "$LIBS/*" -Dlog4j2.configurationFile="$ROOT/kafka/log4j2.properties" \
     kafka.tools.StorageTool format -t "$cluster_id" -c "$PROPS" >>"$LOG_FILE" 2>&1; then
     say "formatting KRaft storage failed; last lines of $LOG_FILE:"
@@ -123,8 +132,9 @@ case "${1:-}" in
   start) start_broker ;;
   stop) stop_broker ;;
   env) echo "export KAFKA_BROKERS=${BROKERS}" ;;
+  cluster-id) new_cluster_id ;;
   *)
-    echo "usage: scripts/kafka.sh start|stop|env" >&2
+    echo "usage: scripts/kafka.sh start|stop|env|cluster-id" >&2
     exit 2
     ;;
 esac
