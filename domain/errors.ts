@@ -20,6 +20,7 @@ export const errorCatalogue = {
   LEDGER_STORE_UNAVAILABLE: { status: 503, title: 'Event store unavailable, retry later' },
   LEDGER_BUSY: { status: 503, title: 'Too many concurrent writes for one customer, retry later' },
   LEDGER_OVERLOADED: { status: 503, title: 'At capacity, retry later' },
+  LEDGER_KAFKA_UNAVAILABLE: { status: 503, title: 'Kafka unreachable, retry later' },
   LEDGER_ILLEGAL_STATE: { status: 409, title: 'Not allowed in the current state' },
   // A stored or decided event that no schema version (after upcasting) accepts: a bug or a
   // newer writer, never the client's fault.

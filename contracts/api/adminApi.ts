@@ -147,7 +147,16 @@ export const ParkedActionResult = z.object({
   drained: z.array(z.object({ projection: z.string(), customerId: z.string(), applied: z.number().int(), stillParked: z.number().int() })),
 });
 
+const PartitionLag = z.object({
+  partition: z.number().int(),
+  highOffset: z.string(),
+  appliedOffset: z.string().meta({ description: 'Next offset to apply: the greater of the committed offset and the read models\' own progress row' }),
+  lagMessages: z.number().int(),
+  lagSeconds: z.number().meta({ description: 'Age of the oldest event waiting in this partition' }),
+});
+
 export const ProjectionsStatus = z.object({
+  source: z.enum(['store', 'kafka']).meta({ description: 'Where projectors read: the store log (checkpoints) or Kafka (PROJECTOR_SOURCE=kafka, the consumer group)' }),
   projections: z.array(
     z.object({
       name: z.string(),
@@ -159,6 +168,17 @@ export const ProjectionsStatus = z.object({
     }),
   ),
   fenceHeldEvents: z.number().int().meta({ description: 'Committed events waiting behind an older open transaction' }),
+  kafka: z
+    .object({
+      topic: z.string(),
+      groupId: z.string(),
+      relayPosition: z.string().meta({ description: 'Last event the broker acknowledged' }),
+      relayBacklog: z.number().int().meta({ description: 'Events not yet produced by `ledger relay`' }),
+      relayLagSeconds: z.number(),
+      partitions: z.array(PartitionLag),
+    })
+    .optional()
+    .meta({ description: 'Kafka mode only: where the lag sits' }),
 });
 
 export const RebuildResult = z.object({ readModel: z.string(), events: z.number().int(), seconds: z.number(), position: z.string() });

@@ -32,7 +32,7 @@ export function adminOperationRoutes(scope: FastifyInstance, deps: AppDeps): voi
     return skipParkedEvent(db, config, id, actorOf(request).id, reason);
   });
 
-  scope.get('/admin/projections', { onRequest: viewer }, async () => projectionsStatus(db.sql));
+  scope.get('/admin/projections', { onRequest: viewer }, async () => projectionsStatus(db.sql, config));
 
   // Synchronous: the answer is the rebuild's result. Reads keep being served from the live
   // table until the swap.

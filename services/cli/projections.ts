@@ -1,7 +1,7 @@
 import { ProjectionParams } from '../../contracts/api/adminApi.ts';
 import { parseWith } from '../../contracts/parseBody.ts';
 import { projectionsStatus, rebuildProjection } from '../operations/projectionOperations.ts';
-import type { ProjectionStatus } from '../projector/projectionStatus.ts';
+import type { ProjectionsReport } from '../projector/projectionStatus.ts';
 import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
 import { createProjector } from '../projector/readModelRunners.ts';
 import type { RebuildResult } from '../projector/rebuild.ts';
@@ -61,8 +61,8 @@ export async function execute(access: LedgerAccess, args: ProjectionsArgs, io: C
   if (args.action === 'status') {
     const status =
       access.kind === 'remote'
-        ? await callService<{ projections: ProjectionStatus[]; fenceHeldEvents: number }>(access, 'GET', '/admin/projections')
-        : await projectionsStatus(access.db.sql);
+        ? await callService<ProjectionsReport>(access, 'GET', '/admin/projections')
+        : await projectionsStatus(access.db.sql, access.config);
     io.out(args.json ? json(status) : renderStatus(status));
     return 0;
   }
@@ -84,11 +84,21 @@ export async function execute(access: LedgerAccess, args: ProjectionsArgs, io: C
   return 0;
 }
 
-function renderStatus(status: { projections: ProjectionStatus[]; fenceHeldEvents: number }): string {
+function renderStatus(status: ProjectionsReport): string {
   const lines = status.projections.map(
     (p) =>
       `${p.name.padEnd(8)} position ${p.position.padStart(16)}  lag ${String(p.lagEvents).padStart(7)} events ${p.lagSeconds.toFixed(1).padStart(8)} s  parked ${p.parked}\n`,
   );
   if (status.fenceHeldEvents > 0) lines.push(`${status.fenceHeldEvents} committed events wait behind an older open transaction (xmin fence)\n`);
+  const { kafka } = status;
+  if (kafka) {
+    lines.push(`from Kafka topic ${kafka.topic} as group ${kafka.groupId}; one transaction applies all read models, so they lag together\n`);
+    lines.push(`relay    position ${kafka.relayPosition.padStart(16)}  not yet produced ${String(kafka.relayBacklog).padStart(7)} events ${kafka.relayLagSeconds.toFixed(1).padStart(8)} s\n`);
+    for (const p of kafka.partitions) {
+      lines.push(
+        `partition ${String(p.partition).padStart(3)}  applied offset ${p.appliedOffset.padStart(10)} of ${p.highOffset.padStart(10)}  lag ${String(p.lagMessages).padStart(7)} messages ${p.lagSeconds.toFixed(1).padStart(8)} s\n`,
+      );
+    }
+  }
   return lines.join('');
 }

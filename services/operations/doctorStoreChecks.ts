@@ -1,8 +1,9 @@
 import { ProjectionsStatus } from '../../contracts/api/adminApi.ts';
 import { parseWith } from '../../contracts/parseBody.ts';
 import type { DoctorSettings } from '../../contracts/doctorEnv.ts';
-import { projectionStatus } from '../projector/projectionStatus.ts';
-import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
+import { loadConfig } from '../config.ts';
+import type { ProjectionsReport } from '../projector/projectionStatus.ts';
+import { projectionsStatus } from './projectionOperations.ts';
 import { fail, pass, skip, type CheckResult, type DoctorContext } from './doctorResult.ts';
 
 // The store and the projection runtime, directly or through the running service's health and
@@ -32,12 +33,18 @@ export async function storeCheck(context: DoctorContext): Promise<CheckResult> {
   }
 }
 
-type Status = Awaited<ReturnType<typeof projectionStatus>>;
-
-async function statusOf(context: DoctorContext): Promise<Status | string> {
+async function statusOf(context: DoctorContext): Promise<ProjectionsReport | string> {
   const { store } = context;
   if (store.kind === 'unavailable') return 'the store is unreachable';
-  if (store.kind === 'direct') return projectionStatus(store.db.sql, READ_MODEL_NAMES);
+  if (store.kind === 'direct') {
+    let config;
+    try {
+      config = loadConfig(context.env);
+    } catch {
+      return 'the configuration is invalid (see the configuration check)';
+    }
+    return projectionsStatus(store.db.sql, config).catch(() => 'Kafka did not answer (PROJECTOR_SOURCE=kafka reads lag from the consumer group)');
+  }
   if (!store.apiKey) return `the service at ${store.url} holds the store: set LEDGER_API_KEY (a viewer key) to read projection status through it`;
   const response = await (context.fetch ?? fetch)(`${store.url}/admin/projections`, {
     headers: { authorization: `Bearer ${store.apiKey}` },

@@ -2,15 +2,28 @@ import { LedgerError } from '../../domain/errors.ts';
 import type { LedgerConfig } from '../config.ts';
 import type { LedgerDatabase } from '../eventstore/database.ts';
 import type { SqlExecutor } from '../eventstore/sqlClient.ts';
-import { projectionStatus, type ProjectionStatus } from '../projector/projectionStatus.ts';
+import { kafkaProjectionStatus, readTopicOffsets, type TopicOffsets } from '../projector/kafkaLag.ts';
+import { projectionStatus, type ProjectionsReport } from '../projector/projectionStatus.ts';
 import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
 import { createRunners } from '../projector/readModelRunners.ts';
 import { rebuildReadModel, type RebuildResult } from '../projector/rebuild.ts';
+import { connectKafka, silentLogger } from '../relay/kafkaConnection.ts';
 
 // `ledger projections status|rebuild` and /admin/projections: the same two operations.
 
-export function projectionsStatus(sql: SqlExecutor): Promise<{ projections: ProjectionStatus[]; fenceHeldEvents: number }> {
-  return projectionStatus(sql, READ_MODEL_NAMES);
+// With PROJECTOR_SOURCE=kafka the store's checkpoints stand still (the consumer group holds the
+// progress), so status asks the broker for its offsets; see kafkaLag.ts.
+export async function projectionsStatus(sql: SqlExecutor, config: Pick<LedgerConfig, 'projectorSource' | 'kafka'>): Promise<ProjectionsReport> {
+  if (config.projectorSource !== 'kafka') return projectionStatus(sql, READ_MODEL_NAMES);
+  const settings = { topic: config.kafka.topic, groupId: config.kafka.groupId };
+  let offsets: TopicOffsets[];
+  try {
+    const kafka = connectKafka(config, silentLogger, 'status', { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 });
+    offsets = await readTopicOffsets(kafka, settings);
+  } catch {
+    throw new LedgerError('LEDGER_KAFKA_UNAVAILABLE', 'Kafka did not answer: in Kafka mode, projection lag is read from the consumer group (KAFKA_BROKERS)');
+  }
+  return kafkaProjectionStatus(sql, offsets, settings, READ_MODEL_NAMES);
 }
 
 export async function rebuildProjection(

@@ -3,6 +3,7 @@ import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import type { LedgerDatabase } from '../eventstore/database.ts';
 import { fromKafkaMessage } from '../relay/eventMessages.ts';
 import { ensureTopic, type KafkaLogger } from '../relay/kafkaConnection.ts';
+import { recordPartitionProgress } from './kafkaProgress.ts';
 import { inKafkaBatchSpan } from './kafkaSpans.ts';
 import type { CommitListener } from './projector.ts';
 import { SharedStateConflict, type BatchResult, type ProjectionRunner } from './projectionRunner.ts';
@@ -21,8 +22,9 @@ export interface KafkaSourceSettings {
 // one joins, leaves or stops heartbeating.
 //
 // Per batch (one partition): decode -> one Postgres transaction that applies the events to every
-// read model (ProjectionRunner.applyGiven skips what a read model already has) -> commit ->
-// commit the offsets. A crash between the two commits redelivers the batch, which is then
+// read model (ProjectionRunner.applyGiven skips what a read model already has) and records the
+// partition's progress (kafkaProgress.ts, what status reads lag from) -> commit -> commit the
+// offsets. A crash between the two commits redelivers the batch, which is then
 // skipped: the effect is exactly once although delivery is at least once. A per-partition
 // advisory lock makes a consumer that lost its partition in a rebalance (and has not noticed
 // yet) take turns with the new owner instead of racing it.
@@ -115,6 +117,8 @@ export class KafkaProjector {
             await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`ledger_kafka:${groupId}:${batch.topic}:${batch.partition}`]);
             const results: [ProjectionRunner<unknown>, BatchResult][] = [];
             for (const runner of this.runners) results.push([runner, await runner.applyGiven(tx, events)]);
+            const position = events.reduce((max, e) => (e.position > max ? e.position : max), 0n);
+            await recordPartitionProgress(tx, groupId, batch.topic, { partition: batch.partition, nextOffset: BigInt(batch.lastOffset()) + 1n, position });
             return results;
           }),
         );

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Admin, type LogEntry, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type LogEntry, type logCreator, type RetryOptions } from 'kafkajs';
 import type { LedgerConfig } from '../config.ts';
 
 export interface KafkaLogger {
@@ -19,15 +19,18 @@ function logCreatorFor(logger: KafkaLogger): logCreator {
     };
 }
 
-export function connectKafka(config: LedgerConfig, logger: KafkaLogger, clientSuffix?: string): Kafka {
+// A broker restart takes seconds: long-running clients keep reconnecting instead of giving up
+// after the default ~10 s. One-shot reads (status) pass a short retry and answer promptly.
+const PATIENT: RetryOptions = { initialRetryTime: 200, maxRetryTime: 5_000, retries: 30 };
+
+export function connectKafka(config: Pick<LedgerConfig, 'kafka'>, logger: KafkaLogger, clientSuffix?: string, retry: RetryOptions = PATIENT): Kafka {
   if (config.kafka.brokers.length === 0) throw new Error('KAFKA_BROKERS is not set');
   return new Kafka({
     clientId: clientSuffix ? `${config.kafka.clientId}-${clientSuffix}` : config.kafka.clientId,
     brokers: config.kafka.brokers,
     logLevel: logLevel.WARN,
     logCreator: logCreatorFor(logger),
-    // A broker restart takes seconds; keep reconnecting instead of giving up after the default ~10 s.
-    retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 30 },
+    retry,
   });
 }
 
@@ -43,6 +46,8 @@ export async function ensureTopic(kafka: Kafka, topic: string): Promise<void> {
     await admin.disconnect();
   }
 }
+
+export const silentLogger: KafkaLogger = { info: () => {}, warn: () => {} };
 
 // JSON lines on stderr for the CLI processes (`ledger relay`, `ledger projections run`).
 export const stderrLogger: KafkaLogger = {

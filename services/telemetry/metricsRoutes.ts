@@ -1,7 +1,7 @@
 import type { BatchObservableCallback } from '@opentelemetry/api';
 import type { RouteModule } from '../http/app.ts';
-import { projectionStatus } from '../projector/projectionStatus.ts';
-import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
+import { projectionsStatus } from '../operations/projectionOperations.ts';
+import type { ProjectionsReport } from '../projector/projectionStatus.ts';
 import { currentTelemetry } from './activeTelemetry.ts';
 import { instruments } from './instruments.ts';
 
@@ -10,16 +10,17 @@ export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
 // GET /metrics: Prometheus text. Public, like the health probes (counts and latencies only: no
 // ids, no payloads); put it behind the network boundary the scraper sits in.
 //
-// Lag and parked counts are read from the store at scrape time, so they are right whichever
-// process runs the projectors (this one, or `ledger projections run` elsewhere).
-export const metricsRoutes: RouteModule = (scope, { db }) => {
+// Lag and parked counts are read from the store (and in Kafka mode the consumer group's offsets)
+// at scrape time, so they are right whichever process runs the projectors (this one, or
+// `ledger projections run` elsewhere).
+export const metricsRoutes: RouteModule = (scope, { db, config }) => {
   const { meter, projectionLagEvents, projectionLagSeconds, parkedEvents, fenceHeldEvents } = instruments();
   const observe: BatchObservableCallback = async (observer) => {
-    let status: Awaited<ReturnType<typeof projectionStatus>>;
+    let status: ProjectionsReport;
     try {
-      status = await projectionStatus(db.sql, READ_MODEL_NAMES);
+      status = await projectionsStatus(db.sql, config);
     } catch {
-      // Store unreachable: the gauges go missing for this scrape (Prometheus sees stale series),
+      // Store (or, in Kafka mode, the broker) unreachable: the gauges go missing for this scrape (Prometheus sees stale series),
       // rather than reporting a made-up zero lag.
       return;
     }

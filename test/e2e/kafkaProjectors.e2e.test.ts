@@ -85,6 +85,13 @@ describe('projectors in Kafka mode: three processes, one consumer group, a real 
       assert.equal(live.length, 350, `${name} has every customer`);
       assert.deepEqual(live, expected.get(name), `${name} equals the single-process store-polling result`);
     }
+    // What an operator sees now: the group's lag (nothing), not the store checkpoints' (everything).
+    const statusCommand = await startLedgerProcess(['projections', 'status', '--json'], env);
+    assert.equal(await statusCommand.exited, 0, statusCommand.output());
+    const status = JSON.parse(statusCommand.output()) as { source: string; projections: { name: string; lagEvents: number; lagSeconds: number }[] };
+    assert.equal(status.source, 'kafka');
+    for (const p of status.projections) assert.deepEqual({ lagEvents: p.lagEvents, lagSeconds: p.lagSeconds }, { lagEvents: 0, lagSeconds: 0 }, p.name);
+
     const taken = survivors.flatMap((p) => lastAssignment(p) ?? []).sort();
     assert.deepEqual(taken, [0, 1, 2, 3, 4, 5], 'the two survivors took over all six partitions');
 

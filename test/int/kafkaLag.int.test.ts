@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Kafka } from 'kafkajs';
+import { loadConfig, type LedgerConfig } from '../../services/config.ts';
+import type { LedgerDatabase } from '../../services/eventstore/database.ts';
+import { projectionsStatus } from '../../services/operations/projectionOperations.ts';
+import { partitionOf } from '../../services/projector/kafkaLag.ts';
+import { KafkaProjector } from '../../services/projector/kafkaSource.ts';
+import type { ProjectionsReport } from '../../services/projector/projectionStatus.ts';
+import { createRunners } from '../../services/projector/readModelRunners.ts';
+import { Relay } from '../../services/relay/relay.ts';
+import { recordHistories } from '../support/customerHistories.ts';
+import { dropSchemaOf, openPostgres, storedEvents } from '../support/databases.ts';
+import { deleteTopic, KAFKA_BROKERS, kafkaSkip, quietKafka, uniqueName, waitUntil } from '../support/kafkaBroker.ts';
+import { TEST_ENV } from '../support/testApp.ts';
+
+const silent = { info: () => {}, warn: () => {} };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// In Kafka mode the store's checkpoints never move; status must read the consumer group instead
+// of reporting the whole log as lag (which fired lag alerts and failed `ledger doctor`).
+describe('projection status in Kafka mode (PROJECTOR_SOURCE=kafka), a real broker', async () => {
+  const skip = await kafkaSkip();
+  let db: LedgerDatabase;
+  let kafka: Kafka;
+  let config: LedgerConfig;
+  let relay: Relay;
+  const topic = uniqueName('ledger-test-lag');
+  const groupId = uniqueName('ledger-test-lag-group');
+
+  before(async () => {
+    if (skip) return;
+    db = await openPostgres(8);
+    kafka = quietKafka();
+    config = loadConfig({ ...TEST_ENV, PROJECTOR_SOURCE: 'kafka', KAFKA_BROKERS, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: groupId });
+    relay = new Relay(db, kafka, { topic, batchSize: 500, pollIntervalMs: 50, logger: silent });
+  });
+  after(async () => {
+    if (skip) return;
+    await deleteTopic(kafka, topic);
+    await dropSchemaOf(db);
+    await db.close();
+  });
+
+  const status = () => projectionsStatus(db.sql, config);
+  const projector = () =>
+    new KafkaProjector(db, [...createRunners(db, config).values()], kafka, { topic, groupId, sessionTimeoutMs: 6_000, logger: silent });
+  const catchUp = async () => {
+    const running = projector();
+    await running.start();
+    await waitUntil('the consumer group to apply everything', async () => (await status()).projections.every((p) => p.lagEvents === 0), 60_000, 100);
+    await running.stop();
+  };
+  const customerOf = async (from: bigint) => {
+    const events = (await storedEvents(db)).filter((e) => e.position > from);
+    return { customerId: events[0]!.metadata.customerId, events };
+  };
+  const lagOf = (report: ProjectionsReport, partition: number) => report.kafka!.partitions.find((p) => p.partition === partition)!;
+
+  test('before the relay: every event waits for it; after: in the partitions; applied: no lag at all', { skip, timeout: 120_000 }, async () => {
+    await recordHistories(db.store, 30);
+    const events = await storedEvents(db);
+
+    const unrelayed = await status();
+    assert.equal(unrelayed.source, 'kafka');
+    assert.equal(unrelayed.kafka?.relayBacklog, events.length);
+    for (const p of unrelayed.projections) assert.equal(p.lagEvents, events.length);
+
+    await relay.drain();
+    const relayed = await status();
+    assert.equal(relayed.kafka?.relayBacklog, 0);
+    assert.equal(relayed.kafka?.relayPosition, events.at(-1)!.position.toString());
+    assert.equal(relayed.kafka!.partitions.reduce((n, p) => n + p.lagMessages, 0), events.length, 'every message is waiting in its partition');
+    for (const p of relayed.projections) {
+      assert.equal(p.lagEvents, events.length);
+      assert.equal(p.position, (events[0]!.position - 1n).toString(), 'nothing is applied yet');
+      assert.ok(p.lagSeconds > 0);
+    }
+
+    await catchUp();
+    const applied = await status();
+    for (const p of applied.projections) {
+      assert.deepEqual({ lagEvents: p.lagEvents, lagSeconds: p.lagSeconds, position: p.position }, { lagEvents: 0, lagSeconds: 0, position: p.headPosition }, p.name);
+    }
+    for (const p of applied.kafka!.partitions) assert.equal(p.appliedOffset, p.highOffset, `partition ${p.partition} applied to its end`);
+  });
+
+  test("a partition's lag in seconds is the age of its own oldest waiting event, not the time since it last moved", { skip, timeout: 120_000 }, async () => {
+    const start = (await storedEvents(db)).at(-1)!.position;
+    const partitions = (await status()).kafka!.partitions.length;
+    assert.ok(partitions > 1, 'the broker gives the topic several partitions');
+    const partition = partitionOf(partitions);
+
+    // Customer A first; a second later customer B, in another partition that has been idle
+    // since the first test. Nothing is applied (no projector runs).
+    await recordHistories(db.store, 1, 100);
+    const a = await customerOf(start);
+    await sleep(1_500);
+    let b: Awaited<ReturnType<typeof customerOf>>;
+    let n = 101;
+    do {
+      const before = (await storedEvents(db)).at(-1)!.position;
+      await recordHistories(db.store, 1, n++);
+      b = await customerOf(before);
+    } while (partition(b.customerId) === partition(a.customerId));
+    await relay.drain();
+
+    const report = await status();
+    const waiting = (await storedEvents(db)).filter((e) => e.position > start);
+    const lagA = lagOf(report, partition(a.customerId));
+    const lagB = lagOf(report, partition(b.customerId));
+    assert.ok(lagA.lagSeconds >= 1.4, `A's partition: its events are ${lagA.lagSeconds} s old`);
+    assert.ok(lagB.lagSeconds < 1.4, `B's partition: its oldest waiting event is B's own (${lagB.lagSeconds} s), not A's`);
+    assert.ok(lagB.lagMessages >= b.events.filter((e) => e.metadata.customerId === b.customerId).length);
+    for (const p of report.projections) {
+      assert.equal(p.lagEvents, waiting.length, 'exactly the events appended since the group caught up');
+      assert.equal(p.lagSeconds, lagA.lagSeconds, 'the oldest waiting event overall is A’s');
+      assert.equal(p.position, (a.events[0]!.position - 1n).toString());
+    }
+
+    // One more customer not relayed yet: counted as the relay's backlog, not in a partition.
+    await recordHistories(db.store, 1, 500);
+    const unrelayed = (await storedEvents(db)).filter((e) => e.position > waiting.at(-1)!.position);
+    const withBacklog = await status();
+    assert.equal(withBacklog.kafka?.relayBacklog, unrelayed.length);
+    for (const p of withBacklog.projections) assert.equal(p.lagEvents, waiting.length + unrelayed.length);
+
+    await relay.drain();
+    await catchUp();
+    for (const p of (await status()).projections) assert.equal(p.lagEvents, 0, p.name);
+  });
+
+  test('an unreachable broker answers LEDGER_KAFKA_UNAVAILABLE, not a made-up lag', { skip, timeout: 60_000 }, async () => {
+    const closed = loadConfig({ ...TEST_ENV, PROJECTOR_SOURCE: 'kafka', KAFKA_BROKERS: '127.0.0.1:1', KAFKA_TOPIC: topic, KAFKA_GROUP_ID: groupId });
+    await assert.rejects(projectionsStatus(db.sql, closed), (error: Error & { code?: string; status?: number }) => {
+      assert.equal(error.code, 'LEDGER_KAFKA_UNAVAILABLE');
+      assert.equal(error.status, 503);
+      assert.doesNotMatch(error.message, /127\.0\.0\.1/, 'no broker address in a client-facing message');
+      return true;
+    });
+  });
+});
