@@ -2,7 +2,7 @@ import { describeConfig, loadConfig } from '../config.ts';
 import { openDatabase } from '../eventstore/openDatabase.ts';
 import { buildApp } from '../http/app.ts';
 import { scheduleInboxPruning } from '../ingest/inbox.ts';
-import { notifyOtherProcesses } from '../projector/projector.ts';
+import { notifyOtherProcesses } from '../projector/appendSignals.ts';
 import { createProjector } from '../projector/readModelRunners.ts';
 import { currentTelemetry } from '../telemetry/activeTelemetry.ts';
 

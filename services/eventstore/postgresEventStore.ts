@@ -10,7 +10,7 @@ import type {
   ReadAllOptions,
   ReadStreamOptions,
 } from './port.ts';
-import { observeAppend } from '../telemetry/storeTelemetry.ts';
+import { countAppendGrouping, observeAppend } from '../telemetry/storeTelemetry.ts';
 import { namedStatement, type SqlClient, type SqlExecutor } from './sqlClient.ts';
 import { EVENTS_PER_APPEND_LIMIT } from './storeSchema.ts';
 import { StatementGroup } from './statementGroup.ts';
@@ -339,11 +339,13 @@ export class PostgresEventStore implements EventStore {
     } catch {
       // A race with another process aborted the statement (or the store failed): each item
       // alone, in order, gets the answer it would have had without grouping.
+      countAppendGrouping('fallback', items.length);
       const answers: AppendAnswer[] = [];
       for (const item of items) answers.push(await this.appendAlone(item).then((result) => ({ result }), (error) => ({ error })));
       return answers;
     }
     if (rows.length !== items.length) throw new Error(`ledger_append_batch answered ${rows.length} of ${items.length} appends`);
+    countAppendGrouping('grouped', items.length);
     return rows.map((row, index) => answerOf(items[index]!, row));
   }
 

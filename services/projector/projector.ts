@@ -1,4 +1,5 @@
 import type { LedgerDatabase } from '../eventstore/database.ts';
+import { onEveryAppend } from './appendSignals.ts';
 import { ProjectionFailure, type BatchResult, type ProjectionRunner } from './projectionRunner.ts';
 
 export interface ProjectorLogger {
@@ -6,8 +7,6 @@ export interface ProjectorLogger {
 }
 
 export type CommitListener = (readModel: string, result: BatchResult) => void;
-
-export const NOTIFY_CHANNEL = 'ledger_events';
 
 // Drives the runners: wakes on an append in this process, on NOTIFY from another process
 // (Postgres), or on the polling fallback; backs off with jitter when a batch fails.
@@ -32,11 +31,7 @@ export class Projector {
 
   async start(): Promise<void> {
     this.stopped = false;
-    this.unsubscribe.push(this.db.store.onAppended(() => this.wakeAll()));
-    if (this.db.sql.kind === 'postgres') {
-      const unlisten = await this.db.sql.listen(NOTIFY_CHANNEL, () => this.wakeAll());
-      this.unsubscribe.push(() => void unlisten());
-    }
+    this.unsubscribe.push(await onEveryAppend(this.db, () => this.wakeAll()));
     this.loops = this.runners.map((runner) => this.loop(runner));
   }
 
@@ -110,19 +105,6 @@ export class Projector {
       if (wakeable) this.wakers.add(done);
     });
   }
-}
-
-// Lets projector processes elsewhere wake on this process's appends. Coalesced: a burst of
-// appends costs one NOTIFY per interval, not one per append.
-export function notifyOtherProcesses(db: LedgerDatabase, intervalMs = 5): () => void {
-  if (db.sql.kind !== 'postgres') return () => {};
-  let pending: NodeJS.Timeout | undefined;
-  return db.store.onAppended(() => {
-    pending ??= setTimeout(() => {
-      pending = undefined;
-      db.sql.query(`select pg_notify('${NOTIFY_CHANNEL}', '')`).catch(() => {});
-    }, intervalMs);
-  });
 }
 
 // The log line names the event that failed and the delivery it came from.

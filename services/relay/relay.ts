@@ -1,7 +1,7 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import type { LedgerDatabase } from '../eventstore/database.ts';
 import { readAllWith } from '../eventstore/postgresEventStore.ts';
-import { NOTIFY_CHANNEL } from '../projector/projector.ts';
+import { onEveryAppend } from '../projector/appendSignals.ts';
 import { toKafkaMessage } from './eventMessages.ts';
 import { ensureTopic, type KafkaLogger } from './kafkaConnection.ts';
 
@@ -51,11 +51,7 @@ export class Relay {
   async start(): Promise<void> {
     await this.prepare();
     this.stopped = false;
-    this.unsubscribe.push(this.db.store.onAppended(() => this.wakeAll()));
-    if (this.db.sql.kind === 'postgres') {
-      const unlisten = await this.db.sql.listen(NOTIFY_CHANNEL, () => this.wakeAll());
-      this.unsubscribe.push(() => void unlisten());
-    }
+    this.unsubscribe.push(await onEveryAppend(this.db, () => this.wakeAll()));
     this.loop = this.run();
   }
 

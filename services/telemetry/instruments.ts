@@ -10,6 +10,7 @@ export interface LedgerInstruments {
   webhookDeliveries: Counter;
   httpRequestDuration: Histogram;
   appendDuration: Histogram;
+  appendGrouping: Counter;
   eventsAppended: Counter;
   manualOverrides: Counter;
   syncLatency: Histogram;
@@ -37,6 +38,7 @@ function createInstruments(meter: Meter): LedgerInstruments {
     webhookDeliveries: counter(METRICS.webhookDeliveries),
     httpRequestDuration: histogram(METRICS.httpRequestDuration),
     appendDuration: histogram(METRICS.appendDuration),
+    appendGrouping: counter(METRICS.appendGrouping),
     eventsAppended: counter(METRICS.eventsAppended),
     manualOverrides: counter(METRICS.manualOverrides),
     syncLatency: histogram(METRICS.syncLatency),

@@ -46,6 +46,14 @@ export const METRICS = {
     labels: ['outcome'],
     buckets: FAST_BUCKETS,
   },
+  appendGrouping: {
+    name: 'ledger_append_grouping',
+    kind: 'counter',
+    unit: '{append}',
+    description:
+      'Appends by how they were committed: grouped (one statement and transaction with the appends queued beside them) or fallback (that statement failed — a race with another process, the store, or a fault in ledger_append_batch — and each ran alone); a steady fallback share means the grouping is lost',
+    labels: ['outcome'],
+  },
   eventsAppended: {
     name: 'ledger_events_appended',
     kind: 'counter',

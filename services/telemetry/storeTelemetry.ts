@@ -63,6 +63,12 @@ export async function observeAppend(events: readonly NewEvent[], append: () => P
   }
 }
 
+// The fallback catches every error of the group statement, so a fault there would otherwise
+// show only as lost speed.
+export function countAppendGrouping(outcome: 'grouped' | 'fallback', appends: number): void {
+  instruments().appendGrouping.add(appends, { outcome });
+}
+
 function countAppended(events: readonly NewEvent[]): void {
   const { eventsAppended, manualOverrides } = instruments();
   for (const event of events) {

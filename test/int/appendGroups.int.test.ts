@@ -5,12 +5,15 @@ import { ConcurrencyError, IdentityConflictError } from '../../domain/errors.ts'
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { openDatabase } from '../../services/eventstore/openDatabase.ts';
 import { databaseTargets, describeOnEachDatabase, dropSchemaOf, openPostgres, POSTGRES_URL, storedEvents } from '../support/databases.ts';
+import { captureMetrics } from '../support/capturedMetrics.ts';
 import { anEvent, streamOf } from '../support/events.ts';
 
 // Appends queued while one is in flight share a statement and a transaction (group commit).
 // Each must still get the answer it would have had alone.
 
 const transactionOf = (result: AppendResult) => result.positions[0]! / 4096n;
+const metrics = captureMetrics();
+after(() => metrics.stop());
 
 describeOnEachDatabase('grouped appends', (suite) => {
   const { skip } = suite;
@@ -24,6 +27,7 @@ describeOnEachDatabase('grouped appends', (suite) => {
       expectedVersion: 'no_stream',
       identities: [{ kind: 'stripe', externalId: 'cus_g_taken' }],
     });
+    const counted = { grouped: await metrics.counter('ledger_append_grouping', { outcome: 'grouped' }), fallback: await metrics.counter('ledger_append_grouping', { outcome: 'fallback' }) };
     // The first leaves at once; the rest queue behind it and go out as one statement.
     const [first, ...queued] = await Promise.allSettled([
       db.store.append(streamOf('cust_g_lead'), [anEvent('cust_g_lead')], { expectedVersion: 'no_stream' }),
@@ -80,6 +84,8 @@ describeOnEachDatabase('grouped appends', (suite) => {
     assert.deepEqual(await db.store.identitiesOf('cust_g_b'), []);
     assert.deepEqual(await db.store.identitiesOf('cust_g_c'), []);
     assert.equal(new Set(stored.map((e) => e.position)).size, stored.length);
+    assert.equal(await metrics.counter('ledger_append_grouping', { outcome: 'fallback' }), counted.fallback, 'refusals are answers, not fallbacks');
+    assert.ok((await metrics.counter('ledger_append_grouping', { outcome: 'grouped' })) >= counted.grouped + 7);
   });
 
   test('a group holding more events than one transaction can number is split, and every append lands', { skip }, async () => {
@@ -130,6 +136,7 @@ describe('grouped appends racing another process on PostgreSQL', async () => {
   test('a group blocked by another transaction’s uncommitted append to its stream answers a version conflict, not an error', { skip }, async () => {
     const stream = streamOf('cust_blocked');
     let group: Promise<PromiseSettledResult<AppendResult>[]> | undefined;
+    const fallbacks = await metrics.counter('ledger_append_grouping', { outcome: 'fallback' });
     await two!.sql.transaction(async (tx) => {
       // Another writer has appended version 1 and not committed yet: the group cannot see it.
       await tx.query(`select * from ledger_append($1, 'no_stream', null, 'cust_blocked', $2::jsonb, null, null, null)`, [
@@ -147,6 +154,7 @@ describe('grouped appends racing another process on PostgreSQL', async () => {
     assert.equal(blocked.reason.actual, 1);
     assert.ok(other?.status === 'fulfilled' && other.value.nextVersion === 1);
     assert.equal((await one!.store.readStream(stream)).length, 1, 'only the other writer’s event');
+    assert.ok((await metrics.counter('ledger_append_grouping', { outcome: 'fallback' })) > fallbacks, 'the fallback is counted, so it shows in /metrics');
   });
 
   test('the same delivery committed by another process while a group waits on it: the group answers the original', { skip }, async () => {
