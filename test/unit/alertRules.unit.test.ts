@@ -116,6 +116,10 @@ describe('alert rules (deploy/prometheus/alerts.yml)', () => {
     const parked = alert('LedgerEventParked');
     assert.match(parked.expr, /ledger_projection_parked_events\) > 0$/);
     assert.equal(parked.for, undefined, 'any parked event, at once');
+
+    const grouping = alert('LedgerAppendGroupingLost');
+    assert.match(grouping.expr, /ledger_append_grouping_total\{outcome="fallback"\}\[15m\]/);
+    assert.match(grouping.expr, /> 0\.2\s*$/);
   });
 });
 
@@ -128,7 +132,7 @@ describe('metric catalogue (services/telemetry/metricCatalog.ts)', () => {
 
   test('the series the alert test trusts are exactly what the Prometheus exposition shows', async () => {
     const i = instruments();
-    for (const counter of [i.webhookDeliveries, i.eventsAppended, i.manualOverrides, i.projectionBatches, i.ticketEvents]) counter.add(1);
+    for (const counter of [i.webhookDeliveries, i.appendGrouping, i.eventsAppended, i.manualOverrides, i.projectionBatches, i.ticketEvents]) counter.add(1);
     for (const histogram of [i.httpRequestDuration, i.appendDuration, i.syncLatency]) histogram.record(0.5);
     i.ticketFailureStreak.record(1);
     const observed = [i.projectionLagEvents, i.projectionLagSeconds, i.parkedEvents, i.fenceHeldEvents];
