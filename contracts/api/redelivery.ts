@@ -12,12 +12,15 @@ export const RedeliveryRequest = z
   .object({
     inboxId: z.string().regex(/^[1-9]\d{0,17}$/, { error: 'must be an inbox id (digits)' }).optional(),
     since: z.iso.datetime({ offset: true }).optional(),
+    // With `since`: continue after this inbox id (a truncated report's `next`).
+    after: z.string().regex(/^[1-9]\d{0,17}$/, { error: 'must be an inbox id (digits)' }).optional(),
     source: z.enum(REDELIVERABLE_SOURCES).optional(),
     limit: z.number().int().min(1).max(MAX_REDELIVERIES).optional(),
   })
   .strict()
   // One delivery, or every delivery since a time: never the whole inbox by accident.
-  .refine((r) => (r.inboxId === undefined) !== (r.since === undefined), { error: 'give exactly one of inboxId or since' });
+  .refine((r) => (r.inboxId === undefined) !== (r.since === undefined), { error: 'give exactly one of inboxId or since' })
+  .refine((r) => r.after === undefined || r.since !== undefined, { error: 'after continues a since run: give since too', path: ['after'] });
 export type RedeliveryRequest = z.infer<typeof RedeliveryRequest>;
 
 const FactRedelivered = z.object({
@@ -51,7 +54,9 @@ export const RedeliveryReport = z.object({
     ignored: z.number().int(),
     failed: z.number().int(),
   }),
-  // The filter matched more deliveries than the limit: run again from the last one shown.
+  // The filter matched more deliveries than the limit: the same request with `after: next`
+  // continues where this one stopped.
   truncated: z.boolean(),
+  next: z.string().optional(),
 });
 export type RedeliveryReport = z.infer<typeof RedeliveryReport>;

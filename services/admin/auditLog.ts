@@ -78,7 +78,7 @@ export async function listAudit(
     `select id::text as id, at, principal, role, method, route, target, reason, status, correlation_id, detail
        from ledger_admin_audit
       where ($1::bigint is null or id < $1::bigint) and ($2::text is null or target = $2)
-      order by id desc limit $3::int`,
+      order by ledger_admin_audit.id desc limit $3::int`,
     [options.before ?? null, options.target ?? null, options.limit],
   );
   const entries = rows.map(

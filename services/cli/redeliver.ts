@@ -9,7 +9,7 @@ import { sinceArgument } from './timeArgument.ts';
 
 const USAGE = `Usage:
   ledger redeliver <inbox id> [--json]
-  ledger redeliver --since <ISO time | 90m | 6h | 2d> [--source stripe|crm|support] [--limit N] [--json]
+  ledger redeliver --since <ISO time | 90m | 6h | 2d> [--source stripe|crm|support] [--limit N] [--after <inbox id>] [--json]
 
 Re-processes kept webhook deliveries through today's translators (after a mapper fix, or once an
 unmatched fact's customer exists). Facts already recorded are reported as duplicates; running it
@@ -23,13 +23,20 @@ export async function run(args: string[]): Promise<number> {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: { since: { type: 'string' }, source: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean', default: false } },
+      options: {
+        since: { type: 'string' },
+        source: { type: 'string' },
+        limit: { type: 'string' },
+        after: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
     });
     json = values.json;
     request = parseWith(RedeliveryRequest, {
       ...(positionals[0] !== undefined ? { inboxId: positionals[0] } : {}),
       ...(values.since !== undefined ? { since: sinceArgument(values.since) } : {}),
       ...(values.source !== undefined ? { source: values.source } : {}),
+      ...(values.after !== undefined ? { after: values.after } : {}),
       ...(values.limit !== undefined ? { limit: Number(values.limit) } : {}),
     });
     if (positionals.length > 1) throw new LedgerError('LEDGER_VALIDATION', 'one inbox id at a time');
@@ -57,7 +64,9 @@ export async function run(args: string[]): Promise<number> {
 
   process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : describeReport(report));
   if (report.truncated) {
-    process.stderr.write(`ledger redeliver: more deliveries match than --limit; the first ${report.deliveries.length} were processed. Narrow --since or --source, or raise --limit (at most 10000).\n`);
+    // The same window, continued: --since stays as given (an age would have moved on since).
+    const again = ['ledger redeliver', '--since', request.since, ...(request.source ? ['--source', request.source] : []), ...(request.limit ? ['--limit', String(request.limit)] : []), '--after', report.next];
+    process.stderr.write(`ledger redeliver: more deliveries match than --limit; the first ${report.deliveries.length} were processed. Continue with: ${again.join(' ')}\n`);
   }
   return report.totals.failed > 0 ? 1 : 0;
 }

@@ -106,7 +106,7 @@ export interface StoredDelivery {
 
 export async function readDeliveries(
   sql: SqlExecutor,
-  filter: { id?: string; since?: string; source?: string; limit?: number },
+  filter: { id?: string; since?: string; afterId?: string; source?: string; limit?: number },
 ): Promise<StoredDelivery[]> {
   const { rows } = await sql.query<{
     id: string;
@@ -121,8 +121,9 @@ export async function readDeliveries(
       where ($1::bigint is null or id = $1::bigint)
         and ($2::timestamptz is null or received_at >= $2::timestamptz)
         and ($3::text is null or source = $3::text)
-      order by id limit $4::int`,
-    [filter.id ?? null, filter.since ?? null, filter.source ?? null, filter.limit ?? 10_000],
+        and ($5::bigint is null or id > $5::bigint)
+      order by ledger_inbox.id limit $4::int`,
+    [filter.id ?? null, filter.since ?? null, filter.source ?? null, filter.limit ?? 10_000, filter.afterId ?? null],
   );
   return rows.map((r) => ({
     id: r.id,

@@ -54,7 +54,7 @@ interface ParkedRow {
 
 async function parkedRows(sql: SqlExecutor, ids: string[]): Promise<ParkedRow[]> {
   const { rows } = await sql.query<{ id: string; projection: string; customer_id: string; status: string }>(
-    `select id::text as id, projection, customer_id, status from ledger_parked_events where id = any($1::bigint[]) order by id`,
+    `select id::text as id, projection, customer_id, status from ledger_parked_events where id = any($1::bigint[]) order by ledger_parked_events.id`,
     [ids],
   );
   return rows.map((r) => ({ id: r.id, projection: r.projection, customerId: r.customer_id, status: r.status }));

@@ -38,7 +38,9 @@ export function todaysSources(config: LedgerConfig): SourceRegistry {
 
 // What the audit log names as the subject of a redelivery.
 export const redeliveryTarget = (request: RedeliveryRequest): string =>
-  request.inboxId !== undefined ? `inbox:${request.inboxId}` : `inbox:since:${request.since}${request.source ? `:${request.source}` : ''}`;
+  request.inboxId !== undefined
+    ? `inbox:${request.inboxId}`
+    : `inbox:since:${request.since}${request.source ? `:${request.source}` : ''}${request.after ? `:after:${request.after}` : ''}`;
 
 export interface RedeliverDeps extends CommandDeps {
   sql: SqlExecutor;
@@ -56,6 +58,7 @@ export async function redeliver(
   const stored = await readDeliveries(deps.sql, {
     ...(request.inboxId ? { id: request.inboxId } : {}),
     ...(request.since ? { since: request.since } : {}),
+    ...(request.after ? { afterId: request.after } : {}),
     ...(request.source ? { source: request.source } : {}),
     limit: limit + 1,
   });
@@ -78,6 +81,7 @@ export async function redeliver(
       failed: deliveries.filter((d) => d.status === 'failed').length,
     },
     truncated: stored.length > limit,
+    ...(stored.length > limit && chosen.length > 0 ? { next: chosen.at(-1)!.id } : {}),
   };
 }
 

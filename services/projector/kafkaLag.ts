@@ -149,7 +149,7 @@ async function oldestWaiting(
   while (wanted.size > 0 && read < SCAN_LIMIT && cursor < relayPosition) {
     const { rows } = await sql.query<{ position: string; customer_id: string; age: number }>(
       `select position::text, metadata->>'customerId' as customer_id, extract(epoch from now() - recorded_at)::float8 as age
-         from ledger_events where position > $1::bigint and position <= $2::bigint order by position limit $3::int`,
+         from ledger_events where position > $1::bigint and position <= $2::bigint order by ledger_events.position limit $3::int`,
       [cursor.toString(), relayPosition.toString(), SCAN_PAGE],
     );
     for (const row of rows) {
@@ -171,7 +171,7 @@ async function oldestWaiting(
     for (const [partition, after] of wanted) {
       const { rows } = await sql.query<{ position: string; age: number }>(
         `select position::text, extract(epoch from now() - recorded_at)::float8 as age from ledger_events
-          where position > $1::bigint and position <= $2::bigint order by position limit 1`,
+          where position > $1::bigint and position <= $2::bigint order by ledger_events.position limit 1`,
         [after.toString(), relayPosition.toString()],
       );
       if (rows[0]) found.set(partition, { position: BigInt(rows[0].position), ageSeconds: Math.max(0, rows[0].age) });

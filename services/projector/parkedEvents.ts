@@ -22,7 +22,7 @@ export async function listParked(sql: SqlExecutor, filter: { projection?: string
             attempts, status, parked_at
        from ledger_parked_events
       where ($1::text is null or projection = $1) and ($2::text is null or status = $2)
-      order by projection, position`,
+      order by projection, ledger_parked_events.position`,
     [filter.projection ?? null, filter.status ?? 'parked'],
   );
   return rows.map((r) => ({
@@ -52,7 +52,7 @@ export async function drainCustomer(sql: SqlClient, runner: ProjectionRunner<unk
     await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`ledger_projection:${runner.checkpointName}`]);
     const { rows: parked } = await tx.query<{ id: string; position: string }>(
       `select id::text as id, position::text as position from ledger_parked_events
-        where projection = $1 and customer_id = $2 and status = 'parked' order by position`,
+        where projection = $1 and customer_id = $2 and status = 'parked' order by ledger_parked_events.position`,
       [runner.checkpointName, customerId],
     );
     const { rows: checkpoint } = await tx.query<{ shared: unknown }>('select shared from ledger_projection_checkpoints where name = $1', [

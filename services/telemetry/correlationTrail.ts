@@ -48,7 +48,7 @@ const iso = (value: Date | string): string => new Date(value).toISOString();
 export async function correlationTrail(sql: SqlExecutor, correlationId: string): Promise<CorrelationTrail> {
   const deliveries = await sql.query<{ id: string; source: string; received_at: Date | string; outcome: string; source_event_ids: string[]; traceparent: string | null }>(
     `select id::text as id, source, received_at, outcome, source_event_ids, headers->>'traceparent' as traceparent
-       from ledger_inbox where correlation_id = $1 order by id`,
+       from ledger_inbox where correlation_id = $1 order by ledger_inbox.id`,
     [correlationId],
   );
   const events = await sql.query<{
@@ -63,7 +63,7 @@ export async function correlationTrail(sql: SqlExecutor, correlationId: string):
     recorded_at: Date | string;
   }>(
     `select position::text as position, event_id::text as event_id, stream_id, version::text as version, type, schema_version, data, metadata, recorded_at
-       from ledger_events where metadata->>'correlationId' = $1 order by position limit $2::int`,
+       from ledger_events where metadata->>'correlationId' = $1 order by ledger_events.position limit $2::int`,
     [correlationId, MAX_EVENTS],
   );
   const positions = events.rows.map((e) => e.position);

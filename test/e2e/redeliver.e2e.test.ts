@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { domainEvent } from '../../contracts/domainEvents.ts';
 import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
-import type { RedeliveryReport } from '../../contracts/api/redelivery.ts';
+import { RedeliveryRequest, type RedeliveryReport } from '../../contracts/api/redelivery.ts';
 import { listAudit } from '../../services/admin/auditLog.ts';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
 import { openDatabase } from '../../services/eventstore/openDatabase.ts';
@@ -180,6 +180,28 @@ for (const target of databaseTargets) {
       assert.equal((await redeliver(deps(), today, { inboxId })).totals.appended, 0);
     });
 
+    test('a window larger than --limit is walked page by page (after = the report\'s next), each delivery once', { skip }, async () => {
+      for (let n = 0; n < 5; n += 1) assert.equal((await deliver(t.app, customerCreated(`evt_rd_p${n}`, `cus_rd_p${n}`, `p${n}@example.com`))).statusCode, 200);
+      const all = await redeliver(deps(), today, { since: STARTED, source: 'stripe' });
+      assert.equal(all.truncated, false);
+      assert.equal(all.next, undefined);
+
+      const seen: string[] = [];
+      let after: string | undefined;
+      for (let page = 0; page < 20; page += 1) {
+        const report = await redeliver(deps(), today, { since: STARTED, source: 'stripe', limit: 2, ...(after ? { after } : {}) });
+        seen.push(...report.deliveries.map((d) => d.inboxId));
+        if (!report.truncated) break;
+        assert.equal(report.next, report.deliveries.at(-1)!.inboxId);
+        after = report.next;
+      }
+      assert.deepEqual(seen, all.deliveries.map((d) => d.inboxId), 'every delivery of the window, in order, none twice');
+
+      const alone = RedeliveryRequest.safeParse({ inboxId: seen[0]!, after: seen[0]! });
+      assert.equal(alone.success, false, '`after` continues a `since` window only');
+      assert.match(alone.error?.message ?? '', /give since too/);
+    });
+
     test('POST /admin/redeliveries: admin only, validated, the same report', { skip }, async () => {
       const post = (key: string | undefined, body: unknown) =>
         t.app.inject({ method: 'POST', url: '/admin/redeliveries', headers: key ? { authorization: `Bearer ${key}` } : {}, payload: body as object });
@@ -254,6 +276,17 @@ describe('ledger redeliver as a command (e2e, embedded store)', () => {
     } finally {
       await db.close();
     }
+
+    // A window past --limit says how to go on, and the command it prints continues it.
+    const firstPage = ledger(['--since', '1h', '--limit', '1'], { LEDGER_URL: 'http://127.0.0.1:9' });
+    assert.equal(firstPage.status, 0, firstPage.stderr);
+    const continuation = /Continue with: ledger redeliver (--since \S+ --limit 1 --after \d+)/.exec(firstPage.stderr);
+    assert.ok(continuation, firstPage.stderr);
+    const secondPage = ledger(continuation[1]!.split(' '), { LEDGER_URL: 'http://127.0.0.1:9' });
+    assert.equal(secondPage.status, 0, secondPage.stderr);
+    assert.doesNotMatch(secondPage.stderr, /Continue with/, 'two deliveries, one a page: the second page is the last');
+    assert.match(secondPage.stdout, /1 deliveries:/);
+    assert.notEqual(/inbox +(\d+)/.exec(secondPage.stdout)?.[1], /inbox +(\d+)/.exec(firstPage.stdout)?.[1]);
 
     const usage = ledger(['1', '--since', '1h'], {});
     assert.equal(usage.status, 2);
