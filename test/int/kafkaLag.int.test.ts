@@ -37,6 +37,8 @@ describe('projection status in Kafka mode (PROJECTOR_SOURCE=kafka), a real broke
   });
   after(async () => {
     if (skip) return;
+    // Its producer's sockets would keep this file's process alive.
+    await relay.stop();
     await deleteTopic(kafka, topic);
     await dropSchemaOf(db);
     await db.close();
