@@ -3,7 +3,7 @@
 // glob misses nested folders, so list the test files here and hand them to node's runner.
 // Paths (folders or files) narrow the run: `npm test -- test/unit`.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const roots = process.argv.length > 2 ? process.argv.slice(2) : ['test'];
@@ -30,8 +30,62 @@ if (files.length === 0) {
 
 // One file at a time: the race and concurrency tests should contend with themselves, not with
 // another file's load on the same Postgres.
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
-  stdio: 'inherit',
+// Output passes through a pipe (for the watchdog below); on a terminal keep the reporter and
+// colours node would have chosen for one.
+const terminal = process.stdout.isTTY ? ['--test-reporter=spec'] : [];
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...terminal, ...files], {
+  env: process.stdout.isTTY ? { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '1' } : process.env,
+  stdio: ['inherit', 'pipe', 'inherit'],
+  // Its own process group, so a hang can be ended with every file process under it.
+  detached: true,
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+// A file whose tests all passed but that left a handle open (a socket, a client, a timer) never
+// exits, and node's runner waits for it without a word: CI would sit silent until its own limit.
+// After LEDGER_TEST_SILENCE_MS (5 minutes) without output, name the file and fail.
+const silenceMs = Number(process.env.LEDGER_TEST_SILENCE_MS ?? 300_000);
+let lastOutput = Date.now();
+let hung = false;
+child.stdout.on('data', (chunk) => {
+  lastOutput = Date.now();
+  process.stdout.write(chunk);
+});
+const watchdog = setInterval(() => {
+  if (hung || Date.now() - lastOutput < silenceMs) return;
+  hung = true;
+  console.error(
+    `\nrunTests: no test output for ${Math.round(silenceMs / 1000)} s; still running: ${[...new Set(runningTestFiles())].join(', ') || 'unknown'}.\n` +
+      'A file whose tests finished but left a handle open (a socket, a client not closed, a timer) keeps its process alive.',
+  );
+  killGroup('SIGTERM');
+  setTimeout(() => killGroup('SIGKILL'), 5_000).unref();
+}, Math.min(10_000, Math.max(100, silenceMs / 4)));
+watchdog.unref();
+child.on('exit', (code, signal) => process.exit(hung ? 1 : (code ?? (signal ? 1 : 0))));
+
+function killGroup(signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+// The test files the runner's file processes are executing now (Linux /proc; elsewhere none).
+function runningTestFiles() {
+  try {
+    return readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .flatMap((pid) => {
+        try {
+          const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+          return args.includes('--test') ? [] : files.filter((file) => args.some((arg) => arg.endsWith(file)));
+        } catch {
+          return [];
+        }
+      });
+  } catch {
+    return [];
+  }
+}
