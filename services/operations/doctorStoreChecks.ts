@@ -2,7 +2,8 @@ import { ProjectionsStatus } from '../../contracts/api/adminApi.ts';
 import { parseWith } from '../../contracts/parseBody.ts';
 import type { DoctorSettings } from '../../contracts/doctorEnv.ts';
 import { loadConfig } from '../config.ts';
-import type { ProjectionsReport } from '../projector/projectionStatus.ts';
+import { projectionStatus, type ProjectionsReport } from '../projector/projectionStatus.ts';
+import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
 import { projectionsStatus } from './projectionOperations.ts';
 import { fail, pass, skip, type CheckResult, type DoctorContext } from './doctorResult.ts';
 
@@ -37,6 +38,8 @@ async function statusOf(context: DoctorContext): Promise<ProjectionsReport | str
   const { store } = context;
   if (store.kind === 'unavailable') return 'the store is unreachable';
   if (store.kind === 'direct') {
+    if (context.env.PROJECTOR_SOURCE?.trim() !== 'kafka') return projectionStatus(store.db.sql, READ_MODEL_NAMES);
+    // Kafka mode: lag is the consumer group's, so the broker settings must be valid too.
     let config;
     try {
       config = loadConfig(context.env);
