@@ -3,8 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { AppendResult } from '../../services/eventstore/port.ts';
 import { ConcurrencyError, IdentityConflictError } from '../../domain/errors.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
-import { openDatabase } from '../../services/eventstore/openDatabase.ts';
-import { databaseTargets, describeOnEachDatabase, dropSchemaOf, openPostgres, POSTGRES_URL, storedEvents } from '../support/databases.ts';
+import { databaseTargets, describeOnEachDatabase, dropSchemaOf, openPostgres, openSecondPool, storedEvents } from '../support/databases.ts';
 import { captureMetrics } from '../support/capturedMetrics.ts';
 import { anEvent, streamOf } from '../support/events.ts';
 
@@ -110,8 +109,7 @@ describe('grouped appends racing another process on PostgreSQL', async () => {
   before(async () => {
     if (skip) return;
     one = await openPostgres(8);
-    const { rows } = await one.sql.query<{ schema: string }>('select current_schema() as schema');
-    two = await openDatabase({ databaseUrl: POSTGRES_URL, schema: rows[0]!.schema, poolSize: 8 });
+    two = await openSecondPool(one, 8);
   });
   after(async () => {
     await two?.close();

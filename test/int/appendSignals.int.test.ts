@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
-import { openDatabase } from '../../services/eventstore/openDatabase.ts';
 import { notifyOtherProcesses, onEveryAppend } from '../../services/projector/appendSignals.ts';
-import { databaseTargets, dropSchemaOf, openPostgres, POSTGRES_URL } from '../support/databases.ts';
+import { databaseTargets, dropSchemaOf, openPostgres, openSecondPool } from '../support/databases.ts';
 import { anEvent, streamOf } from '../support/events.ts';
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
@@ -17,8 +16,7 @@ describe('append wake-ups on PostgreSQL', async () => {
   before(async () => {
     if (skip) return;
     one = await openPostgres(4);
-    const { rows } = await one.sql.query<{ schema: string }>('select current_schema() as schema');
-    two = await openDatabase({ databaseUrl: POSTGRES_URL, schema: rows[0]!.schema, poolSize: 4 });
+    two = await openSecondPool(one, 4);
   });
   after(async () => {
     for (const stop of stops) stop();

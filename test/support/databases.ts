@@ -58,6 +58,12 @@ export async function openPostgres(poolSize = 40): Promise<LedgerDatabase> {
   return openDatabase({ databaseUrl: POSTGRES_URL, schema: freshSchema(), poolSize });
 }
 
+// A second pool on the same fresh schema: two "processes" sharing one store (races, NOTIFY).
+export async function openSecondPool(first: LedgerDatabase, poolSize: number): Promise<LedgerDatabase> {
+  const { rows } = await first.sql.query<{ schema: string }>('select current_schema() as schema');
+  return openDatabase({ databaseUrl: POSTGRES_URL, schema: rows[0]!.schema, poolSize });
+}
+
 // Drops schemas left behind by tests (they are uniquely named, so nothing shared is touched).
 export async function dropSchemaOf(db: LedgerDatabase): Promise<void> {
   if (db.sql.kind !== 'postgres') return;
