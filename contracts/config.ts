@@ -139,6 +139,9 @@ const fields = z.object({
   LEDGER_WEBHOOK_MAX_IN_FLIGHT: integer(0, 100_000, 256),
   // Read models (projections/readModels.ts): CRM owner pools, VIP threshold, grace, features.
   LEDGER_CRM_OWNERS: planTable('owner'),
+  // round-robin: strictly even, in projection order; hash: the same owner in any order (Kafka
+  // mode, rebuilds). See projections/crm/crmOwners.ts.
+  LEDGER_CRM_OWNER_ASSIGNMENT: oneOf(['round-robin', 'hash'] as const, 'round-robin'),
   LEDGER_VIP_MRR_CENTS: integer(0, 1_000_000_000_000, 50_000),
   LEDGER_PAST_DUE_GRACE_DAYS: integer(0, 365, 7),
   LEDGER_PLAN_FEATURES: planTable('feature'),
@@ -244,7 +247,7 @@ export const ConfigEnv = fields
       relayBatchSize: env.KAFKA_RELAY_BATCH_SIZE,
     },
     projections: {
-      crm: { owners: env.LEDGER_CRM_OWNERS },
+      crm: { owners: env.LEDGER_CRM_OWNERS, ownerAssignment: env.LEDGER_CRM_OWNER_ASSIGNMENT },
       support: { vipMrrCents: env.LEDGER_VIP_MRR_CENTS },
       app: { pastDueGraceDays: env.LEDGER_PAST_DUE_GRACE_DAYS, planFeatures: env.LEDGER_PLAN_FEATURES },
     },

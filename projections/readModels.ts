@@ -32,7 +32,7 @@ export const readModels = {
 
 // The same defaults as an empty environment gives config.projections (tested).
 export const defaultReadModelOptions: ReadModelOptions = {
-  crm: { owners: {} },
+  crm: { owners: {}, ownerAssignment: 'round-robin' },
   support: { vipMrrCents: 50_000 },
   app: { pastDueGraceDays: 7, planFeatures: {} },
 };

@@ -4,7 +4,7 @@ import type { CustomerState } from '../../domain/customerState.ts';
 import { countedMrrCents, holdsPlan, planName, standingOf, type StandingLifecycle } from '../customerView.ts';
 import { alreadyApplied, jsonEqual, nextMeta, type DocMeta } from '../docChanges.ts';
 import type { ProjectedEvent, ReadModel } from '../projection.ts';
-import { assignOwner, initialOwnerRotation, type OwnerPools, type OwnerRotation } from './crmOwners.ts';
+import { assignOwner, initialOwnerRotation, type OwnerAssignment, type OwnerPools, type OwnerRotation } from './crmOwners.ts';
 import { STAGE_OF, type CrmStage } from './crmStage.ts';
 import { TAG_HISTORY_LIMIT, tagDiff, tagsFor, type TagChange } from './crmTags.ts';
 
@@ -13,6 +13,8 @@ import { TAG_HISTORY_LIMIT, tagDiff, tagsFor, type TagChange } from './crmTags.t
 export interface CrmOptions {
   // Owner pools by plan key (lower-cased price id or nickname) and `default`; {} = unassigned.
   owners: OwnerPools;
+  // How a pool's owner is chosen (crmOwners.ts); round-robin when unset.
+  ownerAssignment?: OwnerAssignment;
 }
 
 export interface CrmContactView {
@@ -50,7 +52,7 @@ export const crmReadModel: ReadModel<CrmContact, CrmShared, CrmOptions> = {
     const standing = standingOf(input.after) ?? previousStanding(doc);
     // The instant between ReviewResolved and its LifecycleChanged says nothing new.
     if (standing === null) return { doc, shared };
-    const { owner, rotation } = assignOwner(doc?.owner ?? null, input.after.plan, options.owners, shared);
+    const { owner, rotation } = assignOwner(doc?.owner ?? null, { customerId: input.customerId, plan: input.after.plan }, options.owners, shared, options.ownerAssignment);
     const view = contactView(input.customerId, input.after, standing, owner);
     if (doc !== undefined && jsonEqual(view, viewOf(doc))) return { doc, shared };
     return { doc: { ...view, ...nextMeta(doc, input), tagHistory: nextTagHistory(doc, view, input) }, shared: rotation };

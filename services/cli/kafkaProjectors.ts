@@ -17,6 +17,13 @@ export async function runKafkaProjectors(db: LedgerDatabase, config: LedgerConfi
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
     logger: stderrLogger,
   });
+  const { owners, ownerAssignment } = config.projections.crm;
+  if (ownerAssignment === 'round-robin' && Object.keys(owners).length > 0) {
+    stderrLogger.warn(
+      { variable: 'LEDGER_CRM_OWNER_ASSIGNMENT' },
+      'CRM owners are round-robin: in Kafka mode they follow the order partitions commit in, and a rebuild (log order) can give customers other owners; LEDGER_CRM_OWNER_ASSIGNMENT=hash gives the same owner in any order',
+    );
+  }
   await projector.start();
   process.stdout.write(
     `projectors running (${READ_MODEL_NAMES.join(', ')}) from Kafka topic ${config.kafka.topic} as group ${config.kafka.groupId}; ` +

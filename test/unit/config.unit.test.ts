@@ -131,12 +131,20 @@ describe('config', () => {
       LEDGER_PLAN_FEATURES: 'price_basic=reports|export;pro=reports|export|api',
       LEDGER_VIP_MRR_CENTS: '100000',
       LEDGER_PAST_DUE_GRACE_DAYS: '3',
+      LEDGER_CRM_OWNER_ASSIGNMENT: 'hash',
     });
     assert.deepEqual(projections, {
-      crm: { owners: { default: ['alice', 'bob'], 'pro monthly': ['carol', 'dave'], price_basic: ['erin'] } },
+      crm: { owners: { default: ['alice', 'bob'], 'pro monthly': ['carol', 'dave'], price_basic: ['erin'] }, ownerAssignment: 'hash' },
       support: { vipMrrCents: 100000 },
       app: { pastDueGraceDays: 3, planFeatures: { price_basic: ['reports', 'export'], pro: ['reports', 'export', 'api'] } },
     });
+  });
+
+  test('an unknown owner assignment is refused and named', () => {
+    assert.throws(
+      () => loadConfig({ LEDGER_CRM_OWNER_ASSIGNMENT: 'random' }),
+      (error: unknown) => error instanceof ConfigError && error.problems.some((p) => p.variable === 'LEDGER_CRM_OWNER_ASSIGNMENT'),
+    );
   });
 
   test('malformed plan tables and out-of-range numbers are named, entries by position', () => {

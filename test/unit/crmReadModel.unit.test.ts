@@ -185,6 +185,44 @@ describe('CRM contact: owner rules', () => {
     assert.deepEqual(shared, { nextIndexByPool: { default: 1 } }, 'only the first assignment turned a counter');
   });
 
+  describe('LEDGER_CRM_OWNER_ASSIGNMENT=hash', () => {
+    const hashed = (owners: string[]): CrmOptions => ({ owners: { price_pro: owners }, ownerAssignment: 'hash' });
+    const customers = Array.from({ length: 300 }, (_, i) => `cust_h${i.toString(36)}`);
+    const ownersOf = (options: CrmOptions, ids: string[]) => {
+      const ledger = new TestLedger();
+      const { docs, shared } = runReadModel(crmReadModel, options, ids.flatMap((id) => ledger.record(id, fact.activated(day(1), 'pro'))));
+      return { owners: new Map(ids.map((id) => [id, docs.get(id)?.owner ?? null])), shared };
+    };
+
+    test('the owner depends on the customer, not on the order customers arrive in (round-robin does)', () => {
+      const some = customers.slice(0, 60);
+      const forward = ownersOf(hashed(['carol', 'dave', 'erin']), some);
+      const backward = ownersOf(hashed(['carol', 'dave', 'erin']), [...some].reverse());
+      assert.deepEqual(new Map([...backward.owners].sort()), new Map([...forward.owners].sort()));
+      assert.equal(forward.shared, crmReadModel.initialShared, 'no shared counter for partitions to contend on');
+
+      const roundRobin: CrmOptions = { owners: { price_pro: ['carol', 'dave', 'erin'] } };
+      const rrForward = ownersOf(roundRobin, some).owners;
+      const rrBackward = ownersOf(roundRobin, [...some].reverse()).owners;
+      assert.ok(some.some((id) => rrForward.get(id) !== rrBackward.get(id)), 'round-robin follows arrival order');
+    });
+
+    test('every owner of the pool gets a fair share', () => {
+      const counts = new Map<string | null, number>();
+      for (const owner of ownersOf(hashed(['carol', 'dave', 'erin']), customers).owners.values()) counts.set(owner, (counts.get(owner) ?? 0) + 1);
+      assert.deepEqual([...counts.keys()].sort(), ['carol', 'dave', 'erin']);
+      for (const [owner, n] of counts) assert.ok(n >= 70 && n <= 130, `${owner}: ${n} of 300`);
+    });
+
+    test('adding an owner to the pool moves only the customers the newcomer wins, about one in four', () => {
+      const before = ownersOf(hashed(['carol', 'dave', 'erin']), customers).owners;
+      const after = ownersOf(hashed(['carol', 'dave', 'erin', 'fay']), customers).owners;
+      const moved = customers.filter((id) => before.get(id) !== after.get(id));
+      assert.ok(moved.every((id) => after.get(id) === 'fay'), 'nobody moves between the existing owners');
+      assert.ok(moved.length >= 45 && moved.length <= 105, `${moved.length} of 300 moved`);
+    });
+  });
+
   test('without a matching pool the contact stays unassigned until a plan with a pool appears', () => {
     const ledger = new TestLedger();
     const proOnly: CrmOptions = { owners: { price_pro: ['carol'] } };
