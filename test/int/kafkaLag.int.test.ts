@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
+import { DoctorEnv } from '../../contracts/doctorEnv.ts';
 import { loadConfig, type LedgerConfig } from '../../services/config.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
+import { projectionChecks } from '../../services/operations/doctorStoreChecks.ts';
 import { projectionsStatus } from '../../services/operations/projectionOperations.ts';
 import { partitionOf } from '../../services/projector/kafkaLag.ts';
 import { KafkaProjector } from '../../services/projector/kafkaSource.ts';
@@ -130,6 +132,18 @@ describe('projection status in Kafka mode (PROJECTOR_SOURCE=kafka), a real broke
     await relay.drain();
     await catchUp();
     for (const p of (await status()).projections) assert.equal(p.lagEvents, 0, p.name);
+  });
+
+  test('ledger doctor in Kafka mode judges the consumer group\'s lag (caught up: pass), and says so when the broker is away', { skip, timeout: 60_000 }, async () => {
+    const env = { ...TEST_ENV, PROJECTOR_SOURCE: 'kafka', KAFKA_BROKERS, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: groupId };
+    const settings = DoctorEnv.parse({});
+    const [lag] = await projectionChecks({ env, store: { kind: 'direct', db } }, settings, true);
+    assert.equal(lag?.status, 'pass', lag?.detail);
+    assert.match(lag?.detail ?? '', /crm 0\.0 s \/ 0 events/);
+
+    const [away] = await projectionChecks({ env: { ...env, KAFKA_BROKERS: '127.0.0.1:1' }, store: { kind: 'direct', db } }, settings, true);
+    assert.equal(away?.status, 'skip');
+    assert.match(away?.detail ?? '', /Kafka did not answer/);
   });
 
   test('an unreachable broker answers LEDGER_KAFKA_UNAVAILABLE, not a made-up lag', { skip, timeout: 60_000 }, async () => {
