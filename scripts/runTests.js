@@ -39,7 +39,8 @@ const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-conc
   // Its own process group, so a hang can be ended with every file process under it.
   detached: true,
 });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+// Detached, so a terminal's Ctrl-C no longer reaches the group by itself: pass it on.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => killGroup(signal));
 
 // A file whose tests all passed but that left a handle open (a socket, a client, a timer) never
 // exits, and node's runner waits for it without a word: CI would sit silent until its own limit.
