@@ -33,7 +33,11 @@ describe('projectors in Kafka mode: three processes, one consumer group, a real 
 
   test('per-customer order over 6 partitions; one process SIGKILLed mid-stream; read models equal one store-polling pass', { skip, timeout: 150_000 }, async () => {
     db = await openDatabase({ databaseUrl: POSTGRES_URL, schema });
+    // Owners by customer (hash): the same in any order partitions commit in, so the store-order
+    // reference below must agree owner for owner.
+    const ownerSettings = { LEDGER_CRM_OWNERS: 'default=alice|bob|carol', LEDGER_CRM_OWNER_ASSIGNMENT: 'hash' };
     const env = {
+      ...ownerSettings,
       DATABASE_URL: schemaUrl(schema),
       KAFKA_BROKERS,
       KAFKA_TOPIC: topic,
@@ -68,7 +72,9 @@ describe('projectors in Kafka mode: three processes, one consumer group, a real 
     const head = (await storedEvents(db)).at(-1)!.position;
     await waitUntil('the relay to reach the head', async () => (await relayCheckpoint(db!, topic)) === head, 60_000);
     const expected = new Map<string, ReadModelRows>();
-    for (const name of READ_MODEL_NAMES) expected.set(name, await referenceRows(db, name));
+    for (const name of READ_MODEL_NAMES) expected.set(name, await referenceRows(db, name, ownerSettings));
+    const owners = new Set(expected.get('crm')!.map((row) => (JSON.parse(row.doc) as { owner: string | null }).owner));
+    assert.deepEqual([...owners].sort(), ['alice', 'bob', 'carol'], 'every customer has an owner from the pool');
     await waitUntil(
       'the surviving projectors to catch up',
       async () => {

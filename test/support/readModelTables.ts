@@ -16,8 +16,9 @@ export async function tableRows(db: LedgerDatabase, table: string): Promise<Read
 
 // The same events through one uninterrupted store-polling runner, into tables of its own: what
 // any other way of projecting them must equal.
-export async function referenceRows(db: LedgerDatabase, name: string): Promise<ReadModelRows> {
-  const live = createRunners(db, loadConfig(TEST_ENV)).get(name as never)!;
+// `settings`: read-model variables the projectors under test were given (owner pools, …).
+export async function referenceRows(db: LedgerDatabase, name: string, settings: Record<string, string> = {}): Promise<ReadModelRows> {
+  const live = createRunners(db, loadConfig({ ...TEST_ENV, ...settings })).get(name as never)!;
   const table = `ref_${name}`;
   await db.sql.exec(`drop table if exists ${table}; drop table if exists ${table}_changes; ${readModelTablesSql(table)}`);
   const runner = new ProjectionRunner(db.sql, live.readModel, live.options, { table, checkpointName: `${name}#reference`, changeFeed: false });
