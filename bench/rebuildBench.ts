@@ -8,6 +8,8 @@ import { fmt, table } from './stats.ts';
 import { benchTargets } from './targets.ts';
 
 const EVENTS = Number(process.env.BENCH_REBUILD_EVENTS ?? 1_000_000);
+// Events per rebuild batch; unset: what `ledger projections rebuild` uses.
+const BATCH = process.env.BENCH_REBUILD_BATCH ? Number(process.env.BENCH_REBUILD_BATCH) : undefined;
 
 // A customer's whole life decided in memory (facts + the decisions the real decider appends),
 // written in one append: the log a rebuild replays, built fast.
@@ -44,7 +46,7 @@ export async function rebuildBench(): Promise<void> {
       const writeSeconds = (performance.now() - started) / 1000;
       const config = loadConfig({});
       for (const runner of createRunners(db, config).values()) {
-        const result = await rebuildReadModel(db.sql, runner, { batchSize: 5_000 });
+        const result = await rebuildReadModel(db.sql, runner, BATCH ? { batchSize: BATCH } : {});
         rows.push({
           store: target.name,
           'read model': result.readModel,
