@@ -29,9 +29,8 @@ if (files.length === 0) {
 }
 
 // One file at a time: the race and concurrency tests should contend with themselves, not with
-// another file's load on the same Postgres.
-// Output passes through a pipe (for the watchdog below); on a terminal keep the reporter and
-// colours node would have chosen for one.
+// another file's load on the same Postgres. Output passes through a pipe (for the watchdog
+// below); on a terminal keep the reporter and colours node would have chosen for one.
 const terminal = process.stdout.isTTY ? ['--test-reporter=spec'] : [];
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...terminal, ...files], {
   env: process.stdout.isTTY ? { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '1' } : process.env,
@@ -63,7 +62,8 @@ const watchdog = setInterval(() => {
   setTimeout(() => killGroup('SIGKILL'), 5_000).unref();
 }, Math.min(10_000, Math.max(100, silenceMs / 4)));
 watchdog.unref();
-child.on('exit', (code, signal) => process.exit(hung ? 1 : (code ?? (signal ? 1 : 0))));
+// 'close', not 'exit': the last piped output (the summary CI reads) has arrived by then.
+child.on('close', (code, signal) => process.exit(hung ? 1 : (code ?? (signal ? 1 : 0))));
 
 function killGroup(signal) {
   try {
