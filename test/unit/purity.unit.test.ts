@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { maskSource } from '../support/sourceMask.ts';
 
 // domain/ and projections/ must stay pure (STYLE.md rule 2): no I/O module, no clock, no
 // randomness, so a replay gives the same answer twice. This check enforces it on every `npm test`.
@@ -36,66 +37,8 @@ export interface Violation {
   rule: string;
 }
 
-// Blanks comments, and (in `code`) the contents of strings, templates and regex literals, keeping
-// offsets and newlines, so nothing inside a comment or a string is mistaken for code.
-function mask(source: string): { code: string; withStrings: string } {
-  const code = [...source];
-  const withStrings = [...source];
-  const blank = (target: string[], from: number, to: number) => {
-    for (let k = from; k < to && k < target.length; k += 1) if (target[k] !== '\n') target[k] = ' ';
-  };
-  const templateBraces: number[] = [];
-  let braces = 0;
-  let i = 0;
-  const scanUntil = (from: number, stop: (j: number) => boolean): number => {
-    let j = from;
-    while (j < source.length && !stop(j)) j += source[j] === '\\' ? 2 : 1;
-    return j;
-  };
-  const templateChunk = (from: number) => {
-    const end = scanUntil(from, (j) => source[j] === '`' || (source[j] === '$' && source[j + 1] === '{'));
-    blank(code, from, end);
-    if (source[end] === '$') templateBraces.push(braces);
-    return source[end] === '$' ? end + 2 : end + 1;
-  };
-  while (i < source.length) {
-    const c = source[i];
-    const next = source[i + 1];
-    if (c === '/' && (next === '/' || next === '*')) {
-      const close = next === '/' ? source.indexOf('\n', i) : source.indexOf('*/', i + 2);
-      const end = close < 0 ? source.length : next === '/' ? close : close + 2;
-      blank(code, i, end);
-      blank(withStrings, i, end);
-      i = end;
-    } else if (c === '"' || c === "'") {
-      const end = scanUntil(i + 1, (j) => source[j] === c || source[j] === '\n');
-      blank(code, i + 1, end);
-      i = end + 1;
-    } else if (c === '`') {
-      i = templateChunk(i + 1);
-    } else if (c === '}' && templateBraces.at(-1) === braces) {
-      templateBraces.pop();
-      i = templateChunk(i + 1);
-    } else if (c === '/' && /(^|[(,=:[!&|?{};+\-*%<>~^]|\b(return|typeof|case|else|in|of|void|yield|await|delete|throw))\s*$/.test(withStrings.slice(Math.max(0, i - 40), i).join(''))) {
-      let inClass = false;
-      const end = scanUntil(i + 1, (j) => {
-        if (source[j] === '[') inClass = true;
-        else if (source[j] === ']') inClass = false;
-        return source[j] === '\n' || (source[j] === '/' && !inClass);
-      });
-      blank(code, i + 1, end);
-      i = end + 1;
-    } else {
-      if (c === '{') braces += 1;
-      if (c === '}') braces -= 1;
-      i += 1;
-    }
-  }
-  return { code: code.join(''), withStrings: withStrings.join('') };
-}
-
 export function findPurityViolations(source: string, file = '<source>'): Violation[] {
-  const { code, withStrings } = mask(source);
+  const { code, withStrings } = maskSource(source);
   const lineAt = (index: number) => source.slice(0, index).split('\n').length;
   const violations: Violation[] = [];
   // Module specifiers: `from '…'`, `import '…'`, `import('…')`, `require('…')`.

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { maskSource } from '../support/sourceMask.ts';
 
 // Numbers leave SQL as text (`id::text as id`, `position::text`), because PGlite reads int8 as
 // a JS number. In PostgreSQL, ORDER BY a bare name means the OUTPUT column when there is one: so
@@ -15,25 +16,6 @@ function sourceFiles(dir: string): string[] {
     if (entry.isDirectory()) return sourceFiles(path);
     return entry.name.endsWith('.ts') ? [path] : [];
   });
-}
-
-// Every string literal (quoted or template) that holds a select, found by a small scanner that
-// skips comments, so a backtick in a comment or a message never pairs up the wrong literals.
-function statements(text: string): string[] {
-  const found: string[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === '/' && text[i + 1] === '/') i = text.indexOf('\n', i) === -1 ? text.length : text.indexOf('\n', i);
-    else if (c === '/' && text[i + 1] === '*') i = text.indexOf('*/', i + 2) + 2;
-    else if (c === "'" || c === '"' || c === '`') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== c) j += text[j] === '\\' ? 2 : 1;
-      found.push(text.slice(i + 1, j));
-      i = j + 1;
-    } else i += 1;
-  }
-  return found.filter((s) => /\bselect\b/i.test(s));
 }
 
 export function textOrderedTerms(sql: string): string[] {
@@ -59,7 +41,7 @@ test('the check itself: a text-cast output column in ORDER BY is caught, a quali
 test('no SQL in services/ orders by the text form of a number', () => {
   const found: string[] = [];
   for (const file of sourceFiles('services')) {
-    for (const sql of statements(readFileSync(file, 'utf8'))) {
+    for (const sql of maskSource(readFileSync(file, 'utf8')).literals.filter((literal) => /\bselect\b/i.test(literal))) {
       for (const name of textOrderedTerms(sql)) found.push(`${file}: order by ${name} sorts its text (qualify it: <table>.${name})`);
     }
   }
