@@ -10,13 +10,13 @@ import { partitionOf } from '../../services/projector/kafkaLag.ts';
 import { KafkaProjector } from '../../services/projector/kafkaSource.ts';
 import type { ProjectionsReport } from '../../services/projector/projectionStatus.ts';
 import { createRunners } from '../../services/projector/readModelRunners.ts';
+import { silentLogger } from '../../services/relay/kafkaConnection.ts';
 import { Relay } from '../../services/relay/relay.ts';
 import { recordHistories } from '../support/customerHistories.ts';
 import { dropSchemaOf, openPostgres, storedEvents } from '../support/databases.ts';
 import { deleteTopic, KAFKA_BROKERS, kafkaSkip, quietKafka, uniqueName, waitUntil } from '../support/kafkaBroker.ts';
 import { TEST_ENV } from '../support/testApp.ts';
 
-const silent = { info: () => {}, warn: () => {} };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // In Kafka mode the store's checkpoints never move; status must read the consumer group instead
@@ -35,7 +35,7 @@ describe('projection status in Kafka mode (PROJECTOR_SOURCE=kafka), a real broke
     db = await openPostgres(8);
     kafka = quietKafka();
     config = loadConfig({ ...TEST_ENV, PROJECTOR_SOURCE: 'kafka', KAFKA_BROKERS, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: groupId });
-    relay = new Relay(db, kafka, { topic, batchSize: 500, pollIntervalMs: 50, logger: silent });
+    relay = new Relay(db, kafka, { topic, batchSize: 500, pollIntervalMs: 50, logger: silentLogger });
   });
   after(async () => {
     if (skip) return;
@@ -48,7 +48,7 @@ describe('projection status in Kafka mode (PROJECTOR_SOURCE=kafka), a real broke
 
   const status = () => projectionsStatus(db.sql, config);
   const projector = () =>
-    new KafkaProjector(db, [...createRunners(db, config).values()], kafka, { topic, groupId, sessionTimeoutMs: 6_000, logger: silent });
+    new KafkaProjector(db, [...createRunners(db, config).values()], kafka, { topic, groupId, sessionTimeoutMs: 6_000, logger: silentLogger });
   const catchUp = async () => {
     const running = projector();
     await running.start();
