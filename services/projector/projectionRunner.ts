@@ -3,7 +3,7 @@ import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { evolve, initialState } from '../../domain/customerState.ts';
 import type { ProjectedEvent, ReadModel } from '../../projections/projection.ts';
 import { readAllWith } from '../eventstore/postgresEventStore.ts';
-import type { SqlClient, SqlExecutor } from '../eventstore/sqlClient.ts';
+import { namedStatement, type SqlClient, type SqlExecutor } from '../eventstore/sqlClient.ts';
 import { observeBatch, type BatchObserver } from '../telemetry/projectionTelemetry.ts';
 import { loadRowsAndHolds, writeRows, type ReadModelRow } from './readModelRows.ts';
 
@@ -80,7 +80,7 @@ export class ProjectionRunner<Options> {
 
   private async runBatchObserved(observer: BatchObserver): Promise<BatchResult> {
     return this.sql.transaction(async (tx) => {
-      await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`ledger_projection:${this.checkpointName}`]);
+      await tx.query(PROJECTION_LOCK_SQL, [`ledger_projection:${this.checkpointName}`]);
       const stored = await checkpointOf(tx, this.checkpointName);
       const checkpoint = BigInt(stored.position);
       const events = await readAllWith(tx, checkpoint, this.batchSize);
@@ -110,7 +110,7 @@ export class ProjectionRunner<Options> {
   async applyGiven(tx: SqlExecutor, events: RecordedEvent[]): Promise<BatchResult> {
     // Shared with other Kafka transactions, exclusive against what rewrites a whole customer or
     // table (drainCustomer, the rebuild's swap, a store-polling runner on the same read model).
-    await tx.query('select pg_advisory_xact_lock_shared(hashtext($1))', [`ledger_projection:${this.checkpointName}`]);
+    await tx.query(PROJECTION_SHARED_LOCK_SQL, [`ledger_projection:${this.checkpointName}`]);
     const stored = (await checkpointOf(tx, this.checkpointName)).shared ?? null;
     const { touched, parked, applied, shared } = await this.project(tx, events, stored ?? this.readModel.initialShared);
     await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })), this.settings.changeFeed ?? true);
@@ -212,16 +212,22 @@ interface ParkedRow {
   attempts: number;
 }
 
+// Every batch of every read model runs these; prepared, they are planned once per connection.
+const PROJECTION_LOCK_SQL = namedStatement('ledger_projection_lock', 'select pg_advisory_xact_lock(hashtext($1))');
+const PROJECTION_SHARED_LOCK_SQL = namedStatement('ledger_projection_shared_lock', 'select pg_advisory_xact_lock_shared(hashtext($1))');
+
 // The projection's checkpoint row, created at position 0 on first use: one round trip (the
 // insert's row when it created it, else the stored one; the statement sees one or the other).
+const CHECKPOINT_SQL = namedStatement(
+  'ledger_projection_checkpoint',
+  `with created as (insert into ledger_projection_checkpoints (name) values ($1) on conflict do nothing returning position, shared)
+   select position::text as position, shared from created
+   union all
+   select position::text as position, shared from ledger_projection_checkpoints where name = $1`,
+);
+
 async function checkpointOf(tx: SqlExecutor, name: string): Promise<{ position: string; shared: unknown }> {
-  const { rows } = await tx.query<{ position: string; shared: unknown }>(
-    `with created as (insert into ledger_projection_checkpoints (name) values ($1) on conflict do nothing returning position, shared)
-     select position::text as position, shared from created
-     union all
-     select position::text as position, shared from ledger_projection_checkpoints where name = $1`,
-    [name],
-  );
+  const { rows } = await tx.query<{ position: string; shared: unknown }>(CHECKPOINT_SQL, [name]);
   return rows[0]!;
 }
 

@@ -1,5 +1,5 @@
 import type { CustomerState } from '../../domain/customerState.ts';
-import type { SqlExecutor } from '../eventstore/sqlClient.ts';
+import { namedStatement, type SqlExecutor } from '../eventstore/sqlClient.ts';
 
 export interface ReadModelRow {
   doc: unknown;
@@ -16,8 +16,17 @@ export async function loadRows(tx: SqlExecutor, table: string, customerIds: stri
 }
 
 // The batch's customers' rows and which of them have a parked event (whose later events wait),
-// in one round trip. A lateral probe per customer: always the primary key, however large the
-// table (a join on the id array could be planned as a scan of the whole read model).
+// in one round trip. Lateral probes per customer: always the primary key and the open-parked
+// index, however large the tables (a join on the id array could be planned as a scan of the
+// whole read model, and an EXISTS as one hash of every parked event of the projection).
+const rowsAndHoldsSql = perTable('ledger_rows_holds', (table) =>
+  `select c.customer_id, r.doc, r.basis, r.position::text as position, h.held is not null as held
+     from unnest($1::text[]) as c(customer_id)
+     left join lateral (select t.doc, t.basis, t.position from ${table} t where t.customer_id = c.customer_id offset 0) r on true
+     left join lateral (select true as held from ledger_parked_events p
+                         where p.projection = $2 and p.status = 'parked' and p.customer_id = c.customer_id limit 1) h on true`,
+);
+
 export async function loadRowsAndHolds(
   tx: SqlExecutor,
   table: string,
@@ -25,11 +34,7 @@ export async function loadRowsAndHolds(
   customerIds: string[],
 ): Promise<{ rows: Map<string, ReadModelRow>; held: Set<string> }> {
   const { rows } = await tx.query<{ customer_id: string; doc: unknown; basis: CustomerState | null; position: string | null; held: boolean }>(
-    `select c.customer_id, r.doc, r.basis, r.position::text as position,
-            exists (select 1 from ledger_parked_events p
-                     where p.projection = $2 and p.status = 'parked' and p.customer_id = c.customer_id) as held
-       from unnest($1::text[]) as c(customer_id)
-       left join lateral (select t.doc, t.basis, t.position from ${table} t where t.customer_id = c.customer_id offset 0) r on true`,
+    rowsAndHoldsSql(table),
     [customerIds, projection],
   );
   const stored = new Map<string, ReadModelRow>();
@@ -50,6 +55,24 @@ export interface CheckpointAdvance {
 
 // One statement for the whole batch: the rows, their change-feed entries and (store mode) the
 // checkpoint, as data-modifying CTEs; rows travel as JSON arrays (the same on pg and PGlite).
+const writeRowsSql = perTable('ledger_write_rows', (table) =>
+  `with upserted as (
+     insert into ${table} (customer_id, doc, basis, position)
+     select customer_id, doc, basis, position from jsonb_to_recordset($1::jsonb)
+       as r(customer_id text, doc jsonb, basis jsonb, position bigint)
+     on conflict (customer_id) do update set doc = excluded.doc, basis = excluded.basis, position = excluded.position
+     returning 1),
+   fed as (
+     insert into ${changesTable(table)} (customer_id, position)
+     select customer_id, position from jsonb_to_recordset($2::jsonb) as r(customer_id text, position bigint)
+     returning 1),
+   advanced as (
+     update ledger_projection_checkpoints set position = $4::bigint, shared = $5::jsonb, updated_at = now()
+      where name = $3::text
+     returning 1)
+   select (select count(*) from upserted) as rows, (select count(*) from fed) as fed, (select count(*) from advanced) as advanced`,
+);
+
 export async function writeRows(
   tx: SqlExecutor,
   table: string,
@@ -61,21 +84,7 @@ export async function writeRows(
   if (rows.length === 0 && checkpoint === undefined) return;
   const changed = changeFeed ? rows.filter((r) => r.docChanged) : [];
   await tx.query(
-    `with upserted as (
-       insert into ${table} (customer_id, doc, basis, position)
-       select customer_id, doc, basis, position from jsonb_to_recordset($1::jsonb)
-         as r(customer_id text, doc jsonb, basis jsonb, position bigint)
-       on conflict (customer_id) do update set doc = excluded.doc, basis = excluded.basis, position = excluded.position
-       returning 1),
-     fed as (
-       insert into ${changesTable(table)} (customer_id, position)
-       select customer_id, position from jsonb_to_recordset($2::jsonb) as r(customer_id text, position bigint)
-       returning 1),
-     advanced as (
-       update ledger_projection_checkpoints set position = $4::bigint, shared = $5::jsonb, updated_at = now()
-        where name = $3::text
-       returning 1)
-     select (select count(*) from upserted) as rows, (select count(*) from fed) as fed, (select count(*) from advanced) as advanced`,
+    writeRowsSql(table),
     [
       JSON.stringify(rows.map(({ customerId, row }) => ({ customer_id: customerId, doc: row.doc ?? null, basis: row.basis, position: row.position }))),
       JSON.stringify(changed.map(({ customerId, row }) => ({ customer_id: customerId, position: row.position }))),
@@ -87,3 +96,19 @@ export async function writeRows(
 }
 
 export const changesTable = (table: string): string => `${table.replace(/__rebuild$/, '')}_changes`;
+
+// A projector batch runs these few statements per read model; prepared (services/eventstore/
+// sqlClient.ts), PostgreSQL plans each once per connection instead of once per batch, where
+// planning cost as much as running them. The statements only ever probe by key, so a generic
+// plan cannot go stale as tables grow; a rebuild's swap (DDL) makes PostgreSQL re-plan them.
+function perTable(prefix: string, build: (table: string) => string): (table: string) => string {
+  const built = new Map<string, string>();
+  return (table) => {
+    let text = built.get(table);
+    if (text === undefined) {
+      text = namedStatement(`${prefix}:${table}`, build(table));
+      built.set(table, text);
+    }
+    return text;
+  };
+}

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { domainEvent } from '../../contracts/domainEvents.ts';
+import type { ReadModel } from '../../projections/projection.ts';
+import type { LedgerDatabase } from '../../services/eventstore/database.ts';
+import { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
+import { databaseTargets, dropSchemaOf, openPostgres } from '../support/databases.ts';
+
+// A projector batch reads its customers' rows and whether any of them has a parked event. Its
+// statements are prepared (planned once per connection), so the plan they get must stay a
+// per-customer probe however the tables grow: an EXISTS on the parked events was planned as one
+// hash of every open parked event of the projection, read on every batch. Generic plans from
+// the first call (the worst case) and one connection, so the counters see only this session.
+
+const postgres = databaseTargets.find((t) => t.name === 'postgres')!;
+
+const counting: ReadModel<{ n: number }, null, null> = {
+  name: 'crm',
+  initialShared: null,
+  apply: (doc) => ({ doc: { n: (doc?.n ?? 0) + 1 }, shared: null }),
+};
+
+async function flushedCounters(db: LedgerDatabase) {
+  // Backend counters reach the shared views when the session goes idle after a forced flush.
+  await db.sql.query('select pg_stat_force_next_flush()');
+  await db.sql.query('select 1');
+  const { rows } = await db.sql.query<{ parked_index_reads: string; scans: string }>(
+    `select (select idx_tup_read from pg_stat_user_indexes where indexrelname = 'ledger_parked_open' and schemaname = current_schema())::text as parked_index_reads,
+            (select sum(seq_scan) from pg_stat_user_tables where relname in ('read_crm', 'ledger_parked_events') and schemaname = current_schema())::text as scans`,
+  );
+  return { parkedIndexReads: Number(rows[0]!.parked_index_reads), scans: Number(rows[0]!.scans) };
+}
+
+describe('projector lookups on PostgreSQL', async () => {
+  const skip = await postgres.skip();
+  let db: LedgerDatabase | undefined;
+  before(async () => {
+    if (skip) return;
+    db = await openPostgres(1);
+    await db.sql.exec('set plan_cache_mode = force_generic_plan');
+  });
+  after(async () => {
+    if (!db) return;
+    await dropSchemaOf(db);
+    await db.close();
+  });
+
+  test('a batch probes its own customers’ rows and parked events, not every parked event', { skip }, async () => {
+    const ledger = db!;
+    // 400 customers with an open parked event (a bad deploy's worth), none of them in the batch.
+    await ledger.sql.query(
+      `insert into ledger_parked_events (projection, position, event_id, customer_id, reason, error, attempts)
+       select 'crm', n, gen_random_uuid(), 'cust_stuck' || n, 'failed', 'Error: boom', 5 from generate_series(1, 400) n`,
+    );
+    const runner = new ProjectionRunner(ledger.sql, counting, null);
+    const appendFor = (customerId: string, n: number) =>
+      ledger.store.append(
+        `customer-${customerId}`,
+        [{ ...domainEvent('CrmPropertyChanged', { occurredAt: '2026-01-01T00:00:00Z', property: 'p', value: String(n) }), metadata: { customerId, occurredAt: '2026-01-01T00:00:00Z', source: 'crm', correlationId: `c${n}` } }],
+        { expectedVersion: 'any' },
+      );
+    for (let n = 0; n < 5; n += 1) await appendFor(`cust_live${n}`, n);
+    await runner.runBatch();
+    const before = await flushedCounters(ledger);
+    for (let round = 0; round < 3; round += 1) {
+      for (let n = 0; n < 5; n += 1) await appendFor(`cust_live${n}`, 10 + round * 5 + n);
+      const batch = await runner.runBatch();
+      assert.equal(batch.applied, 5);
+    }
+    const afterBatches = await flushedCounters(ledger);
+    // Three batches of five customers: at most one index probe each, against 400 per batch for a hash.
+    assert.ok(afterBatches.parkedIndexReads - before.parkedIndexReads <= 15, `read ${afterBatches.parkedIndexReads - before.parkedIndexReads} parked index entries`);
+    assert.equal(afterBatches.scans - before.scans, 0);
+    const { rows } = await ledger.sql.query<{ n: number }>(`select (doc->>'n')::int as n from read_crm order by customer_id`);
+    assert.deepEqual(rows.map((r) => r.n), [4, 4, 4, 4, 4]);
+  });
+});
