@@ -16,7 +16,7 @@ interface Doc {
   seen: string[];
 }
 
-// Lists the CRM properties it saw; `failOn` makes it throw on that property (a bug in one read
+// Lists the CRM properties it saw; `failing.on` makes it throw on that property (a bug in one read
 // model) until cleared.
 function listing(name: 'crm' | 'support' | 'app', failing: { on: string | null } = { on: null }): ReadModel<Doc, null, null> {
   return {
