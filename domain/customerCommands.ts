@@ -6,6 +6,7 @@ import { evolve, type CustomerState } from './customerState.ts';
 import { LedgerError } from './errors.ts';
 import { evaluateLifecycle } from './lifecycleMachine.ts';
 import { arrivalOf, isSuperseded, losesTie, orderingKey } from './ordering.ts';
+import { liveSubscriptions } from './subscriptions.ts';
 
 // Record a fact from the outside world (Stripe, the CRM, the support desk, the app).
 export interface RecordFact {
@@ -59,7 +60,7 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
   // Same-instant siblings are all judged from the instant's base (ordering.ts), so the order
   // they arrive in cannot change the outcome.
   const base = arrival === 'tie' && watermark !== undefined ? watermark.base : { lifecycle: state.lifecycle, subscriptionId: state.subscriptionId };
-  const verdict = evaluateLifecycle(base.lifecycle, base.subscriptionId, fact);
+  const verdict = evaluateLifecycle(base.lifecycle, base.subscriptionId, fact, liveSubscriptions(state));
   if (verdict.to === base.lifecycle) return [fact];
   if (arrival === 'tie' && watermark !== undefined && losesTie(watermark, verdict.to)) return [fact];
   // A same-instant sibling already took the customer there.

@@ -3,6 +3,7 @@ import type { Plan } from '../contracts/events/common.ts';
 import type { Cause, ReviewReason } from '../contracts/events/decisions.ts';
 import type { IdentityKind, LifecycleState, SubscriptionStatus } from '../contracts/events/vocabulary.ts';
 import { applyFact } from './applyFact.ts';
+import { trackSubscription } from './subscriptions.ts';
 import { arrivalOf, isSuperseded, orderingKey, type Watermark } from './ordering.ts';
 
 // A customer as the decider sees it, rebuilt by folding its stream with `evolve`. It also
@@ -14,7 +15,8 @@ export interface CustomerState {
   // Source time of the fact (or override) that moved the customer into `lifecycle`.
   since: string | null;
   review: { reason: ReviewReason; from: LifecycleState; flaggedAt: string } | null;
-  // One subscription at a time: the one the latest subscription fact was about.
+  // The current subscription: the one the latest subscription fact was about, or, when that one
+  // ended while another was still live, that other one (see `subscriptions`).
   subscriptionId: string | null;
   subscriptionStatus: SubscriptionStatus | null;
   // The earliest source time seen for the current subscription: facts of a subscription that
@@ -49,9 +51,23 @@ export interface CustomerState {
   deletedIn: IdentityKind[];
   // Per ordering key (see ordering.ts): the newest applied instant and what it decided.
   watermarks: Record<string, Watermark>;
+  // Every subscription seen, by id: its last known status and terms. A customer can hold several
+  // at once (a main plan and an add-on): the end of one is not the end of the customer while
+  // another is live. Recorded even from superseded history, so that what is live does not depend
+  // on arrival order. Optional: read-model bases stored before it lack it.
+  subscriptions?: Record<string, SubscriptionSnapshot>;
   // E-mails (`email:<id>`) already flagged as shared with another customer, so that a human's
   // answer is not asked for again. Optional: read-model bases stored before it lack it.
   sharedIdentitiesFlagged?: string[];
+}
+
+export interface SubscriptionSnapshot {
+  status: SubscriptionStatus;
+  plan: Plan | null;
+  mrrCents: number | null;
+  currency: string | null;
+  // The earliest source time seen for it.
+  since: string;
 }
 
 export const initialState: CustomerState = {
@@ -73,6 +89,7 @@ export const initialState: CustomerState = {
   openTicketIds: [],
   deletedIn: [],
   watermarks: {},
+  subscriptions: {},
   sharedIdentitiesFlagged: [],
 };
 
@@ -129,9 +146,10 @@ function evolveFact(state: CustomerState, fact: FactEvent): CustomerState {
           },
         }
       : state;
-  // Recorded and watermarked, but an older subscription's history changes nothing we cache.
-  if (isSuperseded(state, fact)) return withWatermark;
-  return applyFact(withWatermark, fact);
+  const tracked = trackSubscription(withWatermark, fact, arrival);
+  // Recorded and watermarked, but an older subscription's history changes nothing else we cache.
+  if (isSuperseded(state, fact)) return tracked;
+  return applyFact(tracked, fact);
 }
 
 function markWinner(state: CustomerState, cause: Cause, winner: LifecycleState): CustomerState {

@@ -9,6 +9,13 @@ export interface LifecycleContext {
   subscriptionId: string | null;
   // Set by the machine's `flag` action on a transition into needs_review.
   reviewReason: ReviewReason | null;
+  // The customer's live subscriptions before the fact, with what each means.
+  liveSubscriptions: readonly LiveSubscription[];
+}
+
+export interface LiveSubscription {
+  id: string;
+  meaning: 'trialing' | 'active' | 'pastDue';
 }
 
 export type LifecycleEvent = FactEvent | DomainEventOf<'ManualOverrideApplied'>;
@@ -53,10 +60,18 @@ const statusMeans =
   ({ event }: GuardArgs): boolean =>
     event.type === 'SubscriptionChanged' && STATUS_MEANING[event.data.status] === meaning;
 
-function isOtherSubscription(context: LifecycleContext, event: LifecycleEvent): boolean {
-  const id = subscriptionIdOf(event);
-  return id !== undefined && context.subscriptionId !== null && id !== context.subscriptionId;
+// When a subscription ends, the customer is what their best remaining live subscription makes
+// them: active before past due (a paying customer with a payment problem) before a trial.
+const REMAINING_ORDER: readonly LiveSubscription['meaning'][] = ['active', 'pastDue', 'trialing'];
+export function bestRemaining(live: readonly LiveSubscription[], endingId: string | undefined): LiveSubscription['meaning'] | null {
+  const meanings = new Set(live.filter((s) => s.id !== endingId).map((s) => s.meaning));
+  return REMAINING_ORDER.find((meaning) => meanings.has(meaning)) ?? null;
 }
+
+const remains =
+  (meaning: LiveSubscription['meaning'] | null) =>
+  ({ context, event }: GuardArgs): boolean =>
+    bestRemaining(context.liveSubscriptions, subscriptionIdOf(event)) === meaning;
 
 const isPayment = (event: LifecycleEvent): event is DomainEventOf<'PaymentSucceeded'> | DomainEventOf<'PaymentFailed'> =>
   event.type === 'PaymentSucceeded' || event.type === 'PaymentFailed';
@@ -76,10 +91,11 @@ export const factGuards = {
     const id = subscriptionIdOf(event);
     return id !== undefined && id === context.subscriptionId;
   },
-  // A subscription other than the customer's current one: an upgrade that replaced it, or a
-  // stray one. Its cancellation does not end the customer's current subscription.
-  isOtherSubscription: ({ context, event }: GuardArgs) => isOtherSubscription(context, event),
-  isCurrentOrNoSubscription: ({ context, event }: GuardArgs) => !isOtherSubscription(context, event),
+  // Which live subscription remains when this one ends (none, or the best of the others).
+  noLiveRemains: remains(null),
+  activeRemains: remains('active'),
+  pastDueRemains: remains('pastDue'),
+  trialRemains: remains('trialing'),
   isOneOffPayment: ({ event }: GuardArgs) => isPayment(event) && event.data.subscriptionId === undefined,
   isSubscriptionPayment: ({ event }: GuardArgs) => isPayment(event) && event.data.subscriptionId !== undefined,
   // A renewal (Stripe's billing_reason subscription_cycle) only exists for a subscription that

@@ -1,7 +1,7 @@
 import { and, assign, setup, transition } from 'xstate';
 import type { ReviewReason } from '../contracts/events/decisions.ts';
 import { LIFECYCLE_STATES, type LifecycleState } from '../contracts/events/vocabulary.ts';
-import { factGuards, type FactGuardName, type LifecycleContext, type LifecycleEvent } from './factGuards.ts';
+import { factGuards, type FactGuardName, type LifecycleContext, type LifecycleEvent, type LiveSubscription } from './factGuards.ts';
 import { FACT_CASES, LIFECYCLE_TABLE, type FactCaseName, type ReviewableState } from './lifecycleTable.ts';
 
 // The customer lifecycle as an XState machine, generated from LIFECYCLE_TABLE. It is only ever
@@ -66,7 +66,7 @@ function stateConfig(state: LifecycleState): StateConfig {
 export const lifecycleMachine = lifecycleSetup.createMachine({
   id: 'customerLifecycle',
   initial: 'lead',
-  context: { subscriptionId: null, reviewReason: null },
+  context: { subscriptionId: null, reviewReason: null, liveSubscriptions: [] },
   states: Object.fromEntries(LIFECYCLE_STATES.map((state) => [state, stateConfig(state)])),
 });
 
@@ -76,8 +76,13 @@ export interface LifecycleVerdict {
   reviewReason: ReviewReason | null;
 }
 
-export function evaluateLifecycle(from: LifecycleState, subscriptionId: string | null, event: LifecycleEvent): LifecycleVerdict {
-  const snapshot = lifecycleMachine.resolveState({ value: from, context: { subscriptionId, reviewReason: null } });
+export function evaluateLifecycle(
+  from: LifecycleState,
+  subscriptionId: string | null,
+  event: LifecycleEvent,
+  liveSubscriptions: readonly LiveSubscription[] = [],
+): LifecycleVerdict {
+  const snapshot = lifecycleMachine.resolveState({ value: from, context: { subscriptionId, reviewReason: null, liveSubscriptions } });
   const [next] = transition(lifecycleMachine, snapshot, event);
   const to = LIFECYCLE_STATES.find((state) => next.matches(state));
   if (to === undefined) throw new Error(`Lifecycle machine reached an unknown state ${JSON.stringify(next.value)}`);

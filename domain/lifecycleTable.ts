@@ -22,6 +22,10 @@ const never: Row = { lead: stay, trial: stay, active: stay, past_due: stay, canc
 
 type Row = Record<ReviewableState, Outcome>;
 
+const REMAINS_ACTIVE: Row = { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: stay, refunded: stay };
+const REMAINS_PAST_DUE: Row = { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay };
+const REMAINS_TRIAL: Row = { lead: to('trial'), trial: stay, active: to('trial'), past_due: to('trial'), canceled: stay, refunded: stay };
+
 // A fact case is a fact type narrowed by named guards (all must hold). The cases of one type
 // are mutually exclusive and together cover every fact of that type (tested).
 export interface FactCase {
@@ -39,19 +43,25 @@ export const FACT_CASES = {
   'SubscriptionChanged.trialing.knownSubscription': { type: 'SubscriptionChanged', guards: ['statusIsTrialing', 'isKnownSubscription'] },
   'SubscriptionChanged.active.newSubscription': { type: 'SubscriptionChanged', guards: ['statusIsActive', 'isNewSubscription'] },
   'SubscriptionChanged.active.knownSubscription': { type: 'SubscriptionChanged', guards: ['statusIsActive', 'isKnownSubscription'] },
-  'SubscriptionChanged.pastDue': { type: 'SubscriptionChanged', guards: ['statusIsPastDue'] },
-  'SubscriptionChanged.canceled.currentSubscription': { type: 'SubscriptionChanged', guards: ['statusIsCanceled', 'isCurrentOrNoSubscription'] },
-  'SubscriptionChanged.canceled.otherSubscription': { type: 'SubscriptionChanged', guards: ['statusIsCanceled', 'isOtherSubscription'] },
+  'SubscriptionChanged.pastDue.newSubscription': { type: 'SubscriptionChanged', guards: ['statusIsPastDue', 'isNewSubscription'] },
+  'SubscriptionChanged.pastDue.knownSubscription': { type: 'SubscriptionChanged', guards: ['statusIsPastDue', 'isKnownSubscription'] },
+  'SubscriptionChanged.canceled.noLiveRemains': { type: 'SubscriptionChanged', guards: ['statusIsCanceled', 'noLiveRemains'] },
+  'SubscriptionChanged.canceled.activeRemains': { type: 'SubscriptionChanged', guards: ['statusIsCanceled', 'activeRemains'] },
+  'SubscriptionChanged.canceled.pastDueRemains': { type: 'SubscriptionChanged', guards: ['statusIsCanceled', 'pastDueRemains'] },
+  'SubscriptionChanged.canceled.trialRemains': { type: 'SubscriptionChanged', guards: ['statusIsCanceled', 'trialRemains'] },
   'SubscriptionChanged.other': { type: 'SubscriptionChanged', guards: ['statusIsUndecided'] },
   TrialWillEnd: { type: 'TrialWillEnd', guards: [] },
   'PaymentSucceeded.newSubscription': { type: 'PaymentSucceeded', guards: ['isNewSubscription'] },
   'PaymentSucceeded.knownSubscription': { type: 'PaymentSucceeded', guards: ['isKnownSubscription'] },
   'PaymentSucceeded.oneOff': { type: 'PaymentSucceeded', guards: ['isOneOffPayment'] },
   'PaymentFailed.subscription': { type: 'PaymentFailed', guards: ['isSubscriptionPayment', 'isNotRenewal'] },
-  'PaymentFailed.renewal': { type: 'PaymentFailed', guards: ['isSubscriptionPayment', 'isRenewal'] },
+  'PaymentFailed.renewal.newSubscription': { type: 'PaymentFailed', guards: ['isSubscriptionPayment', 'isRenewal', 'isNewSubscription'] },
+  'PaymentFailed.renewal.knownSubscription': { type: 'PaymentFailed', guards: ['isSubscriptionPayment', 'isRenewal', 'isKnownSubscription'] },
   'PaymentFailed.oneOff': { type: 'PaymentFailed', guards: ['isOneOffPayment'] },
-  'SubscriptionCanceled.currentSubscription': { type: 'SubscriptionCanceled', guards: ['isCurrentOrNoSubscription'] },
-  'SubscriptionCanceled.otherSubscription': { type: 'SubscriptionCanceled', guards: ['isOtherSubscription'] },
+  'SubscriptionCanceled.noLiveRemains': { type: 'SubscriptionCanceled', guards: ['noLiveRemains'] },
+  'SubscriptionCanceled.activeRemains': { type: 'SubscriptionCanceled', guards: ['activeRemains'] },
+  'SubscriptionCanceled.pastDueRemains': { type: 'SubscriptionCanceled', guards: ['pastDueRemains'] },
+  'SubscriptionCanceled.trialRemains': { type: 'SubscriptionCanceled', guards: ['trialRemains'] },
   'RefundIssued.full': { type: 'RefundIssued', guards: ['isFullRefund'] },
   'RefundIssued.partial': { type: 'RefundIssued', guards: ['isPartialRefund'] },
   DisputeOpened: { type: 'DisputeOpened', guards: [] },
@@ -82,11 +92,20 @@ export const LIFECYCLE_TABLE: Record<FactCaseName, Row> = {
   'SubscriptionChanged.trialing.knownSubscription': { lead: to('trial'), trial: stay, active: stay, past_due: stay, canceled: flag('canceled_subscription_resumed'), refunded: stay },
   'SubscriptionChanged.active.newSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: to('active'), refunded: to('active') },
   'SubscriptionChanged.active.knownSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: flag('canceled_subscription_resumed'), refunded: stay },
-  'SubscriptionChanged.pastDue': { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay },
-  'SubscriptionChanged.canceled.currentSubscription': { lead: to('canceled'), trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
-  // An upgrade that creates a new subscription and cancels the old one: the customer keeps the
-  // new one. (A lead holds no live subscription, so there it ends a life as below.)
-  'SubscriptionChanged.canceled.otherSubscription': { lead: to('canceled'), trial: stay, active: stay, past_due: stay, canceled: stay, refunded: stay },
+  'SubscriptionChanged.pastDue.knownSubscription': { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay },
+  // Another subscription than the (ended) current one is running, unpaid: a canceled customer
+  // still holds it, as a canceled customer paying a new subscription is active again.
+  'SubscriptionChanged.pastDue.newSubscription': { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: to('past_due'), refunded: stay },
+  // The end of the last live subscription (current or not): nothing is left, so canceled. While
+  // another is live, the rows below apply instead.
+  'SubscriptionChanged.canceled.noLiveRemains': { lead: to('canceled'), trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
+  // A subscription ends while another (an add-on, a second plan, the new half of an upgrade) is
+  // live: the customer is what the best remaining one makes them (applyFact makes it current).
+  // Not a cancellation, and not a loss of access. Canceled and refunded stay: a live
+  // subscription's own facts moved the customer when they arrived.
+  'SubscriptionChanged.canceled.activeRemains': REMAINS_ACTIVE,
+  'SubscriptionChanged.canceled.pastDueRemains': REMAINS_PAST_DUE,
+  'SubscriptionChanged.canceled.trialRemains': REMAINS_TRIAL,
   // incomplete (first payment pending) and paused (trial ended without a payment method) say
   // nothing new about the customer: the invoice facts around them do.
   'SubscriptionChanged.other': never,
@@ -102,16 +121,21 @@ export const LIFECYCLE_TABLE: Record<FactCaseName, Row> = {
   'PaymentFailed.subscription': { lead: stay, trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay },
   // The first word on this customer may be a renewal that failed (the earlier facts are late):
   // a lead whose subscription renews was paying, so past_due, as in-order delivery would end.
-  'PaymentFailed.renewal': { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay },
+  'PaymentFailed.renewal.knownSubscription': { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay },
+  // As SubscriptionChanged.pastDue.newSubscription: another subscription is running, unpaid.
+  'PaymentFailed.renewal.newSubscription': { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: to('past_due'), refunded: stay },
   // A declined add-on or one-off invoice: the subscription (if any) is untouched.
   'PaymentFailed.oneOff': never,
   // A cancellation ends a subscription's life whatever came before it, so it decides the same
   // from a lead: when `customer.subscription.deleted` overtakes the subscription's earlier
   // events (which then arrive stale), that lead did have the subscription. With `lead: stay`
-  // the final state would depend on delivery order.
-  'SubscriptionCanceled.currentSubscription': { lead: to('canceled'), trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
-  // The old subscription of an upgrade (or a stray one) ending: the current one carries on.
-  'SubscriptionCanceled.otherSubscription': { lead: to('canceled'), trial: stay, active: stay, past_due: stay, canceled: stay, refunded: stay },
+  // the final state would depend on delivery order. The end of the last live subscription,
+  // current or not (the old half of an upgrade whose new half has ended too), cancels.
+  'SubscriptionCanceled.noLiveRemains': { lead: to('canceled'), trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
+  // As for SubscriptionChanged.canceled.*Remains above.
+  'SubscriptionCanceled.activeRemains': REMAINS_ACTIVE,
+  'SubscriptionCanceled.pastDueRemains': REMAINS_PAST_DUE,
+  'SubscriptionCanceled.trialRemains': REMAINS_TRIAL,
   'RefundIssued.full': { lead: flag('refund_without_payment'), trial: flag('refund_without_payment'), active: to('refunded'), past_due: to('refunded'), canceled: to('refunded'), refunded: stay },
   'RefundIssued.partial': { lead: flag('refund_without_payment'), trial: flag('refund_without_payment'), active: stay, past_due: stay, canceled: stay, refunded: stay },
   // A dispute always needs a human (evidence is due within days), even after a refund.

@@ -1,6 +1,7 @@
 import type { FactEvent } from '../contracts/domainEvents.ts';
 import type { LifecycleState } from '../contracts/events/vocabulary.ts';
-import { subscriptionIdOf } from './factGuards.ts';
+import type { SubscriptionStatus } from '../contracts/events/vocabulary.ts';
+import { STATUS_MEANING, subscriptionIdOf } from './factGuards.ts';
 import { PRECEDENCE } from './lifecycleTable.ts';
 
 // Providers do not deliver in order (Stripe says so; Zendesk has meta.sequence for it), so
@@ -59,13 +60,19 @@ export interface Watermark {
 
 export type Arrival = 'newer' | 'tie' | 'stale';
 
-// A fact about a subscription that began before the customer's current one (the old half of an
-// upgrade, delivered late): history, recorded but deciding nothing, however it arrives. Without
-// this, the old subscription's late "active" would take over and its cancellation then end the
-// customer. Money (refunds, disputes) is never superseded.
-export function isSuperseded(current: { subscriptionId: string | null; subscriptionSince?: string | null | undefined }, fact: FactEvent): boolean {
+// A fact about a subscription that began before the customer's current, live one (the old half
+// of an upgrade, delivered late): history, recorded but deciding nothing, however it arrives.
+// Without this, the old subscription's late "active" would take over the current one. Once the
+// current subscription has ended, an older one's facts are no longer history: it may be a plan
+// held beside it that still runs (domain/subscriptions.ts). Money (refunds, disputes) is never
+// superseded.
+export function isSuperseded(
+  current: { subscriptionId: string | null; subscriptionSince?: string | null | undefined; subscriptionStatus: SubscriptionStatus | null },
+  fact: FactEvent,
+): boolean {
   const since = current.subscriptionSince;
   if (current.subscriptionId === null || since === null || since === undefined) return false;
+  if (current.subscriptionStatus === null || STATUS_MEANING[current.subscriptionStatus] === 'canceled') return false;
   if (fact.type === 'RefundIssued' || fact.type === 'DisputeOpened') return false;
   const subscriptionId = subscriptionIdOf(fact);
   return subscriptionId !== undefined && subscriptionId !== current.subscriptionId && Date.parse(fact.data.occurredAt) < Date.parse(since);

@@ -1,5 +1,6 @@
 import type { LifecycleState } from '../contracts/events/vocabulary.ts';
 import type { CustomerState } from '../domain/customerState.ts';
+import { STATUS_MEANING } from '../domain/factGuards.ts';
 
 // What every read model reads the same way from a customer's domain state, so the CRM, the
 // support desk and the app never disagree on a plan name, a VIP's MRR or a plan-keyed setting.
@@ -20,9 +21,20 @@ export function standingOf(state: CustomerState): StandingLifecycle | null {
 export const holdsPlan = (standing: StandingLifecycle): boolean => standing === 'trial' || standing === 'active' || standing === 'past_due';
 
 // MRR counts while the customer is billed (active, or past_due until Stripe gives up), not
-// during a trial and not after the end; null when the subscription's amount is unknown.
+// during a trial and not after the end; null when the subscription's amount is unknown. A
+// customer billed for several subscriptions at once (a plan and an add-on) counts each of them
+// that is billed, in the current subscription's currency.
 export function countedMrrCents(standing: StandingLifecycle, state: CustomerState): number | null {
-  return standing === 'active' || standing === 'past_due' ? state.mrrCents : 0;
+  if (standing !== 'active' && standing !== 'past_due') return 0;
+  const others = Object.entries(state.subscriptions ?? {}).filter(
+    ([id, snapshot]) =>
+      id !== state.subscriptionId &&
+      snapshot.mrrCents !== null &&
+      (snapshot.currency === state.currency || state.currency === null) &&
+      ['active', 'pastDue'].includes(STATUS_MEANING[snapshot.status]),
+  );
+  if (others.length === 0) return state.mrrCents;
+  return others.reduce((sum, [, snapshot]) => sum + (snapshot.mrrCents ?? 0), state.mrrCents ?? 0);
 }
 
 export const planName = (plan: Plan): string => plan.nickname ?? plan.priceId;

@@ -346,6 +346,24 @@ for (const target of databaseTargets) {
         assert.deepEqual(events.map((e) => e.type), ['IdentityLinked', 'SubscriptionCanceled', 'LifecycleChanged', 'SubscriptionActivated'], 'the late created event is recorded, and decides nothing');
       });
 
+      // Regression: a customer followed only the subscription that spoke last, so deleting an
+      // add-on canceled a customer whose main plan still ran (and the app took their access).
+      test('a plan and an add-on: deleting the add-on leaves the customer active on the plan, in either order', { skip }, async () => {
+        for (const [label, order] of [['in order', [0, 1, 2]], ['deletion first', [2, 0, 1]]] as const) {
+          const customer = `cus_addon_${label.replace(' ', '_')}`;
+          const events = [
+            stamped(subscriptionEvent('customer.subscription.created', { id: `sub_main_${customer}`, customer, status: 'active' }), `evt_${customer}_1`, 1_700_000_000),
+            stamped(subscriptionEvent('customer.subscription.created', { id: `sub_addon_${customer}`, customer, status: 'active' }), `evt_${customer}_2`, 1_700_000_050),
+            stamped(subscriptionEvent('customer.subscription.deleted', { id: `sub_addon_${customer}`, customer, status: 'canceled' }), `evt_${customer}_3`, 1_700_000_100),
+          ];
+          for (const index of order) assert.equal((await deliver(t, events[index]!)).statusCode, 200);
+          const { state } = await customerOf(t, customer);
+          assert.equal(state.lifecycle, 'active', label);
+          assert.equal(state.subscriptionId, `sub_main_${customer}`, label);
+          assert.equal(state.subscriptionStatus, 'active', label);
+        }
+      });
+
       test('an unknown type: 200, kept in the inbox as ignored, nothing in any stream', { skip }, async () => {
         const head = (await storedEvents(t.db)).length;
         const event = { id: 'evt_unknown_1', object: 'event', type: 'issuing_card.created', created: 1_700_000_000, livemode: false, api_version: '2025-03-31.basil', data: { object: { id: 'ic_1' } } };

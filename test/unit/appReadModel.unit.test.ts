@@ -151,3 +151,13 @@ describe('app entitlements: version', () => {
     assert.deepEqual([doc.graceEndsAt, doc.features], ['2026-03-12T00:00:00.000Z', []]);
   });
 });
+
+describe('app entitlements: a plan and an add-on at once', () => {
+  test('the add-on canceled keeps the access and features of the plan that still runs', () => {
+    const doc = entitlementsAfter([fact.activated(day(1), 'pro', 'sub_main'), fact.activated(day(2), 'basic', 'sub_addon'), fact.canceled(day(3), 'sub_addon')]);
+    assert.equal(doc.lifecycle, 'active');
+    assert.equal(doc.access, 'full');
+    assert.equal(doc.plan, 'Pro Monthly');
+    assert.deepEqual(doc.features, ['reports', 'export', 'api']);
+  });
+});

@@ -317,3 +317,25 @@ describe('CRM contact: what it shows and when it changes', () => {
     assert.equal(JSON.stringify([...one.docs, one.shared]), JSON.stringify([...two.docs, two.shared]));
   });
 });
+
+describe('CRM contact: a plan and an add-on at once', () => {
+  const both = [fact.activated(day(2), 'pro', 'sub_main'), fact.activated(day(3), 'basic', 'sub_addon')];
+
+  test('both billed: MRR counts both', () => {
+    assert.equal(contactAfter(both).mrrCents, 4900 + 1900);
+  });
+
+  test('the add-on canceled: still a customer, on the main plan, its MRR only', () => {
+    const contact = contactAfter([...both, fact.canceled(day(4), 'sub_addon')]);
+    assert.equal(contact.stage, 'customer');
+    assert.equal(contact.plan, 'Pro Monthly');
+    assert.equal(contact.mrrCents, 4900);
+    assert.ok(contact.tags.includes('lifecycle:active'));
+  });
+
+  test('both canceled: a former customer with no MRR', () => {
+    const contact = contactAfter([...both, fact.canceled(day(4), 'sub_addon'), fact.canceled(day(5), 'sub_main')]);
+    assert.equal(contact.stage, 'former_customer');
+    assert.equal(contact.mrrCents, 0);
+  });
+});

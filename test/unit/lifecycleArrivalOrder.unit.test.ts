@@ -132,3 +132,61 @@ describe('two subscriptions, every arrival order, one final state', () => {
     assertConverges([facts.subscriptionActivated(1, OLD), facts.subscriptionCanceled(2, OLD), facts.subscriptionActivated(3, NEW)], 'active');
   });
 });
+
+// Two subscriptions held at once: a main plan and an add-on (or a second plan). Regression: the
+// customer followed only the subscription that spoke last, so the add-on's cancellation canceled
+// a customer whose main plan was still running — the CRM showed churn and the app took their
+// access away. Now the end of one subscription leaves the customer what the best remaining live
+// one makes them, in every arrival order.
+describe('subscriptions held side by side, every arrival order, one final state', () => {
+  const MAIN = 'sub_main';
+  const ADD_ON = 'sub_addon';
+  const finals = (history: readonly FactEvent[]) => permutations(history).map((order) => run(order.map(recordFact)).state);
+
+  test('the add-on canceled while the main plan runs: active, on the main plan, with its terms', () => {
+    const history = [facts.subscriptionActivated(1, MAIN), facts.paymentSucceeded(1, MAIN), facts.subscriptionActivated(3, ADD_ON), facts.subscriptionCanceled(5, ADD_ON)];
+    assertConverges(history, 'active');
+    for (const state of finals(history)) {
+      assert.equal(state.subscriptionId, MAIN);
+      assert.equal(state.subscriptionStatus, 'active');
+      assert.equal(state.mrrCents, 4900);
+    }
+  });
+
+  test('the main plan canceled while the add-on runs: active, on the add-on', () => {
+    const history = [facts.subscriptionActivated(1, MAIN), facts.subscriptionActivated(3, ADD_ON), facts.subscriptionCanceled(5, MAIN)];
+    assertConverges(history, 'active');
+    assert.deepEqual(new Set(finals(history).map((state) => state.subscriptionId)), new Set([ADD_ON]));
+  });
+
+  test('the paid plan canceled while a trial add-on runs: trial', () => {
+    assertConverges([facts.subscriptionActivated(1, MAIN), facts.trialStarted(3, ADD_ON), facts.subscriptionCanceled(5, MAIN)], 'trial');
+  });
+
+  test('the add-on canceled while the main plan is past due: past_due', () => {
+    assertConverges([facts.subscriptionActivated(1, MAIN), facts.subscriptionActivated(2, ADD_ON), facts.renewalFailed(3, MAIN), facts.subscriptionCanceled(5, ADD_ON)], 'past_due');
+  });
+
+  test('the add-on reported canceled by a subscription snapshot: active', () => {
+    assertConverges([facts.subscriptionActivated(1, MAIN), facts.subscriptionChanged(3, 'active', ADD_ON), facts.subscriptionChanged(5, 'canceled', ADD_ON)], 'active');
+  });
+
+  test('both canceled: canceled', () => {
+    assertConverges([facts.subscriptionActivated(1, MAIN), facts.subscriptionActivated(3, ADD_ON), facts.subscriptionCanceled(5, ADD_ON), facts.subscriptionCanceled(6, MAIN)], 'canceled');
+  });
+
+  test('an upgrade whose old plan had failed a renewal, then the new plan canceled: canceled', () => {
+    assertConverges(
+      [facts.subscriptionActivated(1, MAIN), facts.renewalFailed(2, MAIN), facts.subscriptionActivated(3, ADD_ON), facts.subscriptionCanceled(3, MAIN), facts.subscriptionCanceled(6, ADD_ON)],
+      'canceled',
+    );
+  });
+
+  test('the add-on canceled while a past_due snapshot of the main plan is the newest word on it: past_due', () => {
+    assertConverges([facts.subscriptionActivated(1, MAIN), facts.subscriptionActivated(2, ADD_ON), facts.subscriptionChanged(3, 'past_due', MAIN), facts.subscriptionCanceled(5, ADD_ON)], 'past_due');
+  });
+
+  test('both canceled in the same second: canceled', () => {
+    assertConverges([facts.subscriptionActivated(1, MAIN), facts.subscriptionActivated(3, ADD_ON), facts.subscriptionCanceled(5, ADD_ON), facts.subscriptionCanceled(5, MAIN)], 'canceled');
+  });
+});

@@ -11,6 +11,8 @@ import { orderingKey } from '../../domain/ordering.ts';
 
 export const KNOWN = 'sub_1';
 export const OTHER = 'sub_2';
+// A second subscription the customer holds beside KNOWN (an add-on), live since second 0.
+export const ADDON = 'sub_addon';
 export const NOW = '2026-03-01T12:00:00.000Z';
 export const at = (second: number) => `2026-02-01T00:00:${String(second).padStart(2, '0')}Z`;
 const plan = { priceId: 'price_pro', nickname: 'Pro', interval: 'month' as const };
@@ -60,19 +62,25 @@ export function sampleFact(name: FactCaseName, second: number): FactEvent {
     case 'SubscriptionChanged.trialing.knownSubscription': return facts.subscriptionChanged(second, 'trialing', KNOWN);
     case 'SubscriptionChanged.active.newSubscription': return facts.subscriptionChanged(second, 'active', OTHER);
     case 'SubscriptionChanged.active.knownSubscription': return facts.subscriptionChanged(second, 'active', KNOWN);
-    case 'SubscriptionChanged.pastDue': return facts.subscriptionChanged(second, 'past_due');
-    case 'SubscriptionChanged.canceled.currentSubscription': return facts.subscriptionChanged(second, 'canceled');
-    case 'SubscriptionChanged.canceled.otherSubscription': return facts.subscriptionChanged(second, 'canceled', OTHER);
+    case 'SubscriptionChanged.pastDue.newSubscription': return facts.subscriptionChanged(second, 'past_due', OTHER);
+    case 'SubscriptionChanged.pastDue.knownSubscription': return facts.subscriptionChanged(second, 'past_due');
+    case 'SubscriptionChanged.canceled.noLiveRemains': return facts.subscriptionChanged(second, 'canceled');
+    case 'SubscriptionChanged.canceled.activeRemains':
+    case 'SubscriptionChanged.canceled.pastDueRemains':
+    case 'SubscriptionChanged.canceled.trialRemains': return facts.subscriptionChanged(second, 'canceled');
     case 'SubscriptionChanged.other': return facts.subscriptionChanged(second, 'paused');
     case 'TrialWillEnd': return facts.trialWillEnd(second);
     case 'PaymentSucceeded.newSubscription': return facts.paymentSucceeded(second, OTHER);
     case 'PaymentSucceeded.knownSubscription': return facts.paymentSucceeded(second, KNOWN);
     case 'PaymentSucceeded.oneOff': return facts.paymentSucceeded(second, null);
     case 'PaymentFailed.subscription': return facts.paymentFailed(second);
-    case 'PaymentFailed.renewal': return facts.renewalFailed(second);
+    case 'PaymentFailed.renewal.newSubscription': return facts.renewalFailed(second, OTHER);
+    case 'PaymentFailed.renewal.knownSubscription': return facts.renewalFailed(second);
     case 'PaymentFailed.oneOff': return facts.paymentFailed(second, null);
-    case 'SubscriptionCanceled.currentSubscription': return facts.subscriptionCanceled(second);
-    case 'SubscriptionCanceled.otherSubscription': return facts.subscriptionCanceled(second, OTHER);
+    case 'SubscriptionCanceled.noLiveRemains': return facts.subscriptionCanceled(second);
+    case 'SubscriptionCanceled.activeRemains':
+    case 'SubscriptionCanceled.pastDueRemains':
+    case 'SubscriptionCanceled.trialRemains': return facts.subscriptionCanceled(second);
     case 'RefundIssued.full': return facts.refundIssued(second, 4900);
     case 'RefundIssued.partial': return facts.refundIssued(second, 1000);
     case 'DisputeOpened': return facts.disputeOpened(second);
@@ -115,6 +123,20 @@ export function historyTo(state: LifecycleState): DomainEvent[] {
       return [...activeHistory, dispute, flagged(dispute, 'active', 'dispute_opened')];
     }
   }
+}
+
+// The history a fact case is judged after: historyTo(state), with an add-on subscription live
+// beside KNOWN for the cases about what remains when KNOWN ends. Given events are evolved, not
+// decided, so the add-on changes no lifecycle state, only what is live.
+export function givenFor(name: FactCaseName, state: LifecycleState): DomainEvent[] {
+  const addOn = name.endsWith('.activeRemains')
+    ? facts.subscriptionActivated(0, ADDON)
+    : name.endsWith('.pastDueRemains')
+      ? facts.subscriptionChanged(0, 'past_due', ADDON)
+      : name.endsWith('.trialRemains')
+        ? facts.trialStarted(0, ADDON)
+        : undefined;
+  return addOn ? [addOn, ...historyTo(state)] : historyTo(state);
 }
 
 export const stateAfter = (history: readonly DomainEvent[], from: CustomerState = customerDecider.initialState) =>

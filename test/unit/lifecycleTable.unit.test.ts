@@ -5,7 +5,7 @@ import { customerDecider } from '../../domain/customerDecider.ts';
 import { factGuards, STATUS_MEANING, type LifecycleContext } from '../../domain/factGuards.ts';
 import { FACT_CASES, LIFECYCLE_TABLE, PRECEDENCE, type FactCaseName, type ReviewableState } from '../../domain/lifecycleTable.ts';
 import { deciderSpecification } from './deciderSpecification.ts';
-import { changedTo, facts, flagged, historyTo, KNOWN, NOW, recordFact, sampleFact, stateAfter } from './lifecycleFixtures.ts';
+import { ADDON, changedTo, facts, flagged, givenFor, historyTo, KNOWN, NOW, recordFact, sampleFact, stateAfter } from './lifecycleFixtures.ts';
 
 // Every state x every fact case, straight from the one table the machine is generated from.
 
@@ -23,14 +23,14 @@ describe('lifecycle table: given a state, when a fact arrives, then the table de
         const fact = sampleFact(name, WHEN);
         const expected =
           outcome.kind === 'stay' ? [fact] : outcome.kind === 'to' ? [fact, changedTo(fact, state, outcome.to)] : [fact, flagged(fact, state, outcome.reason)];
-        spec.given(historyTo(state)).when(recordFact(fact)).then(expected);
+        spec.given(givenFor(name, state)).when(recordFact(fact)).then(expected);
       });
     }
   }
   for (const name of caseNames) {
     test(`needs_review + ${name}: recorded, no transition`, () => {
       const fact = sampleFact(name, WHEN);
-      spec.given(historyTo('needs_review')).when(recordFact(fact)).then([fact]);
+      spec.given(givenFor(name, 'needs_review')).when(recordFact(fact)).then([fact]);
     });
   }
 });
@@ -110,8 +110,10 @@ describe('lifecycle table: shape', () => {
   // The machine takes the first enabled transition, so cases of one type must never overlap,
   // and together they must cover every fact of that type.
   const contexts: LifecycleContext[] = [
-    { subscriptionId: null, reviewReason: null },
-    { subscriptionId: KNOWN, reviewReason: null },
+    { subscriptionId: null, reviewReason: null, liveSubscriptions: [] },
+    { subscriptionId: KNOWN, reviewReason: null, liveSubscriptions: [] },
+    { subscriptionId: KNOWN, reviewReason: null, liveSubscriptions: [{ id: KNOWN, meaning: 'active' }] },
+    ...(['active', 'pastDue', 'trialing'] as const).map((meaning) => ({ subscriptionId: KNOWN, reviewReason: null, liveSubscriptions: [{ id: KNOWN, meaning: 'active' as const }, { id: ADDON, meaning }] })),
   ];
   for (const name of caseNames) {
     test(`${name}: exactly one case of its type matches its sample, in every context`, () => {
