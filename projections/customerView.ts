@@ -39,6 +39,16 @@ export function countedMrrCents(standing: StandingLifecycle, state: CustomerStat
 
 export const planName = (plan: Plan): string => plan.nickname ?? plan.priceId;
 
+// The plans a customer holds: the current subscription's, then those of their other live
+// subscriptions (an add-on beside a plan), each once.
+export function heldPlans(state: CustomerState): Plan[] {
+  const others = Object.entries(state.subscriptions ?? {})
+    .filter(([id, snapshot]) => id !== state.subscriptionId && snapshot.plan !== null && STATUS_MEANING[snapshot.status] !== 'canceled' && STATUS_MEANING[snapshot.status] !== 'undecided')
+    .map(([, snapshot]) => snapshot.plan!);
+  const plans = state.plan === null ? others : [state.plan, ...others];
+  return plans.filter((plan, index) => plans.findIndex((p) => p.priceId === plan.priceId) === index);
+}
+
 // Config tables (LEDGER_CRM_OWNERS, LEDGER_PLAN_FEATURES) name a plan by Stripe price id or by
 // nickname, lower-cased by the config parser; the price id wins because it is the more
 // specific, and `default` covers every other plan (and no plan).

@@ -1,7 +1,7 @@
 import type { ReviewReason } from '../../contracts/events/decisions.ts';
 import type { LifecycleState } from '../../contracts/events/vocabulary.ts';
 import type { CustomerState } from '../../domain/customerState.ts';
-import { lookupByPlan, planName, type PlanTable } from '../customerView.ts';
+import { heldPlans, lookupByPlan, planName, type PlanTable } from '../customerView.ts';
 import { alreadyApplied, jsonEqual, nextMeta, type DocMeta } from '../docChanges.ts';
 import type { ReadModel } from '../projection.ts';
 import { accessOf, type AccessGrant } from './entitlementAccess.ts';
@@ -25,7 +25,7 @@ export interface AppEntitlementsView extends AccessGrant {
   // The plan the access comes from; null without access.
   plan: string | null;
   priceId: string | null;
-  // What the plan unlocks; [] without access. Apply only while hasAccessAt(doc, now).
+  // What the held plans unlock (the current one's and any live add-on's); [] without access. Apply only while hasAccessAt(doc, now).
   features: string[];
   statusCode: StatusCode;
   statusMessage: string;
@@ -57,7 +57,8 @@ function entitlementsView(customerId: string, state: CustomerState, previous: Ac
     trialEndsAt: state.lifecycle === 'trial' ? state.trialEndsAt : null,
     plan: plan === null ? null : planName(plan),
     priceId: plan?.priceId ?? null,
-    features: plan === null ? [] : [...(lookupByPlan(options.planFeatures, plan)?.value ?? [])],
+    // Everything the held plans unlock: an add-on's features beside the main plan's.
+    features: plan === null ? [] : [...new Set(heldPlans(state).flatMap((held) => lookupByPlan(options.planFeatures, held)?.value ?? []))],
     ...statusOf(state, grant),
   };
 }

@@ -153,6 +153,15 @@ describe('app entitlements: version', () => {
 });
 
 describe('app entitlements: a plan and an add-on at once', () => {
+  test('both running: the features of both, whichever spoke last', () => {
+    const opts: AppOptions = { ...options, planFeatures: { price_pro: ['reports', 'export'], basic: ['reports', 'sso'] } };
+    for (const order of [['pro', 'basic'], ['basic', 'pro']] as const) {
+      const doc = entitlementsAfter([fact.activated(day(1), order[0], `sub_${order[0]}`), fact.activated(day(2), order[1], `sub_${order[1]}`)], opts);
+      assert.equal(doc.access, 'full');
+      assert.deepEqual([...doc.features].sort(), ['export', 'reports', 'sso'], order.join(' then '));
+    }
+  });
+
   test('the add-on canceled keeps the access and features of the plan that still runs', () => {
     const doc = entitlementsAfter([fact.activated(day(1), 'pro', 'sub_main'), fact.activated(day(2), 'basic', 'sub_addon'), fact.canceled(day(3), 'sub_addon')]);
     assert.equal(doc.lifecycle, 'active');
