@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { domainEvent } from '../../contracts/domainEvents.ts';
 import { handleCommand } from '../../services/commands/handleCommand.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { claimsOf } from '../../services/ingest/stripe/stripeFacts.ts';
-import { databaseTargets, dropSchemaOf, openPostgres } from '../support/databases.ts';
+import { describeGenericPlans, flushStatistics } from '../support/databases.ts';
 
 // Regression: the append's identity check (a join on jsonb_array_elements) and the command
 // context's owner lookup were planned as a hash join over the whole identities table. Prepared
@@ -13,12 +13,8 @@ import { databaseTargets, dropSchemaOf, openPostgres } from '../support/database
 // at a few thousand customers). Generic plans from the first call (the worst case) and one
 // connection, so the server's table counters see exactly this session's scans.
 
-const postgres = databaseTargets.find((t) => t.name === 'postgres')!;
-
 async function seqScansOfIdentities(db: LedgerDatabase): Promise<number> {
-  // Backend counters reach the shared view when the session goes idle after a forced flush.
-  await db.sql.query('select pg_stat_force_next_flush()');
-  await db.sql.query('select 1');
+  await flushStatistics(db);
   const { rows } = await db.sql.query<{ seq_scan: string }>(
     `select seq_scan::text from pg_stat_user_tables where relname = 'ledger_identities' and schemaname = current_schema()`,
   );
@@ -44,22 +40,9 @@ const deliver = (db: LedgerDatabase, customer: string) => {
   );
 };
 
-describe('identity lookups on PostgreSQL', async () => {
-  const skip = await postgres.skip();
-  let db: LedgerDatabase | undefined;
-  before(async () => {
-    if (skip) return;
-    db = await openPostgres(1);
-    await db.sql.exec('set plan_cache_mode = force_generic_plan');
-  });
-  after(async () => {
-    if (!db) return;
-    await dropSchemaOf(db);
-    await db.close();
-  });
-
-  test('a delivery for a new or a known customer probes the identities index, never scans the table', { skip }, async () => {
-    const ledger = db!;
+describeGenericPlans('identity lookups on PostgreSQL', (suite) => {
+  test('a delivery for a new or a known customer probes the identities index, never scans the table', { skip: suite.skip }, async () => {
+    const ledger = suite.db;
     for (let i = 0; i < 50; i += 1) await deliver(ledger, `cus_${i}`);
     const before = await seqScansOfIdentities(ledger);
     for (let i = 0; i < 20; i += 1) await deliver(ledger, `cus_${i % 2 === 0 ? i : 100 + i}`);

@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { domainEvent } from '../../contracts/domainEvents.ts';
 import type { ReadModel } from '../../projections/projection.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
-import { databaseTargets, dropSchemaOf, openPostgres } from '../support/databases.ts';
+import { describeGenericPlans, flushStatistics } from '../support/databases.ts';
 
 // A projector batch reads its customers' rows and whether any of them has a parked event. Its
 // statements are prepared (planned once per connection), so the plan they get must stay a
 // per-customer probe however the tables grow: an EXISTS on the parked events was planned as one
 // hash of every open parked event of the projection, read on every batch. Generic plans from
 // the first call (the worst case) and one connection, so the counters see only this session.
-
-const postgres = databaseTargets.find((t) => t.name === 'postgres')!;
 
 const counting: ReadModel<{ n: number }, null, null> = {
   name: 'crm',
@@ -21,9 +19,7 @@ const counting: ReadModel<{ n: number }, null, null> = {
 };
 
 async function flushedCounters(db: LedgerDatabase) {
-  // Backend counters reach the shared views when the session goes idle after a forced flush.
-  await db.sql.query('select pg_stat_force_next_flush()');
-  await db.sql.query('select 1');
+  await flushStatistics(db);
   const { rows } = await db.sql.query<{ parked_index_reads: string; scans: string }>(
     `select (select idx_tup_read from pg_stat_user_indexes where indexrelname = 'ledger_parked_open' and schemaname = current_schema())::text as parked_index_reads,
             (select sum(seq_scan) from pg_stat_user_tables where relname in ('read_crm', 'ledger_parked_events') and schemaname = current_schema())::text as scans`,
@@ -31,22 +27,9 @@ async function flushedCounters(db: LedgerDatabase) {
   return { parkedIndexReads: Number(rows[0]!.parked_index_reads), scans: Number(rows[0]!.scans) };
 }
 
-describe('projector lookups on PostgreSQL', async () => {
-  const skip = await postgres.skip();
-  let db: LedgerDatabase | undefined;
-  before(async () => {
-    if (skip) return;
-    db = await openPostgres(1);
-    await db.sql.exec('set plan_cache_mode = force_generic_plan');
-  });
-  after(async () => {
-    if (!db) return;
-    await dropSchemaOf(db);
-    await db.close();
-  });
-
-  test('a batch probes its own customers’ rows and parked events, not every parked event', { skip }, async () => {
-    const ledger = db!;
+describeGenericPlans('projector lookups on PostgreSQL', (suite) => {
+  test('a batch probes its own customers’ rows and parked events, not every parked event', { skip: suite.skip }, async () => {
+    const ledger = suite.db;
     // 400 customers with an open parked event (a bad deploy's worth), none of them in the batch.
     await ledger.sql.query(
       `insert into ledger_parked_events (projection, position, event_id, customer_id, reason, error, attempts)

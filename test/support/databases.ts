@@ -115,3 +115,39 @@ export async function storedEvents(db: LedgerDatabase): Promise<RecordedEvent[]>
   );
   return rows.map(toRecordedEvent);
 }
+
+// PostgreSQL only: one connection with generic plans from the first call (the worst case for a
+// prepared statement, which keeps the plan it chose while the tables were small), so the
+// server's per-table counters see exactly this session's scans. For plan regression tests.
+export function describeGenericPlans(title: string, define: (suite: DatabaseSuite) => void): void {
+  const target = databaseTargets.find((t) => t.name === 'postgres')!;
+  describe(title, async () => {
+    const skip = await target.skip();
+    let db: LedgerDatabase | undefined;
+    before(async () => {
+      if (skip) return;
+      db = await openPostgres(1);
+      await db.sql.exec('set plan_cache_mode = force_generic_plan');
+    });
+    after(async () => {
+      if (!db) return;
+      await dropSchemaOf(db);
+      await db.close();
+    });
+    define({
+      get db() {
+        if (!db) throw new Error('the database opens in before(); use it inside tests');
+        return db;
+      },
+      skip,
+      target,
+    });
+  });
+}
+
+// Backend counters reach the shared statistics views when the session goes idle after a forced
+// flush: call before reading pg_stat_user_tables / pg_stat_user_indexes.
+export async function flushStatistics(db: LedgerDatabase): Promise<void> {
+  await db.sql.query('select pg_stat_force_next_flush()');
+  await db.sql.query('select 1');
+}
