@@ -62,7 +62,7 @@ const statusMeans =
 
 // When a subscription ends, the customer is what their best remaining live subscription makes
 // them: active before past due (a paying customer with a payment problem) before a trial.
-const REMAINING_ORDER: readonly LiveSubscription['meaning'][] = ['active', 'pastDue', 'trialing'];
+export const REMAINING_ORDER: readonly LiveSubscription['meaning'][] = ['active', 'pastDue', 'trialing'];
 export function bestRemaining(live: readonly LiveSubscription[], endingId: string | undefined): LiveSubscription['meaning'] | null {
   const meanings = new Set(live.filter((s) => s.id !== endingId).map((s) => s.meaning));
   return REMAINING_ORDER.find((meaning) => meanings.has(meaning)) ?? null;

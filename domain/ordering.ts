@@ -1,6 +1,5 @@
 import type { FactEvent } from '../contracts/domainEvents.ts';
-import type { LifecycleState } from '../contracts/events/vocabulary.ts';
-import type { SubscriptionStatus } from '../contracts/events/vocabulary.ts';
+import type { LifecycleState, SubscriptionStatus } from '../contracts/events/vocabulary.ts';
 import { STATUS_MEANING, subscriptionIdOf } from './factGuards.ts';
 import { PRECEDENCE } from './lifecycleTable.ts';
 

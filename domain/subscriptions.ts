@@ -1,7 +1,7 @@
 import type { FactEvent } from '../contracts/domainEvents.ts';
 import type { SubscriptionStatus } from '../contracts/events/vocabulary.ts';
 import type { CustomerState, SubscriptionSnapshot } from './customerState.ts';
-import { STATUS_MEANING, type LiveSubscription } from './factGuards.ts';
+import { REMAINING_ORDER, STATUS_MEANING, type LiveSubscription } from './factGuards.ts';
 import type { Arrival } from './ordering.ts';
 
 // The customer's subscriptions side by side. The lifecycle follows the current one; these
@@ -60,31 +60,34 @@ export function trackSubscription(state: CustomerState, fact: FactEvent, arrival
   return { ...state, subscriptions: { ...state.subscriptions, [id]: snapshot } };
 }
 
-const isLive = (snapshot: SubscriptionSnapshot): boolean => {
-  const meaning = meaningOf(snapshot.status);
-  return meaning === 'trialing' || meaning === 'active' || meaning === 'pastDue';
-};
+const isLiveMeaning = (meaning: ReturnType<typeof meaningOf>): meaning is LiveSubscription['meaning'] =>
+  meaning === 'trialing' || meaning === 'active' || meaning === 'pastDue';
 
 // The live subscriptions (trialing, active, past due), as the lifecycle guards see them.
 export function liveSubscriptions(state: Pick<CustomerState, 'subscriptions'>): LiveSubscription[] {
   return Object.entries(state.subscriptions ?? {}).flatMap(([id, snapshot]) => {
     const meaning = meaningOf(snapshot.status);
-    return meaning === 'trialing' || meaning === 'active' || meaning === 'pastDue' ? [{ id, meaning }] : [];
+    return isLiveMeaning(meaning) ? [{ id, meaning }] : [];
   });
 }
 
 // The current subscription ended: another live one, if any, becomes current, with its terms.
-// In the order the lifecycle judges them (factGuards.ts, bestRemaining), then the newest.
+// In the order the lifecycle judges them (factGuards.ts, REMAINING_ORDER), then the newest.
 export function handOverToLive(state: CustomerState): CustomerState {
-  const preference = { active: 0, pastDue: 1, trialing: 2, canceled: 3, undecided: 3 } as const;
-  const [next] = Object.entries(state.subscriptions ?? {})
-    .filter(([id, snapshot]) => id !== state.subscriptionId && isLive(snapshot))
-    .sort(([idA, a], [idB, b]) => preference[meaningOf(a.status)] - preference[meaningOf(b.status)] || Date.parse(b.since) - Date.parse(a.since) || idA.localeCompare(idB));
+  const snapshots = state.subscriptions ?? {};
+  const [next] = liveSubscriptions(state)
+    .filter((live) => live.id !== state.subscriptionId)
+    .sort(
+      (a, b) =>
+        REMAINING_ORDER.indexOf(a.meaning) - REMAINING_ORDER.indexOf(b.meaning) ||
+        Date.parse(snapshots[b.id]!.since) - Date.parse(snapshots[a.id]!.since) ||
+        a.id.localeCompare(b.id),
+    );
   if (next === undefined) return state;
-  const [id, snapshot] = next;
+  const snapshot = snapshots[next.id]!;
   return {
     ...state,
-    subscriptionId: id,
+    subscriptionId: next.id,
     subscriptionSince: snapshot.since,
     subscriptionStatus: snapshot.status,
     plan: snapshot.plan,

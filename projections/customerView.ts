@@ -1,6 +1,6 @@
 import type { LifecycleState } from '../contracts/events/vocabulary.ts';
 import type { CustomerState } from '../domain/customerState.ts';
-import { STATUS_MEANING } from '../domain/factGuards.ts';
+import { liveSubscriptions } from '../domain/subscriptions.ts';
 
 // What every read model reads the same way from a customer's domain state, so the CRM, the
 // support desk and the app never disagree on a plan name, a VIP's MRR or a plan-keyed setting.
@@ -26,15 +26,11 @@ export const holdsPlan = (standing: StandingLifecycle): boolean => standing === 
 // that is billed, in the current subscription's currency.
 export function countedMrrCents(standing: StandingLifecycle, state: CustomerState): number | null {
   if (standing !== 'active' && standing !== 'past_due') return 0;
-  const others = Object.entries(state.subscriptions ?? {}).filter(
-    ([id, snapshot]) =>
-      id !== state.subscriptionId &&
-      snapshot.mrrCents !== null &&
-      (snapshot.currency === state.currency || state.currency === null) &&
-      ['active', 'pastDue'].includes(STATUS_MEANING[snapshot.status]),
+  const others = otherLive(state).filter(
+    ({ meaning, snapshot }) => meaning !== 'trialing' && snapshot.mrrCents !== null && (snapshot.currency === state.currency || state.currency === null),
   );
   if (others.length === 0) return state.mrrCents;
-  return others.reduce((sum, [, snapshot]) => sum + (snapshot.mrrCents ?? 0), state.mrrCents ?? 0);
+  return others.reduce((sum, { snapshot }) => sum + (snapshot.mrrCents ?? 0), state.mrrCents ?? 0);
 }
 
 export const planName = (plan: Plan): string => plan.nickname ?? plan.priceId;
@@ -42,11 +38,16 @@ export const planName = (plan: Plan): string => plan.nickname ?? plan.priceId;
 // The plans a customer holds: the current subscription's, then those of their other live
 // subscriptions (an add-on beside a plan), each once.
 export function heldPlans(state: CustomerState): Plan[] {
-  const others = Object.entries(state.subscriptions ?? {})
-    .filter(([id, snapshot]) => id !== state.subscriptionId && snapshot.plan !== null && STATUS_MEANING[snapshot.status] !== 'canceled' && STATUS_MEANING[snapshot.status] !== 'undecided')
-    .map(([, snapshot]) => snapshot.plan!);
+  const others = otherLive(state).flatMap(({ snapshot }) => (snapshot.plan === null ? [] : [snapshot.plan]));
   const plans = state.plan === null ? others : [state.plan, ...others];
   return plans.filter((plan, index) => plans.findIndex((p) => p.priceId === plan.priceId) === index);
+}
+
+// The customer's live subscriptions other than the current one (domain/subscriptions.ts).
+function otherLive(state: CustomerState) {
+  return liveSubscriptions(state)
+    .filter((live) => live.id !== state.subscriptionId)
+    .map((live) => ({ ...live, snapshot: state.subscriptions![live.id]! }));
 }
 
 // Config tables (LEDGER_CRM_OWNERS, LEDGER_PLAN_FEATURES) name a plan by Stripe price id or by

@@ -25,7 +25,8 @@ export interface AppEntitlementsView extends AccessGrant {
   // The plan the access comes from; null without access.
   plan: string | null;
   priceId: string | null;
-  // What the held plans unlock (the current one's and any live add-on's); [] without access. Apply only while hasAccessAt(doc, now).
+  // What the held plans unlock (the current one's and any live add-on's); [] without access.
+  // Apply only while hasAccessAt(doc, now).
   features: string[];
   statusCode: StatusCode;
   statusMessage: string;
@@ -57,7 +58,6 @@ function entitlementsView(customerId: string, state: CustomerState, previous: Ac
     trialEndsAt: state.lifecycle === 'trial' ? state.trialEndsAt : null,
     plan: plan === null ? null : planName(plan),
     priceId: plan?.priceId ?? null,
-    // Everything the held plans unlock: an add-on's features beside the main plan's.
     features: plan === null ? [] : [...new Set(heldPlans(state).flatMap((held) => lookupByPlan(options.planFeatures, held)?.value ?? []))],
     ...statusOf(state, grant),
   };
