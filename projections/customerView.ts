@@ -43,6 +43,16 @@ export function heldPlans(state: CustomerState): Plan[] {
   return plans.filter((plan, index) => plans.findIndex((p) => p.priceId === plan.priceId) === index);
 }
 
+// The plan to show for the customer: of the plans they hold, the one billed the most (a plan
+// beside its add-on, whichever of them spoke last); the current subscription's on a tie.
+export function primaryPlan(state: CustomerState): Plan | null {
+  let best: { plan: Plan; mrrCents: number } | null = state.plan === null ? null : { plan: state.plan, mrrCents: state.mrrCents ?? -1 };
+  for (const { snapshot } of otherLive(state)) {
+    if (snapshot.plan !== null && (best === null || (snapshot.mrrCents ?? -1) > best.mrrCents)) best = { plan: snapshot.plan, mrrCents: snapshot.mrrCents ?? -1 };
+  }
+  return best?.plan ?? null;
+}
+
 // The customer's live subscriptions other than the current one (domain/subscriptions.ts).
 function otherLive(state: CustomerState) {
   return liveSubscriptions(state)

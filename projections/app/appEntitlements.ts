@@ -1,7 +1,7 @@
 import type { ReviewReason } from '../../contracts/events/decisions.ts';
 import type { LifecycleState } from '../../contracts/events/vocabulary.ts';
 import type { CustomerState } from '../../domain/customerState.ts';
-import { heldPlans, lookupByPlan, planName, type PlanTable } from '../customerView.ts';
+import { heldPlans, lookupByPlan, planName, primaryPlan, type PlanTable } from '../customerView.ts';
 import { alreadyApplied, jsonEqual, nextMeta, type DocMeta } from '../docChanges.ts';
 import type { ReadModel } from '../projection.ts';
 import { accessOf, type AccessGrant } from './entitlementAccess.ts';
@@ -48,7 +48,7 @@ export const appReadModel: ReadModel<AppEntitlements, AppShared, AppOptions> = {
 
 function entitlementsView(customerId: string, state: CustomerState, previous: AccessGrant | null, options: AppOptions): AppEntitlementsView {
   const grant = accessOf(state, previous === null ? null : { access: previous.access, graceEndsAt: previous.graceEndsAt }, options.pastDueGraceDays);
-  const plan = grant.access === 'none' ? null : state.plan;
+  const plan = grant.access === 'none' ? null : primaryPlan(state);
   return {
     customerId,
     lifecycle: state.lifecycle,

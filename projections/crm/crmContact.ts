@@ -1,7 +1,7 @@
 import type { ReviewReason } from '../../contracts/events/decisions.ts';
 import type { LifecycleState } from '../../contracts/events/vocabulary.ts';
 import type { CustomerState } from '../../domain/customerState.ts';
-import { countedMrrCents, holdsPlan, planName, standingOf, type StandingLifecycle } from '../customerView.ts';
+import { countedMrrCents, holdsPlan, planName, primaryPlan, standingOf, type StandingLifecycle } from '../customerView.ts';
 import { alreadyApplied, jsonEqual, nextMeta, type DocMeta } from '../docChanges.ts';
 import type { ProjectedEvent, ReadModel } from '../projection.ts';
 import { assignOwner, initialOwnerRotation, type OwnerAssignment, type OwnerPools, type OwnerRotation } from './crmOwners.ts';
@@ -52,7 +52,7 @@ export const crmReadModel: ReadModel<CrmContact, CrmShared, CrmOptions> = {
     const standing = standingOf(input.after) ?? previousStanding(doc);
     // The instant between ReviewResolved and its LifecycleChanged says nothing new.
     if (standing === null) return { doc, shared };
-    const { owner, rotation } = assignOwner(doc?.owner ?? null, { customerId: input.customerId, plan: input.after.plan }, options.owners, shared, options.ownerAssignment);
+    const { owner, rotation } = assignOwner(doc?.owner ?? null, { customerId: input.customerId, plan: primaryPlan(input.after) }, options.owners, shared, options.ownerAssignment);
     const view = contactView(input.customerId, input.after, standing, owner);
     if (doc !== undefined && jsonEqual(view, viewOf(doc))) return { doc, shared };
     return { doc: { ...view, ...nextMeta(doc, input), tagHistory: nextTagHistory(doc, view, input) }, shared: rotation };
@@ -60,7 +60,8 @@ export const crmReadModel: ReadModel<CrmContact, CrmShared, CrmOptions> = {
 };
 
 function contactView(customerId: string, state: CustomerState, standing: StandingLifecycle, owner: string | null): CrmContactView {
-  const plan = holdsPlan(standing) ? state.plan : null;
+  const shown = primaryPlan(state);
+  const plan = holdsPlan(standing) ? shown : null;
   const payment = state.lastPayment;
   return {
     customerId,
@@ -73,7 +74,7 @@ function contactView(customerId: string, state: CustomerState, standing: Standin
     priceId: plan?.priceId ?? null,
     mrrCents: countedMrrCents(standing, state),
     currency: state.currency,
-    tags: tagsFor(state.lifecycle, standing, state.plan),
+    tags: tagsFor(state.lifecycle, standing, shown),
     owner,
     email: state.profile.email,
     firstName: state.profile.firstName,

@@ -1,7 +1,7 @@
 import type { ReviewReason } from '../../contracts/events/decisions.ts';
 import type { LifecycleState } from '../../contracts/events/vocabulary.ts';
 import type { CustomerState } from '../../domain/customerState.ts';
-import { countedMrrCents, holdsPlan, planName, standingOf } from '../customerView.ts';
+import { countedMrrCents, holdsPlan, planName, primaryPlan, standingOf } from '../customerView.ts';
 import { alreadyApplied, byCodeUnits, jsonEqual, nextMeta, type DocMeta } from '../docChanges.ts';
 import type { ReadModel } from '../projection.ts';
 import { BILLING_STATUS_OF, route, type BillingStatus } from './billingRouting.ts';
@@ -57,7 +57,7 @@ function customerView(state: CustomerState, options: SupportOptions): CustomerVi
   // Under review the customer is shown by the state flagged from; between a ReviewResolved and
   // its LifecycleChanged, as a lead would be (nothing held, nothing counted).
   const standing = standingOf(state) ?? 'lead';
-  const plan = holdsPlan(standing) ? state.plan : null;
+  const plan = holdsPlan(standing) ? primaryPlan(state) : null;
   const mrrCents = countedMrrCents(standing, state);
   return {
     lifecycle: state.lifecycle,

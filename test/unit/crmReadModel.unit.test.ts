@@ -333,6 +333,14 @@ describe('CRM contact: a plan and an add-on at once', () => {
     assert.ok(contact.tags.includes('lifecycle:active'));
   });
 
+  test('the plan shown is the one billed the most, whichever subscription spoke last', () => {
+    for (const steps of [both, [fact.activated(day(2), 'basic', 'sub_addon'), fact.activated(day(3), 'pro', 'sub_main')]]) {
+      const contact = contactAfter(steps);
+      assert.equal(contact.plan, 'Pro Monthly');
+      assert.ok(contact.tags.includes('plan:pro-monthly') && !contact.tags.includes('plan:basic'), contact.tags.join(', '));
+    }
+  });
+
   test('both canceled: a former customer with no MRR', () => {
     const contact = contactAfter([...both, fact.canceled(day(4), 'sub_addon'), fact.canceled(day(5), 'sub_main')]);
     assert.equal(contact.stage, 'former_customer');
