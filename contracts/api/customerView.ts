@@ -33,6 +33,18 @@ export const CustomerView = z.object({
   subscriptionStatus: SubscriptionStatus.nullable(),
   mrrCents: Cents.nullable().meta({ description: "The subscription's MRR in minor units; kept after a cancellation" }),
   currency: Currency.nullable(),
+  subscriptions: z
+    .array(
+      z.object({
+        id: z.string(),
+        status: SubscriptionStatus,
+        plan: Plan.nullable(),
+        mrrCents: Cents.nullable(),
+        currency: Currency.nullable(),
+        since: OccurredAt.meta({ description: 'The earliest source time seen for it' }),
+      }),
+    )
+    .meta({ description: 'Every subscription seen, with its last known status: a plan and an add-on side by side; `subscriptionId` is the current one' }),
   trialEndsAt: OccurredAt.nullable(),
   lastPayment: z
     .object({

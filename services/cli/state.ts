@@ -68,6 +68,14 @@ export function renderState(result: StateAt, color: boolean): string {
     ['review', state.review === null ? '' : `${state.review.reason} (flagged from ${state.review.from} at ${shortTime(state.review.flaggedAt)})`, 'red'],
     ['plan', state.plan === null ? '' : `${state.plan.nickname ?? state.plan.priceId} (${state.plan.priceId})`],
     ['subscription', [state.subscriptionId, state.subscriptionStatus].filter(Boolean).join(' ')],
+    // The others held or ended beside the current one (a plan and its add-on).
+    [
+      'also',
+      Object.entries(state.subscriptions ?? {})
+        .filter(([id]) => id !== state.subscriptionId)
+        .map(([id, s]) => `${id} ${s.status}${s.mrrCents === null || s.currency === null ? '' : ` ${money(s.mrrCents, s.currency)}`}`)
+        .join(', '),
+    ],
     ['mrr', mrr],
     ['trial ends', shortTime(state.trialEndsAt)],
     ['last payment', state.lastPayment === null ? '' : `${state.lastPayment.outcome} ${money(state.lastPayment.amountCents, state.lastPayment.currency)} at ${shortTime(state.lastPayment.occurredAt)}`],

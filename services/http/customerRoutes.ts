@@ -42,6 +42,7 @@ export function customerViewOf({ customerId, state, version, events }: LoadedCus
     subscriptionStatus: state.subscriptionStatus,
     mrrCents: state.mrrCents,
     currency: state.currency,
+    subscriptions: Object.entries(state.subscriptions ?? {}).map(([id, snapshot]) => ({ id, ...snapshot })),
     trialEndsAt: state.trialEndsAt,
     lastPayment: state.lastPayment,
     lastRefund: state.lastRefund,

@@ -101,6 +101,8 @@ for (const target of databaseTargets) {
       assert.equal(view.subscriptionId, 'sub_1');
       assert.equal(view.mrrCents, 4900);
       assert.equal(view.currency, 'eur');
+      // Every subscription seen, side by side (here the one).
+      assert.deepEqual(view.subscriptions, [{ id: 'sub_1', status: 'active', plan, mrrCents: 4900, currency: 'eur', since: '2026-03-01T10:00:00Z' }]);
       assert.deepEqual(view.lastPayment, { outcome: 'succeeded', amountCents: 4900, currency: 'eur', occurredAt: '2026-03-01T10:00:01Z', invoiceId: 'in_1' });
       assert.equal(view.review, null);
       assert.equal(res.headers['cache-control'], 'private, no-cache');
