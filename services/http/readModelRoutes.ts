@@ -86,9 +86,24 @@ async function readChanges(deps: AppDeps, model: ReadModelName, request: Fastify
         order by c.cursor limit $2::int`,
       [query.after, query.limit],
     );
+  // Committed after the cursor but still behind the fence: worth a look again in a moment.
+  const pending = async () =>
+    (
+      await deps.db.sql.query<{ pending: boolean }>(`select exists (select 1 from read_${model}_changes c where c.cursor > $1::bigint) as pending`, [
+        query.after,
+      ])
+    ).rows[0]?.pending === true;
   let rows = (await page()).rows;
   if (rows.length === 0 && query.timeoutMs > 0) {
-    await waitUntil(deps.projector, model, async () => (rows = (await page()).rows).length > 0, query.timeoutMs);
+    await waitUntil(
+      deps.projector,
+      model,
+      async () => {
+        rows = (await page()).rows;
+        return rows.length > 0 || ((await pending()) ? 'soon' : false);
+      },
+      query.timeoutMs,
+    );
   }
   return {
     changes: rows.map((r) => ({ cursor: r.cursor, customerId: r.customer_id, position: r.position, doc: r.doc })),

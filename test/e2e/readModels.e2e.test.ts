@@ -206,5 +206,36 @@ for (const target of databaseTargets) {
       }
       assert.deepEqual(seen, ['cust_started_first', 'cust_committed_first'], 'both, in transaction order');
     });
+
+    // Regression: a long-poll whose change was committed but still behind the fence waited for
+    // the read model's next commit or the 1 s poll once the older transaction ended.
+    test('a long-poll waiting on a fenced change answers moments after the older transaction ends', { skip }, async (t) => {
+      if (ledger.db.sql.kind !== 'postgres') return t.skip('PGlite is one connection: it cannot interleave transactions');
+      const pageAfter = (cursor: string) => json(`/v1/crm/changes?after=${cursor}&limit=1000`);
+      let cursor = '0';
+      for (let page = await pageAfter(cursor); page.changes.length > 0; page = await pageAfter(cursor)) cursor = page.nextCursor;
+
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let began!: () => void;
+      const open = new Promise<void>((resolve) => (began = resolve));
+      // An older transaction (any writer) still running when the change commits.
+      const older = ledger.db.sql.transaction(async (tx) => {
+        await tx.query('select pg_current_xact_id()');
+        began();
+        await held;
+      });
+      await open;
+      await ledger.db.sql.transaction((tx) => tx.query(`insert into read_crm_changes (customer_id, position) values ($1, 1)`, ['cust_fenced']));
+
+      const polling = json(`/v1/crm/changes?after=${cursor}&timeoutMs=5000`).then((page) => ({ page, at: performance.now() }));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const releasedAt = performance.now();
+      release();
+      await older;
+      const { page, at } = await polling;
+      assert.deepEqual(page.changes.map((c: { customerId: string }) => c.customerId), ['cust_fenced']);
+      assert.ok(at - releasedAt < 300, `answered ${Math.round(at - releasedAt)} ms after the fence lifted`);
+    });
   });
 }
