@@ -81,28 +81,30 @@ export interface DatabaseSuite {
 // `describe` once per database target, with a fresh migrated database opened before and dropped
 // after; tests pass `{ skip: suite.skip }` so an unreachable Postgres is reported, not hidden.
 export function describeOnEachDatabase(title: string, define: (suite: DatabaseSuite) => void): void {
-  for (const target of databaseTargets) {
-    describe(`${title} on ${target.name}`, async () => {
-      const skip = await target.skip();
-      let db: LedgerDatabase | undefined;
-      before(async () => {
-        if (!skip) db = await target.open();
-      });
-      after(async () => {
-        if (!db) return;
-        await dropSchemaOf(db);
-        await db.close();
-      });
-      define({
-        get db() {
-          if (!db) throw new Error('the database opens in before(); use it inside tests');
-          return db;
-        },
-        skip,
-        target,
-      });
+  for (const target of databaseTargets) describeOn(`${title} on ${target.name}`, target, () => target.open(), define);
+}
+
+function describeOn(title: string, target: DatabaseTarget, open: () => Promise<LedgerDatabase>, define: (suite: DatabaseSuite) => void): void {
+  describe(title, async () => {
+    const skip = await target.skip();
+    let db: LedgerDatabase | undefined;
+    before(async () => {
+      if (!skip) db = await open();
     });
-  }
+    after(async () => {
+      if (!db) return;
+      await dropSchemaOf(db);
+      await db.close();
+    });
+    define({
+      get db() {
+        if (!db) throw new Error('the database opens in before(); use it inside tests');
+        return db;
+      },
+      skip,
+      target,
+    });
+  });
 }
 
 // Every committed event, in position order, without the xmin fence: for assertions about what
@@ -120,29 +122,12 @@ export async function storedEvents(db: LedgerDatabase): Promise<RecordedEvent[]>
 // prepared statement, which keeps the plan it chose while the tables were small), so the
 // server's per-table counters see exactly this session's scans. For plan regression tests.
 export function describeGenericPlans(title: string, define: (suite: DatabaseSuite) => void): void {
-  const target = databaseTargets.find((t) => t.name === 'postgres')!;
-  describe(title, async () => {
-    const skip = await target.skip();
-    let db: LedgerDatabase | undefined;
-    before(async () => {
-      if (skip) return;
-      db = await openPostgres(1);
-      await db.sql.exec('set plan_cache_mode = force_generic_plan');
-    });
-    after(async () => {
-      if (!db) return;
-      await dropSchemaOf(db);
-      await db.close();
-    });
-    define({
-      get db() {
-        if (!db) throw new Error('the database opens in before(); use it inside tests');
-        return db;
-      },
-      skip,
-      target,
-    });
-  });
+  const open = async () => {
+    const db = await openPostgres(1);
+    await db.sql.exec('set plan_cache_mode = force_generic_plan');
+    return db;
+  };
+  describeOn(title, databaseTargets.find((t) => t.name === 'postgres')!, open, define);
 }
 
 // Backend counters reach the shared statistics views when the session goes idle after a forced
