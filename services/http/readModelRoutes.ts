@@ -10,7 +10,7 @@ import type { SqlExecutor } from '../eventstore/sqlClient.ts';
 import { requireScope } from './apiKeyAuth.ts';
 import type { AppDeps, RouteModule } from './app.ts';
 import { customerIdOf, matchesAny } from './customerRef.ts';
-import { waitUntil } from './readModelWaiter.ts';
+import { waitUntil, type WaitCheck } from './readModelWaiter.ts';
 
 interface ReadModelApi {
   model: ReadModelName;
@@ -93,18 +93,14 @@ async function readChanges(deps: AppDeps, model: ReadModelName, request: Fastify
         query.after,
       ])
     ).rows[0]?.pending === true;
-  let rows = (await page()).rows;
-  if (rows.length === 0 && query.timeoutMs > 0) {
-    await waitUntil(
-      deps.projector,
-      model,
-      async () => {
-        rows = (await page()).rows;
-        return rows.length > 0 || ((await pending()) ? 'soon' : false);
-      },
-      query.timeoutMs,
-    );
-  }
+  // One check serves the first read and every wake-up of the long-poll (waitUntil runs it at once).
+  let rows: Awaited<ReturnType<typeof page>>['rows'] = [];
+  const check = async (): Promise<WaitCheck> => {
+    rows = (await page()).rows;
+    if (rows.length > 0) return true;
+    return query.timeoutMs > 0 && (await pending()) ? 'soon' : false;
+  };
+  await waitUntil(deps.projector, model, check, query.timeoutMs);
   return {
     changes: rows.map((r) => ({ cursor: r.cursor, customerId: r.customer_id, position: r.position, doc: r.doc })),
     nextCursor: rows.at(-1)?.cursor ?? query.after,
