@@ -13,7 +13,8 @@ import { BENCH_POSTGRES_URL, benchTargets, type BenchTarget } from './targets.ts
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 // Fixed offered rates; BENCH_RATES=100,200 (or empty for none) where the defaults would only queue.
 const RATES = (process.env.BENCH_RATES ?? '500,1000,2000').split(',').filter((r) => r.trim() !== '').map(Number);
-const CUSTOMERS = 2000;
+// Fewer customers (BENCH_CUSTOMERS=100) give each a long history within one run.
+const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 2000);
 
 interface Sample {
   sent: number;

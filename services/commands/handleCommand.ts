@@ -1,14 +1,16 @@
 import { domainEvent, type DomainEvent } from '../../contracts/domainEvents.ts';
-import type { EventMetadata, NewEvent } from '../../contracts/eventMetadata.ts';
+import type { EventMetadata, NewEvent, RecordedEvent } from '../../contracts/eventMetadata.ts';
 import type { AmbiguousIdentity } from '../../contracts/events/decisions.ts';
 import type { IdentityKind } from '../../contracts/events/vocabulary.ts';
 import type { CustomerCommand } from '../../domain/customerCommands.ts';
 import { customerDecider } from '../../domain/customerDecider.ts';
 import { ConcurrencyError, IdentityConflictError, LedgerError } from '../../domain/errors.ts';
+import { evolve, initialState } from '../../domain/customerState.ts';
 import { candidateOf, matchCandidate, type OwnedClaim } from '../../domain/identityMatch.ts';
 import type { EventStore, IdentityClaim } from '../eventstore/port.ts';
 import { customerIdOfStream, newCustomerId, streamIdOf } from './customerIds.ts';
-import { loadCustomer, loadedFrom, type LoadedCustomer } from './loadCustomer.ts';
+import { customerCacheOf, type CustomerCache, type FoldedCustomer } from './customerCache.ts';
+import { toDomainEvent, type LoadedCustomer } from './loadCustomer.ts';
 
 // Identity kinds that name a person (linked with an IdentityLinked fact); other claims, such as
 // `stripe_charge`, are lookup keys only (a refund names a charge, not a customer).
@@ -53,23 +55,33 @@ export class CustomerNotFoundError extends LedgerError {
 // load -> decide -> append with the expected version; on a lost race, load again and retry.
 export async function handleCommand(deps: CommandDeps, envelope: CommandEnvelope): Promise<CommandResult> {
   const { store } = deps;
+  const cache = customerCacheOf(store);
+  // The customer this command is probably about, if this process has folded it before: the
+  // store then sends only what was appended since.
+  const hinted = envelope.customerId ?? cache.ownerHint(envelope.identities);
+  const folded = hinted === undefined ? undefined : cache.get(hinted);
   // One round trip: a re-delivery stops here; a new one has its owners and likely stream.
   const context = await store.loadCommandContext({
     ...(envelope.idempotencyKey ? { idempotencyKey: envelope.idempotencyKey } : {}),
     claims: envelope.identities,
     ...(envelope.customerId ? { ownerId: envelope.customerId } : {}),
     streamIdPrefix: streamIdOf(''),
+    ...(hinted !== undefined && folded ? { known: { customerId: hinted, version: folded.version } } : {}),
   });
   if (context.seen) return duplicateResult(context.seen.streamId, context.seen.eventIds, context.seen.nextVersion);
   for (let attempt = 1; ; attempt += 1) {
     const first = attempt === 1;
     const owners = first ? context.owners : await store.resolveIdentities(envelope.identities);
     const preloaded = first ? context.stream : undefined;
-    const load = (customerId: string): Promise<LoadedCustomer> =>
-      preloaded?.ownerId === customerId ? Promise.resolve(loadedFrom(customerId, preloaded.events)) : loadCustomer(store, customerId);
+    const load = (customerId: string): Promise<CustomerAt> =>
+      preloaded?.ownerId === customerId
+        ? Promise.resolve(foldedAt(cache, customerId, preloaded.afterVersion > 0 ? folded : undefined, preloaded.events))
+        : loadThroughCache(store, cache, customerId);
     const target = await resolveCustomer(load, envelope, owners);
     try {
-      return await decideAndAppend(deps, envelope, target);
+      const result = await decideAndAppend(deps, envelope, target);
+      rememberOwners(cache, envelope.identities, owners, result.customerId);
+      return result;
     } catch (error) {
       // Lost a race (another delivery appended to, or created, this customer a moment ago):
       // resolve and decide again on what is there now.
@@ -81,8 +93,38 @@ export async function handleCommand(deps: CommandDeps, envelope: CommandEnvelope
   }
 }
 
+// A customer's state at a version (undefined: no stream yet).
+type CustomerAt = Omit<LoadedCustomer, 'events'>;
+
+// `base` is the fold up to the version the events continue from (none: they are the whole stream).
+function foldedAt(cache: CustomerCache, customerId: string, base: FoldedCustomer | undefined, events: RecordedEvent[]): CustomerAt {
+  // Folding a tail onto the wrong base would decide on a state the customer never had.
+  const first = events[0];
+  if (first && first.version !== (base?.version ?? 0) + 1) {
+    throw new Error(`stream of ${customerId} read from version ${first.version}, expected ${(base?.version ?? 0) + 1}`);
+  }
+  const state = events.reduce((acc, event) => evolve(acc, toDomainEvent(event)), base?.state ?? initialState);
+  const version = events.at(-1)?.version ?? base?.version;
+  if (version !== undefined) cache.remember(customerId, { state, version });
+  return { customerId, state, version };
+}
+
+async function loadThroughCache(store: EventStore, cache: CustomerCache, customerId: string): Promise<CustomerAt> {
+  const base = cache.get(customerId);
+  const events = await store.readStream(streamIdOf(customerId), base ? { fromVersion: base.version + 1 } : {});
+  return foldedAt(cache, customerId, base, events);
+}
+
+// Claims the customer owned when read, and those the append just gave it.
+function rememberOwners(cache: CustomerCache, claims: IdentityClaim[], owners: Map<string, string>, customerId: string): void {
+  for (const claim of claims) {
+    const owner = owners.get(`${claim.kind}:${claim.externalId}`);
+    if (owner === undefined || owner === customerId) cache.rememberOwner(claim, customerId);
+  }
+}
+
 interface Target {
-  loaded: LoadedCustomer;
+  loaded: CustomerAt;
   // Unowned claims, asserted in the append: an id that already belongs to someone is not stolen.
   claims: IdentityClaim[];
   ambiguousIdentity?: AmbiguousIdentity;
@@ -92,7 +134,7 @@ interface Target {
 // is the customer (identityMatch.ts). It is judged on the state loaded at the version the append
 // expects, so a concurrent link of a second Stripe id to it fails the append and is re-judged.
 async function resolveCustomer(
-  load: (customerId: string) => Promise<LoadedCustomer>,
+  load: (customerId: string) => Promise<CustomerAt>,
   envelope: CommandEnvelope,
   owners: Map<string, string>,
 ): Promise<Target> {
@@ -122,7 +164,7 @@ async function resolveCustomer(
   return { loaded: newCustomer(), claims: unowned };
 }
 
-const newCustomer = (): LoadedCustomer => ({ customerId: newCustomerId(), state: customerDecider.initialState, version: undefined, events: [] });
+const newCustomer = (): CustomerAt => ({ customerId: newCustomerId(), state: customerDecider.initialState, version: undefined });
 
 async function decideAndAppend(deps: CommandDeps, envelope: CommandEnvelope, target: Target): Promise<CommandResult> {
   const { store } = deps;

@@ -45,6 +45,9 @@ export interface CommandContextQuery {
   ownerId?: string;
   // Stream id = prefix + owner id.
   streamIdPrefix: string;
+  // A customer whose stream the caller has already folded up to `version`: when it is the one
+  // loaded, only the events after that version are read.
+  known?: { customerId: string; version: number };
 }
 
 export interface CommandContext {
@@ -52,8 +55,9 @@ export interface CommandContext {
   seen?: AppendResult;
   // The owner of each claim that has one, keyed `kind:externalId`.
   owners: Map<string, string>;
-  // The loaded owner's stream, in version order (empty when it has none yet).
-  stream?: { ownerId: string; events: RecordedEvent[] };
+  // The loaded owner's stream after `afterVersion`, in version order: the whole stream
+  // (afterVersion 0, empty when it has none yet), or the tail after the query's `known` version.
+  stream?: { ownerId: string; afterVersion: number; events: RecordedEvent[] };
 }
 
 export interface EventStore {

@@ -156,9 +156,9 @@ const EVENT_JSON = `json_build_object('position_text', e.position::text, 'stream
 // row per query, in query order.
 const COMMAND_CONTEXTS_SQL = namedStatement(
   'ledger_command_contexts',
-  `select ctx.delivery, ctx.owners, ctx.owner_id, ctx.events
+  `select ctx.delivery, ctx.owners, ctx.owner_id, ctx.after_version, ctx.events
      from jsonb_to_recordset($1::jsonb) as q(i int, source text, source_event_id text, kinds text[], external_ids text[],
-                                             owner_id text, stream_prefix text)
+                                             owner_id text, stream_prefix text, known_owner text, known_version bigint)
      cross join lateral (
        with delivery as (
          select d.stream_id, d.positions::text[] as positions, d.event_ids::text[] as event_ids,
@@ -169,13 +169,15 @@ const COMMAND_CONTEXTS_SQL = namedStatement(
                             from unnest(q.kinds, q.external_ids) with ordinality as c(kind, external_id, ord) offset 0) o
           where o.customer_id is not null),
        target as (
-         select coalesce(q.owner_id, (select o.customer_id from owners o order by o.ord limit 1)) as owner_id
-          where not exists (select 1 from delivery))
+         select t.owner_id, case when t.owner_id = q.known_owner then q.known_version else 0 end as after_version
+           from (select coalesce(q.owner_id, (select o.customer_id from owners o order by o.ord limit 1)) as owner_id
+                  where not exists (select 1 from delivery)) t)
        select (select json_build_object('stream_id', stream_id, 'positions', positions, 'event_ids', event_ids, 'version', version) from delivery) as delivery,
               (select json_agg(json_build_object('key', o.kind || ':' || o.external_id, 'owner', o.customer_id)) from owners o) as owners,
               (select owner_id from target) as owner_id,
-              (select json_agg(${EVENT_JSON} order by e.version) from ledger_events e
-                where e.stream_id = q.stream_prefix || (select owner_id from target)) as events) ctx
+              (select after_version::text from target) as after_version,
+              (select json_agg(${EVENT_JSON} order by e.version) from target t join ledger_events e
+                on e.stream_id = q.stream_prefix || t.owner_id and e.version > t.after_version) as events) ctx
     order by q.i`,
 );
 
@@ -183,6 +185,7 @@ interface CommandContextRow {
   delivery: DeliveryRow | null;
   owners: { key: string; owner: string }[] | null;
   owner_id: string | null;
+  after_version: string | null;
   events: EventRow[] | null;
 }
 
@@ -197,6 +200,8 @@ async function readCommandContexts(sql: SqlExecutor, queries: CommandContextQuer
         external_ids: query.claims.map((c) => c.externalId),
         owner_id: query.ownerId ?? null,
         stream_prefix: query.streamIdPrefix,
+        known_owner: query.known?.customerId ?? null,
+        known_version: query.known?.version ?? 0,
       })),
     ),
   ]);
@@ -416,7 +421,7 @@ export class PostgresEventStore implements EventStore {
     const owners = new Map((row.owners ?? []).map((o) => [o.key, o.owner]));
     if (row.delivery) return { seen: seenDelivery(row.delivery), owners };
     if (row.owner_id === null) return { owners };
-    return { owners, stream: { ownerId: row.owner_id, events: (row.events ?? []).map(toRecordedEvent) } };
+    return { owners, stream: { ownerId: row.owner_id, afterVersion: Number(row.after_version ?? 0), events: (row.events ?? []).map(toRecordedEvent) } };
   }
 
   async resolveIdentity(kind: string, externalId: string): Promise<string | undefined> {
