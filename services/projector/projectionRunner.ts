@@ -1,11 +1,11 @@
-import { parseDomainEvent } from '../../contracts/domainEvents.ts';
 import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
-import { evolve, initialState } from '../../domain/customerState.ts';
+import { initialState, type CustomerState } from '../../domain/customerState.ts';
 import type { ProjectedEvent, ReadModel } from '../../projections/projection.ts';
 import { readAllWith } from '../eventstore/postgresEventStore.ts';
 import { namedStatement, type SqlClient, type SqlExecutor } from '../eventstore/sqlClient.ts';
 import { observeBatch, type BatchObserver } from '../telemetry/projectionTelemetry.ts';
-import { loadRowsAndHolds, writeRows, type ReadModelRow } from './readModelRows.ts';
+import { afterJsonOf, foldMemoOf, type FoldMemo } from './foldMemo.ts';
+import { loadRowsAndHolds, writeRows, type ReadModelRow, type StoredRow } from './readModelRows.ts';
 
 export interface RunnerOptions {
   batchSize?: number;
@@ -53,6 +53,7 @@ export class ProjectionRunner<Options> {
   private readonly failures = new Map<string, number>();
   private readonly batchSize: number;
   private readonly maxAttempts: number;
+  private readonly memo: FoldMemo;
 
   constructor(
     private readonly sql: SqlClient,
@@ -64,6 +65,7 @@ export class ProjectionRunner<Options> {
     this.checkpointName = settings.checkpointName ?? readModel.name;
     this.batchSize = settings.batchSize ?? 500;
     this.maxAttempts = settings.maxAttempts ?? 5;
+    this.memo = foldMemoOf(sql);
   }
 
   async runBatch(): Promise<BatchResult> {
@@ -141,7 +143,8 @@ export class ProjectionRunner<Options> {
   ): Promise<{ touched: Map<string, { row: ReadModelRow; docChanged: boolean }>; parked: ParkedRow[]; applied: number; shared: unknown }> {
     let shared = initialShared;
     const customerIds = [...new Set(events.map((e) => e.metadata.customerId))];
-    const { rows: current, held: blocked } = await loadRowsAndHolds(tx, this.table, this.checkpointName, customerIds);
+    const { rows: stored, held: blocked } = await loadRowsAndHolds(tx, this.table, this.checkpointName, customerIds);
+    const current = new Map([...stored].map(([customerId, row]) => [customerId, this.rowOf(row)]));
     const touched = new Map<string, { row: ReadModelRow; docChanged: boolean }>();
     const parked: ParkedRow[] = [];
     let applied = 0;
@@ -172,11 +175,19 @@ export class ProjectionRunner<Options> {
     return { touched, parked, applied, shared };
   }
 
+  private rowOf(stored: StoredRow): ReadModelRow {
+    return {
+      doc: stored.docJson === null ? null : JSON.parse(stored.docJson),
+      basis: this.memo.afterAt(stored.position) ?? (JSON.parse(stored.basisJson) as CustomerState),
+      position: stored.position,
+    };
+  }
+
   // Folds the domain state and feeds the read model; pure apart from reading its inputs.
   applyOne(row: ReadModelRow | undefined, event: RecordedEvent, shared: unknown): { row: ReadModelRow; shared: unknown; docChanged: boolean } {
-    const domainEvent = parseDomainEvent(event.type, event.schemaVersion, event.data);
     const before = row?.basis ?? initialState;
-    const after = evolve(before, domainEvent);
+    const folded = this.memo.fold(event, before);
+    const { event: domainEvent, after } = folded;
     const input: ProjectedEvent = {
       event: domainEvent,
       eventId: event.eventId,
@@ -194,7 +205,11 @@ export class ProjectionRunner<Options> {
     // so it skips serialising both documents per event, a tenth of a CRM rebuild's time.
     const previousDoc = row?.doc ?? undefined;
     const docChanged = result.doc !== previousDoc && (this.settings.changeFeed === false || JSON.stringify(result.doc) !== JSON.stringify(previousDoc));
-    return { row: { doc: result.doc, basis: after, position: event.position.toString() }, shared: result.shared, docChanged };
+    return {
+      row: { doc: result.doc, basis: after, position: event.position.toString(), basisJson: () => afterJsonOf(folded) },
+      shared: result.shared,
+      docChanged,
+    };
   }
 
   backoffMs(attempt: number): number {

@@ -5,6 +5,16 @@ export interface ReadModelRow {
   doc: unknown;
   basis: CustomerState;
   position: string;
+  // The basis already serialised (a fold shared by the runners, foldMemo.ts).
+  basisJson?: () => string;
+}
+
+// A row as stored, its documents still JSON text: the runner parses the doc it applies to, and
+// the basis only when the fold memo does not already hold the state at the row's position.
+export interface StoredRow {
+  docJson: string | null;
+  basisJson: string;
+  position: string;
 }
 
 export async function loadRows(tx: SqlExecutor, table: string, customerIds: string[]): Promise<Map<string, ReadModelRow>> {
@@ -20,7 +30,7 @@ export async function loadRows(tx: SqlExecutor, table: string, customerIds: stri
 // index, however large the tables (a join on the id array could be planned as a scan of the
 // whole read model, and an EXISTS as one hash of every parked event of the projection).
 const rowsAndHoldsSql = perTable('ledger_rows_holds', (table) =>
-  `select c.customer_id, r.doc, r.basis, r.position::text as position, h.held is not null as held
+  `select c.customer_id, r.doc::text as doc, r.basis::text as basis, r.position::text as position, h.held is not null as held
      from unnest($1::text[]) as c(customer_id)
      left join lateral (select t.doc, t.basis, t.position from ${table} t where t.customer_id = c.customer_id offset 0) r on true
      left join lateral (select true as held from ledger_parked_events p
@@ -32,15 +42,15 @@ export async function loadRowsAndHolds(
   table: string,
   projection: string,
   customerIds: string[],
-): Promise<{ rows: Map<string, ReadModelRow>; held: Set<string> }> {
-  const { rows } = await tx.query<{ customer_id: string; doc: unknown; basis: CustomerState | null; position: string | null; held: boolean }>(
+): Promise<{ rows: Map<string, StoredRow>; held: Set<string> }> {
+  const { rows } = await tx.query<{ customer_id: string; doc: string | null; basis: string | null; position: string | null; held: boolean }>(
     rowsAndHoldsSql(table),
     [customerIds, projection],
   );
-  const stored = new Map<string, ReadModelRow>();
+  const stored = new Map<string, StoredRow>();
   const held = new Set<string>();
   for (const r of rows) {
-    if (r.position !== null && r.basis !== null) stored.set(r.customer_id, { doc: r.doc, basis: r.basis, position: r.position });
+    if (r.position !== null && r.basis !== null) stored.set(r.customer_id, { docJson: r.doc, basisJson: r.basis, position: r.position });
     if (r.held) held.add(r.customer_id);
   }
   return { rows: stored, held };
@@ -86,7 +96,7 @@ export async function writeRows(
   await tx.query(
     writeRowsSql(table),
     [
-      JSON.stringify(rows.map(({ customerId, row }) => ({ customer_id: customerId, doc: row.doc ?? null, basis: row.basis, position: row.position }))),
+      `[${rows.map(rowJson).join(',')}]`,
       JSON.stringify(changed.map(({ customerId, row }) => ({ customer_id: customerId, position: row.position }))),
       checkpoint?.name ?? null,
       checkpoint?.position ?? null,
@@ -94,6 +104,10 @@ export async function writeRows(
     ],
   );
 }
+
+// Built by hand so that a basis serialised once (basisJson) is not serialised again.
+const rowJson = ({ customerId, row }: { customerId: string; row: ReadModelRow }): string =>
+  `{"customer_id":${JSON.stringify(customerId)},"doc":${JSON.stringify(row.doc ?? null)},"basis":${row.basisJson?.() ?? JSON.stringify(row.basis)},"position":${JSON.stringify(row.position)}}`;
 
 export const changesTable = (table: string): string => `${table.replace(/__rebuild$/, '')}_changes`;
 

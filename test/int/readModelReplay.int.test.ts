@@ -3,6 +3,8 @@ import { before, test } from 'node:test';
 import { loadConfig } from '../../services/config.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { READ_MODEL_NAMES } from '../../services/projector/projectorSchema.ts';
+import { streamIdOf } from '../../services/commands/customerIds.ts';
+import { foldCustomer } from '../../services/commands/loadCustomer.ts';
 import { createProjector, createRunners } from '../../services/projector/readModelRunners.ts';
 import { rebuildReadModel } from '../../services/projector/rebuild.ts';
 import { recordHistories } from '../support/customerHistories.ts';
@@ -40,5 +42,22 @@ describeOnEachDatabase('real read models replayed', (suite) => {
     assert.deepEqual(await snapshot(db), live, 'a replay of the same events gives byte-identical rows');
     const feedAfter = (await db.sql.query<{ n: string }>('select count(*)::text as n from read_crm_changes')).rows[0]!.n;
     assert.equal(feedAfter, feedBefore, 'an identical rebuild announces no change');
+  });
+
+  // The three runners share their folds (foldMemo.ts): the basis each row stores must still be
+  // exactly the customer's state after the last event it applied, whichever runner folded it.
+  test("every read model's basis is the fold of its customer's stream up to the row's position", { skip, timeout: 300_000 }, async () => {
+    await recordHistories(db.store, 120);
+    await createProjector(db, loadConfig(TEST_ENV), undefined, { batchSize: 37 }).catchUp();
+    for (const name of READ_MODEL_NAMES) {
+      const { rows } = await db.sql.query<{ customer_id: string; basis: string; position: string }>(
+        `select customer_id, basis::text as basis, position::text as position from read_${name}`,
+      );
+      assert.ok(rows.length >= 120, `${name}: ${rows.length} rows`);
+      for (const row of rows) {
+        const events = (await db.store.readStream(streamIdOf(row.customer_id))).filter((e) => e.position <= BigInt(row.position));
+        assert.deepEqual(JSON.parse(row.basis), JSON.parse(JSON.stringify(foldCustomer(events))), `${name} ${row.customer_id}`);
+      }
+    }
   });
 });

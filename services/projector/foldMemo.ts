@@ -1,0 +1,55 @@
+import { parseDomainEvent, type DomainEvent } from '../../contracts/domainEvents.ts';
+import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
+import { evolve, type CustomerState } from '../../domain/customerState.ts';
+import type { SqlClient } from '../eventstore/sqlClient.ts';
+
+export interface Folded {
+  event: DomainEvent;
+  before: CustomerState;
+  after: CustomerState;
+  // `after` as stored in a row's basis, serialised once for every read model that writes it.
+  afterJson?: string;
+}
+
+// The read models' runners in one process fold the same events: each parsed the event, evolved
+// the customer state and serialised it (the basis every read-model row stores), three times
+// over, and parsed each row's stored basis back before its next event. The memo keeps the
+// recent folds by event position, shared by the runners of one database: a position names one
+// event of one customer, and its fold from a given `before` never changes, so the second and
+// third runner reuse the first one's work, and a row's basis at a memoised position is that
+// fold's result (no parse). Bounded, oldest out first.
+export class FoldMemo {
+  private readonly byPosition = new Map<string, Folded>();
+
+  constructor(private readonly max = 20_000) {}
+
+  // The state after the event at `position`, if it was folded recently.
+  afterAt(position: string): CustomerState | undefined {
+    return this.byPosition.get(position)?.after;
+  }
+
+  fold(event: RecordedEvent, before: CustomerState): Folded {
+    const key = event.position.toString();
+    const known = this.byPosition.get(key);
+    if (known?.before === before) return known;
+    const domainEvent = known?.event ?? parseDomainEvent(event.type, event.schemaVersion, event.data);
+    const folded: Folded = { event: domainEvent, before, after: evolve(before, domainEvent) };
+    this.byPosition.delete(key);
+    this.byPosition.set(key, folded);
+    while (this.byPosition.size > this.max) this.byPosition.delete(this.byPosition.keys().next().value!);
+    return folded;
+  }
+}
+
+export const afterJsonOf = (folded: Folded): string => (folded.afterJson ??= JSON.stringify(folded.after));
+
+const memos = new WeakMap<SqlClient, FoldMemo>();
+
+export function foldMemoOf(sql: SqlClient): FoldMemo {
+  let memo = memos.get(sql);
+  if (!memo) {
+    memo = new FoldMemo();
+    memos.set(sql, memo);
+  }
+  return memo;
+}
