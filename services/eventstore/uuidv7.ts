@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
 // RFC 9562 UUIDv7: 48-bit unix milliseconds, then random bits. Time-ordered ids keep the
-// event_id index append-mostly.
+// event_id index append-mostly. The random bits come from randomUUID, which draws from a pooled
+// buffer (~0.1 µs) where randomBytes(16) asks the generator on every call (~2 µs); its variant
+// bits are the ones v7 needs, and its version nibble is replaced.
 export function uuidv7(now: number = Date.now()): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const random = randomUUID();
+  const ms = now.toString(16).padStart(12, '0');
+  return `${ms.slice(0, 8)}-${ms.slice(8, 12)}-7${random.slice(15, 18)}-${random.slice(19)}`;
 }
