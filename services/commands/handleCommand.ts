@@ -7,7 +7,7 @@ import { customerDecider } from '../../domain/customerDecider.ts';
 import { ConcurrencyError, IdentityConflictError, LedgerError } from '../../domain/errors.ts';
 import { evolve, initialState } from '../../domain/customerState.ts';
 import { candidateOf, matchCandidate, type OwnedClaim } from '../../domain/identityMatch.ts';
-import type { EventStore, IdentityClaim } from '../eventstore/port.ts';
+import type { EventStore, IdentityClaim, InboxRecord } from '../eventstore/port.ts';
 import { customerIdOfStream, newCustomerId, streamIdOf } from './customerIds.ts';
 import { customerCacheOf, type CustomerCache, type FoldedCustomer } from './customerCache.ts';
 import { toDomainEvent, type LoadedCustomer } from './loadCustomer.ts';
@@ -26,6 +26,8 @@ export interface CommandEnvelope {
   createIfMissing: boolean;
   idempotencyKey?: { source: string; sourceEventId: string };
   metadata: Omit<EventMetadata, 'customerId' | 'occurredAt'>;
+  // The delivery this command came from, kept in the inbox with the append (one commit).
+  inbox?: InboxRecord;
 }
 
 export interface CommandResult {
@@ -34,6 +36,8 @@ export interface CommandResult {
   eventIds: string[];
   version: number;
   decided: DomainEvent[];
+  // Set when the envelope's inbox record was kept with the append; else the caller keeps it.
+  inboxId?: string;
 }
 
 export interface CommandDeps {
@@ -191,9 +195,11 @@ async function decideAndAppend(deps: CommandDeps, envelope: CommandEnvelope, tar
     expectedVersion: loaded.version ?? 'no_stream',
     ...(envelope.idempotencyKey ? { idempotencyKey: envelope.idempotencyKey } : {}),
     identities: claims,
+    ...(envelope.inbox ? { inbox: envelope.inbox } : {}),
   });
-  if (result.duplicate) return duplicateResult(result.streamId, result.eventIds, result.nextVersion);
-  return { customerId, duplicate: false, eventIds: result.eventIds, version: result.nextVersion, decided: toAppend };
+  const inboxId = result.inboxId !== undefined ? { inboxId: result.inboxId } : {};
+  if (result.duplicate) return { ...duplicateResult(result.streamId, result.eventIds, result.nextVersion), ...inboxId };
+  return { customerId, duplicate: false, eventIds: result.eventIds, version: result.nextVersion, decided: toAppend, ...inboxId };
 }
 
 function duplicateResult(streamId: string, eventIds: string[], version: number): CommandResult {

@@ -12,12 +12,32 @@
 // Positions: every item shares the transaction's id, so they continue one another
 // (xid8 * limit + offset); the client keeps a statement's events within the limit.
 // Outcomes: appended | duplicate | version_conflict | identity_conflict (conflict_* say whose).
-export const appendBatchSql = (eventsPerTransaction: number): string => `
-create function ledger_append_batch(p_items jsonb)
+//
+// Version 2 (0014) also keeps the delivery's inbox record when an item carries one (`inbox`):
+// written in the same transaction as the append (or with the duplicate's answer), so a webhook
+// delivery costs one commit instead of two. A refused item writes none; its retry carries it again.
+export const appendBatchSql = (eventsPerTransaction: number, version: 1 | 2 = 1): string => {
+  const v2 = version === 2;
+  // Every answer row, in version 2, ends with the inbox row's id.
+  const inboxCol = (value: string) => (v2 ? `, ${value}` : '');
+  const keepInbox = (outcome: string) =>
+    v2
+      ? `
+    if v_inbox is not null then
+      insert into ledger_inbox (source, verified, headers, body, outcome, detail, correlation_id, source_event_ids)
+        values (v_inbox->>'source', (v_inbox->>'verified')::boolean, v_inbox->'headers', v_inbox->>'body', '${outcome}',
+                nullif(v_inbox->'detail', 'null'::jsonb), v_inbox->>'correlation_id',
+                array(select jsonb_array_elements_text(v_inbox->'source_event_ids')))
+        returning id into v_inbox_id;
+    end if;`
+      : '';
+  return `${v2 ? '\ndrop function ledger_append_batch(jsonb);\n' : '\n'}create function ledger_append_batch(p_items jsonb)
 returns table (item int, outcome text, stream_version bigint, positions bigint[], event_ids uuid[],
-               conflict_customer text, conflict_kind text)
+               conflict_customer text, conflict_kind text${inboxCol('inbox_id bigint')})
 language plpgsql as $$
-declare
+declare${v2 ? `
+  v_inbox jsonb;
+  v_inbox_id bigint;` : ''}
   v_xact xid8 := pg_current_xact_id();
   v_base bigint := (v_xact::text)::bigint * ${eventsPerTransaction};
   v_offset bigint := 0;
@@ -45,15 +65,17 @@ begin
     v_dedup := v_item->>'source_event_id';
     v_claims := nullif(v_item->'identities', 'null'::jsonb);
     v_expected := (v_item->>'expected')::bigint;
-    v_count := jsonb_array_length(v_events);
+    v_count := jsonb_array_length(v_events);${v2 ? `
+    v_inbox := nullif(v_item->'inbox', 'null'::jsonb);
+    v_inbox_id := null;` : ''}
 
     if v_dedup is not null then
       select d.positions, d.event_ids into v_prev
         from ledger_deliveries d where d.source = v_source and d.source_event_id = v_dedup;
-      if found then
+      if found then${keepInbox('duplicate')}
         return query select v_i, 'duplicate'::text,
           (select e.version from ledger_events e where e.position = v_prev.positions[cardinality(v_prev.positions)]),
-          v_prev.positions, v_prev.event_ids, null::text, null::text;
+          v_prev.positions, v_prev.event_ids, null::text, null::text${inboxCol('v_inbox_id')};
         continue;
       end if;
     end if;
@@ -62,13 +84,13 @@ begin
     if v_item->>'mode' = 'exact' then
       if not exists (select 1 from ledger_events e where e.stream_id = v_stream and e.version = v_expected)
          or exists (select 1 from ledger_events e where e.stream_id = v_stream and e.version = v_expected + 1) then
-        return query select v_i, 'version_conflict'::text, null::bigint, null::bigint[], null::uuid[], null::text, null::text;
+        return query select v_i, 'version_conflict'::text, null::bigint, null::bigint[], null::uuid[], null::text, null::text${inboxCol('null::bigint')};
         continue;
       end if;
       v_version := v_expected + v_count;
     elsif v_item->>'mode' = 'no_stream' then
       if exists (select 1 from ledger_events e where e.stream_id = v_stream and e.version = 1) then
-        return query select v_i, 'version_conflict'::text, null::bigint, null::bigint[], null::uuid[], null::text, null::text;
+        return query select v_i, 'version_conflict'::text, null::bigint, null::bigint[], null::uuid[], null::text, null::text${inboxCol('null::bigint')};
         continue;
       end if;
       v_version := v_count;
@@ -86,7 +108,7 @@ begin
        where o.customer_id <> v_customer limit 1;
       if found then
         return query select v_i, 'identity_conflict'::text, null::bigint, null::bigint[], null::uuid[],
-          v_conflict.customer_id, v_conflict.kind;
+          v_conflict.customer_id, v_conflict.kind${inboxCol('null::bigint')};
         continue;
       end if;
     end if;
@@ -119,8 +141,9 @@ begin
         raise exception 'identity owned by another customer' using errcode = 'LDG02';
       end if;
     end if;
-
-    return query select v_i, 'appended'::text, v_version, v_positions, v_ids, null::text, null::text;
+${keepInbox('appended')}
+    return query select v_i, 'appended'::text, v_version, v_positions, v_ids, null::text, null::text${inboxCol('v_inbox_id')};
   end loop;
 end $$;
 `;
+};

@@ -14,6 +14,20 @@ export interface AppendOptions {
   // with the same key stores nothing and returns the first append's result.
   idempotencyKey?: { source: string; sourceEventId: string };
   identities?: IdentityClaim[];
+  // The external delivery as received, kept in the inbox in the append's own transaction (one
+  // commit for both) when the append is made or answered as a duplicate; a refused append keeps
+  // nothing. Its outcome is the append's: `appended` or `duplicate`.
+  inbox?: InboxRecord;
+}
+
+export interface InboxRecord {
+  source: string;
+  verified: boolean;
+  headers: Record<string, string>;
+  body: string;
+  detail?: Record<string, unknown>;
+  correlationId: string;
+  sourceEventIds: string[];
 }
 
 export interface AppendResult {
@@ -24,6 +38,8 @@ export interface AppendResult {
   eventIds: string[];
   // true when the idempotency key had been seen: nothing new was stored.
   duplicate: boolean;
+  // The inbox row kept with it (AppendOptions.inbox).
+  inboxId?: string;
 }
 
 export interface ReadStreamOptions {

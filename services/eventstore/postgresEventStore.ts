@@ -7,6 +7,7 @@ import type {
   CommandContextQuery,
   EventStore,
   IdentityClaim,
+  InboxRecord,
   ReadAllOptions,
   ReadStreamOptions,
 } from './port.ts';
@@ -42,7 +43,7 @@ const APPEND_SQL = namedStatement(
 const APPEND_BATCH_SQL = namedStatement(
   'ledger_append_batch',
   `select item, outcome, stream_version::text as stream_version, positions::text[] as positions,
-          event_ids::text[] as event_ids, conflict_customer, conflict_kind
+          event_ids::text[] as event_ids, conflict_customer, conflict_kind, inbox_id::text as inbox_id
      from ledger_append_batch($1::jsonb) order by item`,
 );
 
@@ -54,6 +55,7 @@ interface AppendItem {
   source: string | null;
   sourceEventId: string | null;
   identities: IdentityClaim[] | null;
+  inbox: InboxRecord | null;
 }
 
 type AppendAnswer = { result: AppendResult } | { error: unknown };
@@ -66,6 +68,7 @@ interface AppendBatchRow {
   event_ids: string[] | null;
   conflict_customer: string | null;
   conflict_kind: string | null;
+  inbox_id: string | null;
 }
 
 // ledger_append's p_mode and p_expected for an expected version.
@@ -82,6 +85,15 @@ const batchItemOf = (item: AppendItem) => ({
   source: item.source,
   source_event_id: item.sourceEventId,
   identities: item.identities,
+  inbox: item.inbox && {
+    source: item.inbox.source,
+    verified: item.inbox.verified,
+    headers: item.inbox.headers,
+    body: item.inbox.body,
+    detail: item.inbox.detail ?? null,
+    correlation_id: item.inbox.correlationId,
+    source_event_ids: item.inbox.sourceEventIds,
+  },
 });
 
 function answerOf(item: AppendItem, row: AppendBatchRow): AppendAnswer {
@@ -98,6 +110,7 @@ function answerOf(item: AppendItem, row: AppendBatchRow): AppendAnswer {
           positions: (row.positions ?? []).map((p) => BigInt(p)),
           eventIds: row.event_ids ?? [],
           duplicate: row.outcome === 'duplicate',
+          ...(row.inbox_id !== null ? { inboxId: row.inbox_id } : {}),
         },
       };
   }
@@ -325,6 +338,7 @@ export class PostgresEventStore implements EventStore {
       source: options.idempotencyKey?.source ?? null,
       sourceEventId: options.idempotencyKey?.sourceEventId ?? null,
       identities: options.identities?.length ? options.identities : null,
+      inbox: options.inbox ?? null,
     });
     if ('error' in answer) throw answer.error;
     return answer.result;

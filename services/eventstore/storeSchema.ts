@@ -166,4 +166,6 @@ export const eventStoreMigrations: Migration[] = [
   { id: '0001_event_store', sql: eventStoreV1 },
   { id: '0010_append_identity_probes', sql: ledgerAppendSql(2) },
   { id: '0011_append_batch', sql: appendBatchSql(EVENTS_PER_APPEND_LIMIT) },
+  // Needs ledger_inbox (0002_inbox), which every database has: migrations run together.
+  { id: '0014_append_batch_inbox', sql: appendBatchSql(EVENTS_PER_APPEND_LIMIT, 2) },
 ];

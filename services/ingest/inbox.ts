@@ -1,4 +1,5 @@
 import type { Migration } from '../eventstore/migrations.ts';
+import type { InboxRecord } from '../eventstore/port.ts';
 import { namedStatement, type SqlExecutor } from '../eventstore/sqlClient.ts';
 import { StatementGroup } from '../eventstore/statementGroup.ts';
 
@@ -49,15 +50,8 @@ export function safeHeaders(headers: Record<string, string | string[] | undefine
   return kept;
 }
 
-export interface InboxEntry {
-  source: string;
-  verified: boolean;
-  headers: Record<string, string>;
-  body: string;
+export interface InboxEntry extends InboxRecord {
   outcome: InboxOutcome;
-  detail?: Record<string, unknown>;
-  correlationId: string;
-  sourceEventIds: string[];
 }
 
 // Deliveries recorded while an insert is in flight share the next one (StatementGroup): one

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { CustomerNotFoundError, handleCommand, type CommandDeps } from '../commands/handleCommand.ts';
+import type { InboxRecord } from '../eventstore/port.ts';
 import type { SqlExecutor } from '../eventstore/sqlClient.ts';
 import { inDeliverySpan, inFactSpan, inVerifySpan, markDeliveryOutcome, recordDeliveryOutcome } from '../telemetry/ingestTelemetry.ts';
 import { requestTraceparent } from '../telemetry/httpSpans.ts';
@@ -16,6 +17,8 @@ export interface FactOutcome {
   outcome: 'appended' | 'duplicate' | 'unmatched';
   customerId?: string;
   eventIds?: string[];
+  // The delivery's inbox row, when it was kept with this fact's append.
+  inboxId?: string;
 }
 
 export interface DeliveryResult {
@@ -35,25 +38,35 @@ export async function ingestDelivery<P>(deps: IngestDeps, source: WebhookSource<
       source.verify({ rawBody, headers: request.headers, method: request.method, url: request.url, now: deps.now() }),
     );
     const translation = source.translate(source.parse(rawBody));
-    const processed = await processTranslation(deps, source.name, translation.facts, {
-      correlationId: request.id,
-      // The delivery span's context; without tracing, the request's (inbound or fresh).
-      traceparent: traceparentOf(span) ?? requestTraceparent(request),
-    });
-    const outcome = overallOutcome(processed, translation.ignored.length);
-    const inboxId = await recordDelivery(deps.sql, {
+    const record: InboxRecord = {
       source: source.name,
       verified: true,
       headers: safeHeaders(request.headers),
       body: rawBody.toString('utf8'),
-      outcome,
       correlationId: request.id,
-      sourceEventIds: [...processed.map((f) => f.sourceEventId), ...translation.ignored.map((i) => i.sourceEventId)],
+      sourceEventIds: [...translation.facts.map((f) => f.sourceEventId), ...translation.ignored.map((i) => i.sourceEventId)],
       ...(translation.ignored.length > 0 ? { detail: { ignored: translation.ignored } } : {}),
-    });
+    };
+    const processed = await processTranslation(
+      deps,
+      source.name,
+      translation.facts,
+      {
+        correlationId: request.id,
+        // The delivery span's context; without tracing, the request's (inbound or fresh).
+        traceparent: traceparentOf(span) ?? requestTraceparent(request),
+      },
+      // A delivery of one fact (most are) is kept with that fact's append: one commit. The
+      // outcome the store gives it (appended, duplicate) is the one overallOutcome gives.
+      translation.facts.length === 1 ? record : undefined,
+    );
+    const outcome = overallOutcome(processed, translation.ignored.length);
+    const inboxId = (processed.length === 1 ? processed[0]!.inboxId : undefined) ?? (await recordDelivery(deps.sql, { ...record, outcome }));
     recordDeliveryOutcome(span, outcome, processed.length);
     markDeliveryOutcome(request, outcome);
-    return { received: true, correlationId: request.id, inboxId, facts: processed, ignored: translation.ignored };
+    // A fact's inbox row is the delivery's, named once at the top of the receipt.
+    const facts = processed.map(({ inboxId: _kept, ...fact }) => fact);
+    return { received: true, correlationId: request.id, inboxId, facts, ignored: translation.ignored };
   });
 }
 
@@ -62,6 +75,7 @@ export async function processTranslation(
   source: WebhookSource<unknown>['name'],
   facts: Awaited<ReturnType<WebhookSource<unknown>['translate']>>['facts'],
   trace: { correlationId: string; traceparent: string },
+  inbox?: InboxRecord,
 ): Promise<FactOutcome[]> {
   const outcomes: FactOutcome[] = [];
   // In order: a batch's facts about one customer must keep their order.
@@ -78,12 +92,14 @@ export async function processTranslation(
             createIfMissing: item.createIfMissing,
             idempotencyKey: { source, sourceEventId: item.sourceEventId },
             metadata: { source, sourceEventId: item.sourceEventId, correlationId: trace.correlationId, traceparent },
+            ...(inbox ? { inbox } : {}),
           });
           return {
             sourceEventId: item.sourceEventId,
             outcome: result.duplicate ? 'duplicate' : 'appended',
             customerId: result.customerId,
             eventIds: result.eventIds,
+            ...(result.inboxId !== undefined ? { inboxId: result.inboxId } : {}),
           };
         } catch (error) {
           // A fact about nobody we know (a refund for an unknown charge) is kept in the inbox for

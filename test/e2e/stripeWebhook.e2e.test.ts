@@ -195,8 +195,11 @@ for (const target of databaseTargets) {
 
             const events = await allEvents(t);
             assert.deepEqual(events.map((e) => e.type), expected.events);
-            const [inbox] = await inboxRows(t);
+            const [inbox, ...more] = await inboxRows(t);
             assert.equal(inbox?.outcome, expected.outcome);
+            assert.equal(more.length, 0, 'one inbox row per delivery (kept with the append, not beside it)');
+            const { rows: kept } = await t.db.sql.query<{ id: string }>('select id::text as id from ledger_inbox');
+            assert.deepEqual(kept.map((r) => r.id), [body.inboxId], 'the receipt names the row');
             if (expected.lifecycle) {
               const customer = await customerOf(t, FIXTURE_IDS.customer);
               assert.equal(customer.state.lifecycle, expected.lifecycle);
@@ -214,6 +217,10 @@ for (const target of databaseTargets) {
                 assert.deepEqual(fact.eventIds, body.facts[index].eventIds, 'a re-delivery answers with the original events');
               }
             }
+            // Every re-delivery is kept too, once, as what it now is.
+            const outcomes = (await inboxRows(t)).map((r) => r.outcome);
+            assert.equal(outcomes.length, 101);
+            assert.deepEqual(new Set(outcomes.slice(1)), new Set([expected.outcome === 'appended' ? 'duplicate' : expected.outcome]));
           } finally {
             await t.close();
           }

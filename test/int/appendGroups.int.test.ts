@@ -87,6 +87,44 @@ describeOnEachDatabase('grouped appends', (suite) => {
     assert.ok((await metrics.counter('ledger_append_grouping', { outcome: 'grouped' })) >= counted.grouped + 7);
   });
 
+  test("a delivery's inbox record is kept with its append or its duplicate's answer, and not with a refused append", { skip }, async () => {
+    const record = (n: number) => ({
+      source: 'stripe',
+      verified: true,
+      headers: { 'content-type': 'application/json' },
+      body: `{"id":"evt_gi_${n}"}`,
+      correlationId: `corr_gi_${n}`,
+      sourceEventIds: [`evt_gi_${n}`],
+    });
+    const key = { source: 'stripe', sourceEventId: 'evt_gi_1' };
+    const [appended, duplicate, refused] = await Promise.allSettled([
+      db.store.append(streamOf('cust_gi'), [anEvent('cust_gi')], { expectedVersion: 'no_stream', idempotencyKey: key, inbox: record(1) }),
+      db.store.append(streamOf('cust_gi'), [anEvent('cust_gi')], { expectedVersion: 'no_stream', idempotencyKey: key, inbox: record(2) }),
+      db.store.append(streamOf('cust_gi'), [anEvent('cust_gi')], { expectedVersion: 'no_stream', inbox: record(3) }),
+    ]);
+    assert.ok(appended.status === 'fulfilled' && !appended.value.duplicate && appended.value.inboxId);
+    assert.ok(duplicate.status === 'fulfilled' && duplicate.value.duplicate && duplicate.value.inboxId);
+    assert.ok(refused.status === 'rejected' && refused.reason instanceof ConcurrencyError);
+
+    const { rows } = await db.sql.query<{ id: string; outcome: string; correlation_id: string; body: string; source_event_ids: string[] }>(
+      `select id::text as id, outcome, correlation_id, body, source_event_ids from ledger_inbox where correlation_id like 'corr_gi_%' order by id`,
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.outcome, r.correlation_id, r.body, r.source_event_ids]),
+      [
+        [appended.value.inboxId, 'appended', 'corr_gi_1', '{"id":"evt_gi_1"}', ['evt_gi_1']],
+        [duplicate.value.inboxId, 'duplicate', 'corr_gi_2', '{"id":"evt_gi_2"}', ['evt_gi_2']],
+      ],
+      'the refused append kept no inbox row',
+    );
+    const [stored] = await db.sql.query<{ tx_events: string; tx_inbox: string }>(
+      `select (select min(transaction_id::text::bigint % 4294967296)::text from ledger_events where stream_id = $1) as tx_events,
+              (select xmin::text from ledger_inbox where id = $2::bigint) as tx_inbox`,
+      [streamOf('cust_gi'), appended.value.inboxId],
+    ).then((r) => r.rows);
+    assert.equal(stored?.tx_inbox, stored?.tx_events, 'one transaction, one commit');
+  });
+
   test('a group holding more events than one transaction can number is split, and every append lands', { skip }, async () => {
     const big = (id: string) => Array.from({ length: 1500 }, () => anEvent(id));
     const results = await Promise.all(
