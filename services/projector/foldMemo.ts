@@ -21,7 +21,9 @@ export interface Folded {
 export class FoldMemo {
   private readonly byPosition = new Map<string, Folded>();
 
-  constructor(private readonly max = 20_000) {}
+  // A few batches: the runners of one process stay within a batch or two of one another, and
+  // each entry holds a customer state (a long history makes that kilobytes).
+  constructor(private readonly max = 4_096) {}
 
   // The state after the event at `position`, if it was folded recently.
   afterAt(position: string): CustomerState | undefined {
