@@ -1,5 +1,6 @@
 import type { CustomerState } from '../../domain/customerState.ts';
 import type { EventStore, IdentityClaim } from '../eventstore/port.ts';
+import { onePer } from '../onePer.ts';
 
 export interface FoldedCustomer {
   state: CustomerState;
@@ -62,13 +63,4 @@ function evictOldest<V>(map: Map<string, V>, max: number): void {
 
 // One cache per store: every command on a store shares it, and a store closed and reopened
 // (a test's fresh database) starts empty.
-const caches = new WeakMap<EventStore, CustomerCache>();
-
-export function customerCacheOf(store: EventStore): CustomerCache {
-  let cache = caches.get(store);
-  if (!cache) {
-    cache = new CustomerCache();
-    caches.set(store, cache);
-  }
-  return cache;
-}
+export const customerCacheOf = onePer((_store: EventStore) => new CustomerCache());

@@ -2,6 +2,7 @@ import type { Migration } from '../eventstore/migrations.ts';
 import type { InboxRecord } from '../eventstore/port.ts';
 import { namedStatement, type SqlExecutor } from '../eventstore/sqlClient.ts';
 import { StatementGroup } from '../eventstore/statementGroup.ts';
+import { onePer } from '../onePer.ts';
 
 // Every verified delivery, kept as received so it can be re-processed after a mapper fix
 // (`ledger redeliver`). Signatures and secrets are never kept: headers pass an allow-list.
@@ -80,12 +81,10 @@ async function insertDeliveries(sql: SqlExecutor, entries: InboxEntry[]): Promis
   return ids.map((row) => row.id);
 }
 
-const writers = new WeakMap<SqlExecutor, StatementGroup<InboxEntry, string>>();
+const writerOf = onePer((sql: SqlExecutor) => new StatementGroup<InboxEntry, string>((entries) => insertDeliveries(sql, entries)));
 
 export async function recordDelivery(sql: SqlExecutor, entry: InboxEntry): Promise<string> {
-  let writer = writers.get(sql);
-  if (!writer) writers.set(sql, (writer = new StatementGroup((entries) => insertDeliveries(sql, entries))));
-  return writer.submit(entry);
+  return writerOf(sql).submit(entry);
 }
 
 export interface StoredDelivery {

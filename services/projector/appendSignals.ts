@@ -1,16 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { LedgerDatabase } from '../eventstore/database.ts';
+import { onePer } from '../onePer.ts';
 
 export const NOTIFY_CHANNEL = 'ledger_events';
 
 // One token per open database (not per process: tests open two pools in one process, and a
 // projector on one must still hear the other's appends).
-const tokens = new WeakMap<object, string>();
-function tokenOf(db: LedgerDatabase): string {
-  let token = tokens.get(db.store);
-  if (token === undefined) tokens.set(db.store, (token = randomUUID()));
-  return token;
-}
+const tokenOfStore = onePer((_store: object) => randomUUID());
+const tokenOf = (db: LedgerDatabase): string => tokenOfStore(db.store);
 
 // Calls `wake` on every append: this database's own (the store's onAppended, at once) and, on
 // PostgreSQL, other processes' (their NOTIFY). Our own NOTIFYs come back too, a few ms after the

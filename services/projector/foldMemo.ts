@@ -2,6 +2,7 @@ import { parseDomainEvent, type DomainEvent } from '../../contracts/domainEvents
 import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { evolve, type CustomerState } from '../../domain/customerState.ts';
 import type { SqlClient } from '../eventstore/sqlClient.ts';
+import { onePer } from '../onePer.ts';
 
 export interface Folded {
   event: DomainEvent;
@@ -45,13 +46,4 @@ export class FoldMemo {
 
 export const afterJsonOf = (folded: Folded): string => (folded.afterJson ??= JSON.stringify(folded.after));
 
-const memos = new WeakMap<SqlClient, FoldMemo>();
-
-export function foldMemoOf(sql: SqlClient): FoldMemo {
-  let memo = memos.get(sql);
-  if (!memo) {
-    memo = new FoldMemo();
-    memos.set(sql, memo);
-  }
-  return memo;
-}
+export const foldMemoOf = onePer((_sql: SqlClient) => new FoldMemo());
