@@ -15,6 +15,9 @@ export interface SyncLatency {
   ok: number;
   // ms from each 2xx to the last read model showing it; Infinity when it never did.
   latencies: number[];
+  // The same from when the delivery was sent: what the payer's CRM waits. The 2xx comes once the
+  // append (and the inbox record with it) commits, so a faster answer alone lengthens the above.
+  fromSend: number[];
 }
 
 // Notes when each customer first shows up in one read model's change feed.
@@ -34,6 +37,7 @@ async function follow(url: string, model: string, seen: Map<string, number>, sto
 
 export async function syncLatencyAt(url: string, perSecond: number, seconds: number, run: string): Promise<SyncLatency> {
   const acked = new Map<string, number>();
+  const sentAt = new Map<string, number>();
   const seen = new Map(READ_MODELS.map((m) => [m, new Map<string, number>()]));
   const stop = { done: false };
   const followers = READ_MODELS.map((m) => follow(url, m, seen.get(m)!, stop));
@@ -45,12 +49,16 @@ export async function syncLatencyAt(url: string, perSecond: number, seconds: num
     const wait = start + (i * 1000) / perSecond - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const { body, signature } = signedInvoicePaid(Number.MAX_SAFE_INTEGER, `${run}c${i}`);
+    const sent = performance.now();
     inflight.push(
       postForBody(`${url}/webhooks/stripe`, body, signature).then(({ status, body: reply }) => {
         if (status !== 200) return;
         ok += 1;
         const customerId = (JSON.parse(reply) as { facts: { customerId?: string }[] }).facts[0]?.customerId;
-        if (customerId) acked.set(customerId, performance.now());
+        if (customerId) {
+          acked.set(customerId, performance.now());
+          sentAt.set(customerId, sent);
+        }
       }),
     );
   }
@@ -60,8 +68,8 @@ export async function syncLatencyAt(url: string, perSecond: number, seconds: num
   while (performance.now() < deadline && !everywhere()) await new Promise((r) => setTimeout(r, 50));
   stop.done = true;
   await Promise.all(followers);
-  const latencies = [...acked].map(([customer, ackAt]) =>
-    Math.max(0, Math.max(...READ_MODELS.map((m) => seen.get(m)!.get(customer) ?? Number.POSITIVE_INFINITY)) - ackAt),
-  );
-  return { sent: total, ok, latencies: latencies.sort((a, b) => a - b) };
+  const shownAt = (customer: string) => Math.max(...READ_MODELS.map((m) => seen.get(m)!.get(customer) ?? Number.POSITIVE_INFINITY));
+  const latencies = [...acked].map(([customer, ackAt]) => Math.max(0, shownAt(customer) - ackAt));
+  const fromSend = [...sentAt].map(([customer, at]) => Math.max(0, shownAt(customer) - at));
+  return { sent: total, ok, latencies: latencies.sort((a, b) => a - b), fromSend: fromSend.sort((a, b) => a - b) };
 }
