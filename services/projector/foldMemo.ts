@@ -35,14 +35,18 @@ export class FoldMemo {
     const key = event.position.toString();
     const known = this.byPosition.get(key);
     if (known?.before === before) return known;
-    const domainEvent = known?.event ?? parseDomainEvent(event.type, event.schemaVersion, event.data);
-    const folded: Folded = { event: domainEvent, before, after: evolve(before, domainEvent) };
+    const folded = known ? foldParsed(known.event, before) : foldOnce(event, before);
     this.byPosition.delete(key);
     this.byPosition.set(key, folded);
     while (this.byPosition.size > this.max) this.byPosition.delete(this.byPosition.keys().next().value!);
     return folded;
   }
 }
+
+const foldParsed = (event: DomainEvent, before: CustomerState): Folded => ({ event, before, after: evolve(before, event) });
+
+export const foldOnce = (event: RecordedEvent, before: CustomerState): Folded =>
+  foldParsed(parseDomainEvent(event.type, event.schemaVersion, event.data), before);
 
 export const afterJsonOf = (folded: Folded): string => (folded.afterJson ??= JSON.stringify(folded.after));
 

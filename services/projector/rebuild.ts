@@ -32,6 +32,7 @@ export async function rebuildReadModel(
     table,
     checkpointName,
     changeFeed: false,
+    shareFolds: false,
     batchSize: options.batchSize ?? 2_000,
   });
   const start = performance.now();
