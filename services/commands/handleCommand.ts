@@ -5,12 +5,11 @@ import type { IdentityKind } from '../../contracts/events/vocabulary.ts';
 import type { CustomerCommand } from '../../domain/customerCommands.ts';
 import { customerDecider } from '../../domain/customerDecider.ts';
 import { ConcurrencyError, IdentityConflictError, LedgerError } from '../../domain/errors.ts';
-import { evolve, initialState } from '../../domain/customerState.ts';
 import { candidateOf, matchCandidate, type OwnedClaim } from '../../domain/identityMatch.ts';
 import type { EventStore, IdentityClaim, InboxRecord } from '../eventstore/port.ts';
 import { customerIdOfStream, newCustomerId, streamIdOf } from './customerIds.ts';
 import { customerCacheOf, type CustomerCache, type FoldedCustomer } from './customerCache.ts';
-import { toDomainEvent, type LoadedCustomer } from './loadCustomer.ts';
+import { foldCustomer, type LoadedCustomer } from './loadCustomer.ts';
 
 // Identity kinds that name a person (linked with an IdentityLinked fact); other claims, such as
 // `stripe_charge`, are lookup keys only (a refund names a charge, not a customer).
@@ -107,7 +106,7 @@ function foldedAt(cache: CustomerCache, customerId: string, base: FoldedCustomer
   if (first && first.version !== (base?.version ?? 0) + 1) {
     throw new Error(`stream of ${customerId} read from version ${first.version}, expected ${(base?.version ?? 0) + 1}`);
   }
-  const state = events.reduce((acc, event) => evolve(acc, toDomainEvent(event)), base?.state ?? initialState);
+  const state = foldCustomer(events, base?.state);
   const version = events.at(-1)?.version ?? base?.version;
   if (version !== undefined) cache.remember(customerId, { state, version });
   return { customerId, state, version };

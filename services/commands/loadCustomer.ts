@@ -15,8 +15,9 @@ export interface LoadedCustomer {
 // Stored events are upcast to today's schema before the domain sees them.
 export const toDomainEvent = (event: RecordedEvent): DomainEvent => parseDomainEvent(event.type, event.schemaVersion, event.data);
 
-export function foldCustomer(events: RecordedEvent[]): CustomerState {
-  return events.reduce((state, event) => evolve(state, toDomainEvent(event)), initialState);
+// From the start of the stream, or onto `from`, the state the events continue.
+export function foldCustomer(events: RecordedEvent[], from: CustomerState = initialState): CustomerState {
+  return events.reduce((state, event) => evolve(state, toDomainEvent(event)), from);
 }
 
 export const loadedFrom = (customerId: string, events: RecordedEvent[]): LoadedCustomer => ({
