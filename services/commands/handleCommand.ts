@@ -118,9 +118,11 @@ async function loadThroughCache(store: EventStore, cache: CustomerCache, custome
   return foldedAt(cache, customerId, base, events);
 }
 
-// Claims the customer owned when read, and those the append just gave it.
+// Claims the customer owned when read, and those the append just gave it. Person ids only: a
+// lookup key (a charge, an invoice) is named once or twice and would crowd the hints out.
 function rememberOwners(cache: CustomerCache, claims: IdentityClaim[], owners: Map<string, string>, customerId: string): void {
   for (const claim of claims) {
+    if (!PERSON_KINDS.has(claim.kind)) continue;
     const owner = owners.get(`${claim.kind}:${claim.externalId}`);
     if (owner === undefined || owner === customerId) cache.rememberOwner(claim, customerId);
   }
