@@ -1,5 +1,6 @@
 import type { CustomerState } from '../../domain/customerState.ts';
 import type { EventStore, IdentityClaim } from '../eventstore/port.ts';
+import { LruMap } from '../lruMap.ts';
 import { onePer } from '../onePer.ts';
 
 export interface FoldedCustomer {
@@ -14,24 +15,24 @@ export interface FoldedCustomer {
 // and streams are immutable, so an entry is exact for its version whatever other processes write
 // after it; the store reads the rest. Bounded, least recently used out first.
 export class CustomerCache {
-  private readonly customers = new Map<string, FoldedCustomer>();
+  private readonly customers: LruMap<string, FoldedCustomer>;
   // Which customer a claim belonged to when last seen: a hint naming the entry to offer the
   // store. A stale hint only means the whole stream is read, as without the cache.
-  private readonly owners = new Map<string, string>();
+  private readonly owners: LruMap<string, string>;
 
-  constructor(private readonly maxCustomers = 10_000) {}
+  constructor(maxCustomers = 10_000) {
+    this.customers = new LruMap(maxCustomers);
+    this.owners = new LruMap(maxCustomers * 4);
+  }
 
   get(customerId: string): FoldedCustomer | undefined {
-    const entry = this.customers.get(customerId);
-    if (entry) touch(this.customers, customerId, entry);
-    return entry;
+    return this.customers.get(customerId);
   }
 
   remember(customerId: string, entry: FoldedCustomer): void {
     const current = this.customers.get(customerId);
     if (current && current.version > entry.version) return;
-    touch(this.customers, customerId, entry);
-    evictOldest(this.customers, this.maxCustomers);
+    this.customers.set(customerId, entry);
   }
 
   // The customer the strongest hinted claim belonged to.
@@ -44,22 +45,11 @@ export class CustomerCache {
   }
 
   rememberOwner(claim: IdentityClaim, customerId: string): void {
-    touch(this.owners, keyOf(claim), customerId);
-    evictOldest(this.owners, this.maxCustomers * 4);
+    this.owners.set(keyOf(claim), customerId);
   }
 }
 
 const keyOf = (claim: IdentityClaim) => `${claim.kind}:${claim.externalId}`;
-
-// Map keeps insertion order: re-inserting moves a key to the young end.
-function touch<V>(map: Map<string, V>, key: string, value: V): void {
-  map.delete(key);
-  map.set(key, value);
-}
-
-function evictOldest<V>(map: Map<string, V>, max: number): void {
-  while (map.size > max) map.delete(map.keys().next().value!);
-}
 
 // One cache per store: every command on a store shares it, and a store closed and reopened
 // (a test's fresh database) starts empty.

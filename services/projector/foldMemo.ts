@@ -2,6 +2,7 @@ import { parseDomainEvent, type DomainEvent } from '../../contracts/domainEvents
 import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { evolve, type CustomerState } from '../../domain/customerState.ts';
 import type { SqlClient } from '../eventstore/sqlClient.ts';
+import { LruMap } from '../lruMap.ts';
 import { onePer } from '../onePer.ts';
 
 export interface Folded {
@@ -18,13 +19,15 @@ export interface Folded {
 // recent folds by event position, shared by the runners of one database: a position names one
 // event of one customer, and its fold from a given `before` never changes, so the second and
 // third runner reuse the first one's work, and a row's basis at a memoised position is that
-// fold's result (no parse). Bounded, oldest out first.
+// fold's result (no parse). Bounded, least recently used out first.
 export class FoldMemo {
-  private readonly byPosition = new Map<string, Folded>();
+  private readonly byPosition: LruMap<string, Folded>;
 
   // A few batches: the runners of one process stay within a batch or two of one another, and
   // each entry holds a customer state (a long history makes that kilobytes).
-  constructor(private readonly max = 4_096) {}
+  constructor(max = 4_096) {
+    this.byPosition = new LruMap(max);
+  }
 
   // The state after the event at `position`, if it was folded recently.
   afterAt(position: string): CustomerState | undefined {
@@ -36,9 +39,7 @@ export class FoldMemo {
     const known = this.byPosition.get(key);
     if (known?.before === before) return known;
     const folded = known ? foldParsed(known.event, before) : foldOnce(event, before);
-    this.byPosition.delete(key);
     this.byPosition.set(key, folded);
-    while (this.byPosition.size > this.max) this.byPosition.delete(this.byPosition.keys().next().value!);
     return folded;
   }
 }
