@@ -1,4 +1,5 @@
 import type { Migration } from '../eventstore/migrations.ts';
+import { lz4ColumnsSql } from '../eventstore/lz4Columns.ts';
 import type { ReadModelName } from '../../projections/projection.ts';
 
 export const READ_MODEL_NAMES: ReadModelName[] = ['crm', 'support', 'app'];
@@ -33,14 +34,8 @@ create table if not exists ${changes} (
 `;
 
 // A row's doc and basis are rewritten on every event of its customer and pass the TOAST
-// threshold as histories grow; lz4 compresses them for a fraction of pglz's CPU (the default).
-// Only where the server was built with it: PostgreSQL builds usually are, PGlite is not.
-const lz4DocumentsSql = (table: string): string => `
-do $$ begin
-  if exists (select 1 from pg_settings where name = 'default_toast_compression' and 'lz4' = any(enumvals)) then
-    alter table ${table} alter column doc set compression lz4, alter column basis set compression lz4;
-  end if;
-end $$;`;
+// threshold as histories grow (lz4Columns.ts).
+const lz4DocumentsSql = (table: string): string => lz4ColumnsSql(table, ['doc', 'basis']);
 
 export const readModelTablesSql = (table: string): string =>
   `${documentTableSql(table)}${lz4DocumentsSql(table)}${changesTableSql(`${table.replace(/__rebuild$/, '')}_changes`)}`;

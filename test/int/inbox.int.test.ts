@@ -35,6 +35,20 @@ describeOnEachDatabase('raw inbox', (suite) => {
     assert.deepEqual(stored?.headers, headers);
   });
 
+  // A provider's payload passes the TOAST threshold and is compressed on every delivery: with
+  // lz4 where the server has it (0015), and it still reads back byte for byte.
+  test('a large body is kept whole, compressed with lz4 on PostgreSQL', { skip }, async () => {
+    const body = JSON.stringify({ id: 'evt_large', data: { object: { lines: Array.from({ length: 200 }, (_, i) => ({ id: `il_${i}`, amount: i * 100, description: `Line ${i}` })) } } });
+    assert.ok(body.length > 4_000);
+    const id = await recordDelivery(db.sql, { source: 'stripe', verified: true, headers: {}, body, outcome: 'appended', correlationId: 'corr-large', sourceEventIds: ['evt_large'] });
+    const [stored] = await readDeliveries(db.sql, { id });
+    assert.equal(stored?.body, body);
+    if (db.sql.kind === 'postgres') {
+      const { rows } = await db.sql.query<{ method: string | null }>('select pg_column_compression(body) as method from ledger_inbox where id = $1::bigint', [id]);
+      assert.equal(rows[0]?.method, 'lz4');
+    }
+  });
+
   // Deliveries recorded at once share one insert (inbox.ts): each caller must get its own row's id.
   test('concurrent deliveries are written together and each gets the id of its own row', { skip }, async () => {
     const entries = Array.from({ length: 150 }, (_, i) => ({
