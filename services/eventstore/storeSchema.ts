@@ -1,4 +1,5 @@
 import { appendBatchSql } from './appendBatchSchema.ts';
+import { appendBatchSetSql } from './appendBatchSetSchema.ts';
 import type { Migration } from './migrations.ts';
 
 // Positions are derived from the appending transaction's id (xid8 * 4096 + index), so position
@@ -168,4 +169,6 @@ export const eventStoreMigrations: Migration[] = [
   { id: '0011_append_batch', sql: appendBatchSql(EVENTS_PER_APPEND_LIMIT) },
   // Needs ledger_inbox (0002_inbox), which every database has: migrations run together.
   { id: '0014_append_batch_inbox', sql: appendBatchSql(EVENTS_PER_APPEND_LIMIT, 2) },
+  // Version 2 stays, renamed, for groups whose items depend on one another.
+  { id: '0016_append_batch_set', sql: appendBatchSetSql(EVENTS_PER_APPEND_LIMIT) },
 ];

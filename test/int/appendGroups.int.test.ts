@@ -125,6 +125,128 @@ describeOnEachDatabase('grouped appends', (suite) => {
     assert.equal(stored?.tx_inbox, stored?.tx_events, 'one transaction, one commit');
   });
 
+  // Version 3 judges a group of independent items as a set; version 2, kept as
+  // ledger_append_batch_serial, judges item after item. On the same stored state and the same
+  // items, both must answer and write the same, down to each position's place in its transaction.
+  test('a group of independent appends judged as a set answers and writes exactly what item-by-item judging does', { skip }, async () => {
+    await db.store.append(streamOf('cust_set_known'), [anEvent('cust_set_known'), anEvent('cust_set_known')], {
+      expectedVersion: 'no_stream',
+      idempotencyKey: { source: 'stripe', sourceEventId: 'evt_set_old' },
+      identities: [{ kind: 'stripe', externalId: 'cus_set_taken' }],
+    });
+    await db.store.append(streamOf('cust_set_mine'), [anEvent('cust_set_mine'), anEvent('cust_set_mine')], {
+      expectedVersion: 'no_stream',
+      identities: [{ kind: 'email', externalId: 'mine@example.com' }],
+    });
+    await db.store.append(streamOf('cust_set_exact'), [anEvent('cust_set_exact')], { expectedVersion: 'no_stream' });
+    await db.store.append(streamOf('cust_set_stale'), [anEvent('cust_set_stale'), anEvent('cust_set_stale')], { expectedVersion: 'no_stream' });
+    let n = 0;
+    const item = (customer: string, mode: string, expected: number | null, extra: Record<string, unknown> = {}, events = 1) => {
+      n += 1;
+      return {
+        stream: streamOf(customer),
+        mode,
+        expected,
+        customer,
+        events: Array.from({ length: events }, (_, i) => ({
+          event_id: `018f0000-0000-7000-8000-${String(n * 10 + i).padStart(12, '0')}`,
+          type: 'TestFactRecorded',
+          schema_version: 1,
+          data: { n, i },
+          metadata: anEvent(customer).metadata,
+        })),
+        source: null,
+        source_event_id: null,
+        identities: null,
+        inbox: {
+          source: 'stripe',
+          verified: true,
+          headers: { 'content-type': 'application/json' },
+          body: `{"n":${n}}`,
+          detail: null,
+          correlation_id: `corr_set_${n}`,
+          source_event_ids: [`evt_set_${n}`],
+        },
+        ...extra,
+      };
+    };
+    const items = [
+      item('cust_set_new', 'no_stream', null, { source: 'stripe', source_event_id: 'evt_set_1', identities: [{ kind: 'stripe', externalId: 'cus_set_new' }, { kind: 'email', externalId: 'new@example.com' }] }, 3),
+      // A delivery committed before: the original's answer, its inbox record as a duplicate.
+      item('cust_set_other', 'no_stream', null, { source: 'stripe', source_event_id: 'evt_set_old' }),
+      item('cust_set_exact', 'exact', 1),
+      item('cust_set_stale', 'no_stream', null),
+      item('cust_set_claims', 'no_stream', null, { identities: [{ kind: 'stripe', externalId: 'cus_set_taken' }] }),
+      // Version 2 exists: expecting 1 is stale.
+      item('cust_set_known', 'exact', 1),
+      // An id this customer already holds is no conflict.
+      item('cust_set_mine', 'exact', 2, { identities: [{ kind: 'email', externalId: 'mine@example.com' }] }, 2),
+      item('cust_set_plain', 'no_stream', null, { inbox: null }),
+    ];
+    const { rows: flags } = await db.sql.query<{ independent: boolean }>('select ledger_append_items_independent($1::jsonb) as independent', [JSON.stringify(items)]);
+    assert.equal(flags[0]!.independent, true, 'the set path is the one under test');
+
+    class Rollback extends Error {
+      constructor(readonly outcome: unknown) {
+        super('rollback');
+      }
+    }
+    const judge = async (fn: string) => {
+      try {
+        await db.sql.transaction(async (tx) => {
+          const { rows: answers } = await tx.query<Record<string, unknown>>(
+            `select item, outcome, stream_version::text as stream_version, (select array_agg(p % 4096) from unnest(positions) p)::text as places,
+                    event_ids::text, conflict_customer, conflict_kind, inbox_id is not null as has_inbox
+               from ${fn}($1::jsonb) order by item`,
+            [JSON.stringify(items)],
+          );
+          const { rows: written } = await tx.query<Record<string, unknown>>(
+            `select 'event' as what, stream_id || ' v' || version || ' @' || (position % 4096) || ' ' || event_id || ' ' || data::text as row
+               from ledger_events where transaction_id = pg_current_xact_id()
+             union all
+             select 'delivery', source || ':' || source_event_id || ' ' || stream_id || ' ' || (select array_agg(p % 4096) from unnest(positions) p)::text || ' ' || event_ids::text
+               from ledger_deliveries where xmin::text::bigint = pg_current_xact_id()::text::bigint % 4294967296
+             union all
+             select 'identity', kind || ':' || external_id || ' ' || customer_id
+               from ledger_identities where xmin::text::bigint = pg_current_xact_id()::text::bigint % 4294967296
+             union all
+             select 'inbox', outcome || ' ' || correlation_id || ' ' || body || ' ' || source_event_ids::text || ' ' || headers::text
+               from ledger_inbox where xmin::text::bigint = pg_current_xact_id()::text::bigint % 4294967296
+             order by 1, 2`,
+          );
+          throw new Rollback({ answers, written });
+        });
+      } catch (error) {
+        if (error instanceof Rollback) return error.outcome as { answers: Record<string, unknown>[]; written: Record<string, unknown>[] };
+        throw error;
+      }
+      throw new Error('unreachable');
+    };
+    const set = await judge('ledger_append_batch');
+    const serial = await judge('ledger_append_batch_serial');
+    assert.deepEqual(set, serial);
+    assert.deepEqual(
+      set.answers.map((a) => a.outcome),
+      ['appended', 'duplicate', 'appended', 'version_conflict', 'identity_conflict', 'version_conflict', 'appended', 'appended'],
+    );
+    assert.equal(set.answers[4]!.conflict_customer, 'cust_set_known');
+    assert.deepEqual(set.answers.map((a) => a.places), ['{0,1,2}', '{0,1}', '{3}', null, null, null, '{4,5}', '{6}']);
+    assert.equal(set.written.filter((w) => w.what === 'inbox').length, 4, 'appended and duplicate items keep their record; refused ones none');
+  });
+
+  test('a group whose items depend on one another is judged item by item', { skip }, async () => {
+    const base = { mode: 'no_stream', expected: null, customer: 'c', events: [], source: 'stripe', source_event_id: null, identities: null, inbox: null };
+    const independent = async (items: Record<string, unknown>[]) =>
+      (await db.sql.query<{ independent: boolean }>('select ledger_append_items_independent($1::jsonb) as independent', [JSON.stringify(items)])).rows[0]!.independent;
+    assert.equal(await independent([{ ...base, stream: 'a' }, { ...base, stream: 'b', source_event_id: 'evt_1' }, { ...base, stream: 'c' }]), true);
+    assert.equal(await independent([{ ...base, stream: 'a' }, { ...base, stream: 'a', mode: 'exact', expected: 1 }]), false, 'one stream twice');
+    assert.equal(await independent([{ ...base, stream: 'a', source_event_id: 'evt_1' }, { ...base, stream: 'b', source_event_id: 'evt_1' }]), false, 'one delivery twice');
+    const claim = [{ kind: 'stripe', externalId: 'cus_1' }];
+    assert.equal(await independent([{ ...base, stream: 'a', identities: claim }, { ...base, stream: 'b', identities: claim }]), false, 'one id claimed twice');
+    assert.equal(await independent([{ ...base, stream: 'a', mode: 'any' }]), false, "'any' reads its version under a lock");
+    assert.equal(await independent([]), false);
+  });
+
   test('a group holding more events than one transaction can number is split, and every append lands', { skip }, async () => {
     const big = (id: string) => Array.from({ length: 1500 }, () => anEvent(id));
     const results = await Promise.all(
@@ -191,6 +313,31 @@ describe('grouped appends racing another process on PostgreSQL', async () => {
     assert.ok(other?.status === 'fulfilled' && other.value.nextVersion === 1);
     assert.equal((await one!.store.readStream(stream)).length, 1, 'only the other writer’s event');
     assert.ok((await metrics.counter('ledger_append_grouping', { outcome: 'fallback' })) > fallbacks, 'the fallback is counted, so it shows in /metrics');
+  });
+
+  // The set path's claim check reads the table as its statement found it; an id another process
+  // claims and commits while the group waits on it must still be refused, never silently shared.
+  test('a group claiming an id that another process claims and commits meanwhile answers an identity conflict', { skip }, async () => {
+    let group: Promise<PromiseSettledResult<AppendResult>[]> | undefined;
+    await two!.sql.transaction(async (tx) => {
+      await tx.query(`select * from ledger_append($1, 'no_stream', null, 'cust_claim_first', $2::jsonb, null, null, $3::jsonb)`, [
+        streamOf('cust_claim_first'),
+        JSON.stringify([{ event_id: '018f0000-0000-7000-8000-000000000003', type: 'TestFactRecorded', schema_version: 1, data: {}, metadata: anEvent('cust_claim_first').metadata }]),
+        JSON.stringify([{ kind: 'stripe', externalId: 'cus_claim_race' }]),
+      ]);
+      group = Promise.allSettled([
+        one!.store.append(streamOf('cust_claim_second'), [anEvent('cust_claim_second')], {
+          expectedVersion: 'no_stream',
+          identities: [{ kind: 'stripe', externalId: 'cus_claim_race' }],
+        }),
+      ]);
+      await waitUntilAGroupWaits();
+    });
+    const [second] = await group!;
+    assert.ok(second?.status === 'rejected' && second.reason instanceof IdentityConflictError, String(second?.status === 'rejected' ? second.reason : 'appended'));
+    assert.equal(second.reason.existingCustomerId, 'cust_claim_first');
+    assert.equal(await one!.store.resolveIdentity('stripe', 'cus_claim_race'), 'cust_claim_first');
+    assert.equal((await one!.store.readStream(streamOf('cust_claim_second'))).length, 0, 'the refused append left no event');
   });
 
   test('the same delivery committed by another process while a group waits on it: the group answers the original', { skip }, async () => {
