@@ -67,16 +67,17 @@ begin
              t.e->>'mode' as mode, (t.e->>'expected')::bigint as expected, nullif(t.e->'inbox', 'null'::jsonb) as inbox
         from jsonb_array_elements(p_items) with ordinality as t(e, o)
     ),
-    -- Each check an index probe per item (offset 0 keeps the planner from turning a probe into
-    -- a join that hashes a whole table).
+    -- Each check an index probe per item. No EXISTS: the planner may answer one with a hash of
+    -- the whole table (and a connection keeps that plan as the table grows); a scalar subquery
+    -- with a limit is always a probe, and so is a lateral kept apart by offset 0.
     judged as materialized (
       select i.*, dup.positions as dup_positions, dup.event_ids as dup_ids, taken.kind as taken_kind, taken.customer_id as taken_by,
              case
                when dup.positions is not null then 'duplicate'
-               when i.mode = 'exact' and (not exists (select 1 from ledger_events e where e.stream_id = i.stream and e.version = i.expected)
-                                          or exists (select 1 from ledger_events e where e.stream_id = i.stream and e.version = i.expected + 1))
+               when i.mode = 'exact' and ((select true from ledger_events e where e.stream_id = i.stream and e.version = i.expected limit 1) is null
+                                          or (select true from ledger_events e where e.stream_id = i.stream and e.version = i.expected + 1 limit 1))
                  then 'version_conflict'
-               when i.mode = 'no_stream' and exists (select 1 from ledger_events e where e.stream_id = i.stream and e.version = 1)
+               when i.mode = 'no_stream' and (select true from ledger_events e where e.stream_id = i.stream and e.version = 1 limit 1)
                  then 'version_conflict'
                when taken.kind is not null then 'identity_conflict'
                else 'appended'
@@ -141,11 +142,12 @@ begin
            p.new_inbox_id,
            -- A claim this customer did not already hold and this statement did not insert was
            -- taken by a transaction this statement cannot see.
-           p.outcome = 'appended' and exists (
-             select 1 from jsonb_array_elements(p.claims) c
-              where not exists (select 1 from ledger_identities l
-                                 where l.kind = c->>'kind' and l.external_id = c->>'externalId' and l.customer_id = p.customer)
-                and not exists (select 1 from claimed k where k.kind = c->>'kind' and k.external_id = c->>'externalId')) as claim_lost
+           p.outcome = 'appended' and coalesce((
+             select true from jsonb_array_elements(p.claims) c
+              where (select l.customer_id from ledger_identities l
+                      where l.kind = c->>'kind' and l.external_id = c->>'externalId') is distinct from p.customer
+                and (select true from claimed k where k.kind = c->>'kind' and k.external_id = c->>'externalId' limit 1) is null
+              limit 1), false) as claim_lost
       from placed p left join accepted a on a.item = p.item
      order by p.item
   loop
