@@ -10,8 +10,8 @@
 // them all (index probes per item), then one insert per table writes the accepted ones.
 //
 // Anything else goes to version 2, kept as ledger_append_batch_serial, which judges item after
-// item: two appends to one stream (the second is a version conflict, or in 'any' mode takes the
-// next version), the same delivery twice (the second is its duplicate), one identity claimed
+// item: two appends to one stream or for one customer (the second is a version conflict, or in
+// 'any' mode takes the next version), the same delivery twice (the second is its duplicate), one identity claimed
 // twice, and 'any' mode (its next version is read under a per-stream lock, which only a
 // statement that starts after the lock can see).
 //
@@ -31,6 +31,7 @@ language plpgsql stable as $$
 begin
   return coalesce((
     select count(*) = count(distinct t.e->>'stream')
+           and count(*) = count(distinct t.e->>'customer')
            and bool_and(t.e->>'mode' in ('exact', 'no_stream'))
            and count(*) filter (where t.e->>'source_event_id' is not null)
              = count(distinct jsonb_build_array(t.e->'source', t.e->'source_event_id')) filter (where t.e->>'source_event_id' is not null)
@@ -71,7 +72,7 @@ begin
     -- the whole table (and a connection keeps that plan as the table grows); a scalar subquery
     -- with a limit is always a probe, and so is a lateral kept apart by offset 0.
     judged as materialized (
-      select i.*, dup.positions as dup_positions, dup.event_ids as dup_ids, taken.kind as taken_kind, taken.customer_id as taken_by,
+      select i.*, dup.positions as dup_positions, dup.event_ids as dup_ids, owners.taken_kind, owners.taken_by, owners.unowned,
              case
                when dup.positions is not null then 'duplicate'
                when i.mode = 'exact' and ((select true from ledger_events e where e.stream_id = i.stream and e.version = i.expected limit 1) is null
@@ -79,18 +80,21 @@ begin
                  then 'version_conflict'
                when i.mode = 'no_stream' and (select true from ledger_events e where e.stream_id = i.stream and e.version = 1 limit 1)
                  then 'version_conflict'
-               when taken.kind is not null then 'identity_conflict'
+               when owners.taken_kind is not null then 'identity_conflict'
                else 'appended'
              end as outcome
         from items i
         left join lateral (select d.positions, d.event_ids from ledger_deliveries d
                             where d.source = i.source and d.source_event_id = i.dedup offset 0) dup on true
-        left join lateral (select o.kind, o.customer_id
-                             from (select c.value->>'kind' as kind, c.ordinality,
+        -- Each claim's owner as the statement found it: the first one owned by another customer
+        -- refuses the item; the ones nobody owned are what the item must insert (claim_lost).
+        left join lateral (select (array_agg(o.kind order by o.ordinality) filter (where o.customer_id <> i.customer))[1] as taken_kind,
+                                  (array_agg(o.customer_id order by o.ordinality) filter (where o.customer_id <> i.customer))[1] as taken_by,
+                                  count(distinct o.claim) filter (where o.customer_id is null) as unowned
+                             from (select c.value->>'kind' as kind, jsonb_build_array(c.value->'kind', c.value->'externalId') as claim, c.ordinality,
                                           (select l.customer_id from ledger_identities l
                                             where l.kind = c.value->>'kind' and l.external_id = c.value->>'externalId') as customer_id
-                                     from jsonb_array_elements(i.claims) with ordinality c offset 0) o
-                            where o.customer_id <> i.customer order by o.ordinality limit 1) taken on true
+                                     from jsonb_array_elements(i.claims) with ordinality c offset 0) o) owners on true
     ),
     -- Positions continue one another over the appended items, in item order, as in version 2.
     placed as (
@@ -120,8 +124,9 @@ begin
       insert into ledger_identities (kind, external_id, customer_id)
         select c->>'kind', c->>'externalId', a.customer from accepted a, jsonb_array_elements(a.claims) c
         on conflict do nothing
-        returning kind, external_id
+        returning customer_id
     ),
+    claimed_by as (select k.customer_id, count(*) as inserted from claimed k group by k.customer_id),
     kept as (
       insert into ledger_inbox (id, source, verified, headers, body, outcome, detail, correlation_id, source_event_ids)
         overriding system value
@@ -140,15 +145,10 @@ begin
            case p.outcome when 'identity_conflict' then p.taken_by end as taken_by,
            case p.outcome when 'identity_conflict' then p.taken_kind end as taken_kind,
            p.new_inbox_id,
-           -- A claim this customer did not already hold and this statement did not insert was
-           -- taken by a transaction this statement cannot see.
-           p.outcome = 'appended' and coalesce((
-             select true from jsonb_array_elements(p.claims) c
-              where (select l.customer_id from ledger_identities l
-                      where l.kind = c->>'kind' and l.external_id = c->>'externalId') is distinct from p.customer
-                and (select true from claimed k where k.kind = c->>'kind' and k.external_id = c->>'externalId' limit 1) is null
-              limit 1), false) as claim_lost
-      from placed p left join accepted a on a.item = p.item
+           -- A claim nobody owned when the statement began and that its insert skipped was taken
+           -- by a transaction the statement cannot see (customers are distinct across items).
+           p.outcome = 'appended' and p.unowned > coalesce(cb.inserted, 0) as claim_lost
+      from placed p left join accepted a on a.item = p.item left join claimed_by cb on cb.customer_id = p.customer
      order by p.item
   loop
     if v_row.claim_lost then

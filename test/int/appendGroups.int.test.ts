@@ -238,11 +238,15 @@ describeOnEachDatabase('grouped appends', (suite) => {
     const base = { mode: 'no_stream', expected: null, customer: 'c', events: [], source: 'stripe', source_event_id: null, identities: null, inbox: null };
     const independent = async (items: Record<string, unknown>[]) =>
       (await db.sql.query<{ independent: boolean }>('select ledger_append_items_independent($1::jsonb) as independent', [JSON.stringify(items)])).rows[0]!.independent;
-    assert.equal(await independent([{ ...base, stream: 'a' }, { ...base, stream: 'b', source_event_id: 'evt_1' }, { ...base, stream: 'c' }]), true);
-    assert.equal(await independent([{ ...base, stream: 'a' }, { ...base, stream: 'a', mode: 'exact', expected: 1 }]), false, 'one stream twice');
-    assert.equal(await independent([{ ...base, stream: 'a', source_event_id: 'evt_1' }, { ...base, stream: 'b', source_event_id: 'evt_1' }]), false, 'one delivery twice');
+    assert.equal(
+      await independent([{ ...base, stream: 'a', customer: 'c1' }, { ...base, stream: 'b', customer: 'c2', source_event_id: 'evt_1' }, { ...base, stream: 'c', customer: 'c3' }]),
+      true,
+    );
+    assert.equal(await independent([{ ...base, stream: 'a', customer: 'c1' }, { ...base, stream: 'a', customer: 'c2', mode: 'exact', expected: 1 }]), false, 'one stream twice');
+    assert.equal(await independent([{ ...base, stream: 'a', customer: 'c1' }, { ...base, stream: 'b', customer: 'c1' }]), false, 'one customer twice');
+    assert.equal(await independent([{ ...base, stream: 'a', customer: 'c1', source_event_id: 'evt_1' }, { ...base, stream: 'b', customer: 'c2', source_event_id: 'evt_1' }]), false, 'one delivery twice');
     const claim = [{ kind: 'stripe', externalId: 'cus_1' }];
-    assert.equal(await independent([{ ...base, stream: 'a', identities: claim }, { ...base, stream: 'b', identities: claim }]), false, 'one id claimed twice');
+    assert.equal(await independent([{ ...base, stream: 'a', customer: 'c1', identities: claim }, { ...base, stream: 'b', customer: 'c2', identities: claim }]), false, 'one id claimed twice');
     assert.equal(await independent([{ ...base, stream: 'a', mode: 'any' }]), false, "'any' reads its version under a lock");
     assert.equal(await independent([]), false);
   });
