@@ -1,4 +1,5 @@
 import { machine } from './stats.ts';
+import { appendSqlBench } from './appendSqlBench.ts';
 import { e2eBench } from './e2eBench.ts';
 import { ingestBench } from './ingestBench.ts';
 import { kafkaBench } from './kafkaBench.ts';
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   kafka: kafkaBench,
   e2e: e2eBench,
   rebuild: rebuildBench,
+  append: appendSqlBench,
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

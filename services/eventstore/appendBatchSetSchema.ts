@@ -11,17 +11,19 @@
 //
 // Anything else goes to version 2, kept as ledger_append_batch_serial, which judges item after
 // item: two appends to one stream or for one customer (the second is a version conflict, or in
-// 'any' mode takes the next version), the same delivery twice (the second is its duplicate), one identity claimed
-// twice, and 'any' mode (its next version is read under a per-stream lock, which only a
-// statement that starts after the lock can see).
+// 'any' mode takes the next version), the same delivery twice (the second is its duplicate),
+// one identity claimed twice, and 'any' mode (its next version is read under a per-stream lock,
+// which only a statement that starts after the lock can see).
 //
 // A race with another process ends as version 2's does: a unique violation (delivery, version,
 // event) or LDG02 (an identity claimed meanwhile) aborts the statement and the client runs the
 // items alone through ledger_append. The claim check cannot see a row committed after the
-// statement began, so a claim that was neither already this customer's nor inserted here is
+// statement began, so a claim nobody owned when it began and that its insert skipped is
 // treated as taken: the client's per-item path then answers it exactly.
 export const appendBatchSetSql = (eventsPerTransaction: number): string => `
 alter function ledger_append_batch(jsonb) rename to ledger_append_batch_serial;
+-- Its probes are planned once per session too (see below).
+alter function ledger_append_batch_serial(jsonb) set enable_seqscan = off;
 
 -- Whether no item's answer can depend on another's: the set path's precondition. PL/pgSQL, so
 -- that its plan is kept: PostgreSQL 15 plans a SQL-language function's query on every call, a
@@ -44,9 +46,13 @@ end $$;
 create function ledger_append_batch(p_items jsonb)
 returns table (item int, outcome text, stream_version bigint, positions bigint[], event_ids uuid[],
                conflict_customer text, conflict_kind text, inbox_id bigint)
--- The planner costs each jsonb_array_elements at 100 rows and each probe beneath it accordingly:
--- past a few thousand customers the estimate crossed jit_above_cost, and compiling the statement
--- with LLVM took 100-200 ms of a call that runs in one or two.
+-- Every table read here is a probe by key, and a session keeps the plan it makes first. Planned
+-- while a table was empty or small, a probe became a sequential scan (or a hash of the table),
+-- kept while the table grew: sequential scans are off here, so the index is used whatever the
+-- statistics said. The planner also costs each jsonb_array_elements at 100 rows: past a few
+-- thousand customers the estimate crossed jit_above_cost, and compiling the statement with LLVM
+-- took 100-200 ms of a call that runs in one or two.
+set enable_seqscan = off
 set jit = off
 language plpgsql as $$
 #variable_conflict use_column
