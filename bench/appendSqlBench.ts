@@ -4,9 +4,9 @@ import { openDatabase } from '../services/eventstore/openDatabase.ts';
 import { fmt, table } from './stats.ts';
 import { BENCH_POSTGRES_URL } from './targets.ts';
 
-// PostgreSQL's own CPU for one group append, as ledger_append_batch judges it: a set at a time
-// (the group's appends cannot see one another) against item after item (the function kept as
-// ledger_append_batch_serial). One connection, synchronous_commit off so the figure is CPU and
+// PostgreSQL's own CPU for one group append, as ledger_append_batch judges it (a set at a time
+// when the group has four or more appends that cannot see one another) against item after item
+// (the function kept as ledger_append_batch_serial). One connection, synchronous_commit off so the figure is CPU and
 // not the disk; the backend's utime + stime from /proc (a database on this machine only).
 // Items as a Stripe invoice delivery makes them for known customers: exact version, four
 // identity claims (two new lookup keys), a delivery key and the raw inbox record.
@@ -93,14 +93,14 @@ export async function appendSqlBench(): Promise<void> {
       (['set', 'serial'] as const).map((name) => {
         const perCall = samples.get(`${name}\u0000${size}`)!;
         return {
-          path: name === 'set' ? 'set (ledger_append_batch)' : 'item by item (ledger_append_batch_serial)',
+          path: name === 'set' ? 'ledger_append_batch (a set from 4 appends)' : 'ledger_append_batch_serial (item by item)',
           'appends per group': size,
           'PostgreSQL CPU ms per group, each round': perCall.map((v) => fmt(v, 2)).join(' / '),
           'per append (median round)': fmt([...perCall].sort((a, b) => a - b)[Math.floor(perCall.length / 2)]! / size, 3),
         };
       }),
     );
-    console.log(`\n### One group append in PostgreSQL, set vs item by item (${CALLS} groups per cell, ${ROUNDS} rounds)\n`);
+    console.log(`\n### One group append in PostgreSQL, as shipped vs item by item (${CALLS} groups per cell, ${ROUNDS} rounds)\n`);
     console.log(table(rows));
   } finally {
     await client.end();

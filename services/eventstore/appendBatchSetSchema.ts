@@ -10,7 +10,7 @@
 // them all (index probes per item), then one insert per table writes the accepted ones.
 //
 // Anything else goes to version 2, kept as ledger_append_batch_serial, which judges item after
-// item: two appends to one stream or for one customer (the second is a version conflict, or in
+// item, and so does a group of fewer than four appends (where the set costs more): two appends to one stream or for one customer (the second is a version conflict, or in
 // 'any' mode takes the next version), the same delivery twice (the second is its duplicate),
 // one identity claimed twice, and 'any' mode (its next version is read under a per-stream lock,
 // which only a statement that starts after the lock can see).
@@ -61,7 +61,9 @@ declare
   v_base bigint := (v_xact::text)::bigint * ${eventsPerTransaction};
   v_row record;
 begin
-  if not ledger_append_items_independent(p_items) then
+  -- Below four appends the set statement's fixed cost outweighs what it saves (npm run bench --
+  -- append: one append 0.8-1.1 ms of PostgreSQL CPU as a set, 0.5-0.7 item by item; equal at four).
+  if jsonb_array_length(p_items) < 4 or not ledger_append_items_independent(p_items) then
     return query select * from ledger_append_batch_serial(p_items);
     return;
   end if;

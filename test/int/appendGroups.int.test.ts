@@ -329,15 +329,20 @@ describe('grouped appends racing another process on PostgreSQL', async () => {
         JSON.stringify([{ event_id: '018f0000-0000-7000-8000-000000000003', type: 'TestFactRecorded', schema_version: 1, data: {}, metadata: anEvent('cust_claim_first').metadata }]),
         JSON.stringify([{ kind: 'stripe', externalId: 'cus_claim_race' }]),
       ]);
+      // The first append leaves alone; the four behind it go out as one group, judged as a set.
       group = Promise.allSettled([
+        ...['lead', 'a', 'b'].map((n) => one!.store.append(streamOf(`cust_claim_${n}`), [anEvent(`cust_claim_${n}`)], { expectedVersion: 'no_stream' })),
         one!.store.append(streamOf('cust_claim_second'), [anEvent('cust_claim_second')], {
           expectedVersion: 'no_stream',
           identities: [{ kind: 'stripe', externalId: 'cus_claim_race' }],
         }),
+        one!.store.append(streamOf('cust_claim_c'), [anEvent('cust_claim_c')], { expectedVersion: 'no_stream' }),
       ]);
       await waitUntilAGroupWaits();
     });
-    const [second] = await group!;
+    const settled = await group!;
+    assert.ok(settled.filter((_, i) => i !== 3).every((r) => r.status === 'fulfilled'), 'the other appends of the group land');
+    const second = settled[3];
     assert.ok(second?.status === 'rejected' && second.reason instanceof IdentityConflictError, String(second?.status === 'rejected' ? second.reason : 'appended'));
     assert.equal(second.reason.existingCustomerId, 'cust_claim_first');
     assert.equal(await one!.store.resolveIdentity('stripe', 'cus_claim_race'), 'cust_claim_first');
