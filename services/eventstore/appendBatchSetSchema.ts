@@ -10,10 +10,11 @@
 // them all (index probes per item), then one insert per table writes the accepted ones.
 //
 // Anything else goes to version 2, kept as ledger_append_batch_serial, which judges item after
-// item, and so does a group of fewer than four appends (where the set costs more): two appends to one stream or for one customer (the second is a version conflict, or in
+// item: two appends to one stream or for one customer (the second is a version conflict, or in
 // 'any' mode takes the next version), the same delivery twice (the second is its duplicate),
 // one identity claimed twice, and 'any' mode (its next version is read under a per-stream lock,
-// which only a statement that starts after the lock can see).
+// which only a statement that starts after the lock can see). So does a group of fewer than
+// four appends, where the set statement's fixed cost outweighs what it saves.
 //
 // A race with another process ends as version 2's does: a unique violation (delivery, version,
 // event) or LDG02 (an identity claimed meanwhile) aborts the statement and the client runs the
