@@ -11,9 +11,11 @@ export interface FoldedCustomer {
 // Customers this process has folded, by id, so that a delivery reads only the events appended
 // since (usually the one its predecessor wrote) instead of the customer's whole history: without
 // it every delivery re-read and re-folded the stream, a cost that grew with each customer's age.
-// It holds only folds of events read back from the store, never what a command hoped to append,
-// and streams are immutable, so an entry is exact for its version whatever other processes write
-// after it; the store reads the rest. Bounded, least recently used out first.
+// It holds folds of events read back from the store, or of an append the store accepted at the
+// version it expected (the stream then holds exactly those events after the folded ones), never
+// what a command merely hoped to append; streams are immutable, so an entry is exact for its
+// version whatever other processes write after it, and a command deciding on it is refused
+// (expected version) if the stream moved on. Bounded, least recently used out first.
 export class CustomerCache {
   private readonly customers: LruMap<string, FoldedCustomer>;
   // Which customer a claim belonged to when last seen: a hint naming the entry to offer the

@@ -1,10 +1,11 @@
-import { domainEvent, type DomainEvent } from '../../contracts/domainEvents.ts';
+import { domainEvent, parseDomainEvent, type DomainEvent } from '../../contracts/domainEvents.ts';
 import type { EventMetadata, NewEvent, RecordedEvent } from '../../contracts/eventMetadata.ts';
 import type { AmbiguousIdentity } from '../../contracts/events/decisions.ts';
 import type { IdentityKind } from '../../contracts/events/vocabulary.ts';
 import type { CustomerCommand } from '../../domain/customerCommands.ts';
 import { customerDecider } from '../../domain/customerDecider.ts';
 import { ConcurrencyError, IdentityConflictError, LedgerError } from '../../domain/errors.ts';
+import { evolve } from '../../domain/customerState.ts';
 import { candidateOf, matchCandidate, type OwnedClaim } from '../../domain/identityMatch.ts';
 import type { EventStore, IdentityClaim, InboxRecord } from '../eventstore/port.ts';
 import { customerIdOfStream, newCustomerId, streamIdOf } from './customerIds.ts';
@@ -63,6 +64,10 @@ export async function handleCommand(deps: CommandDeps, envelope: CommandEnvelope
   // store then sends only what was appended since.
   const hinted = envelope.customerId ?? cache.ownerHint(envelope.identities);
   const folded = hinted === undefined ? undefined : cache.get(hinted);
+  if (hinted !== undefined && folded) {
+    const settled = await appendOnCachedFold(deps, envelope, { customerId: hinted, ...folded });
+    if (settled) return settled;
+  }
   // One round trip: a re-delivery stops here; a new one has its owners and likely stream.
   const context = await store.loadCommandContext({
     ...(envelope.idempotencyKey ? { idempotencyKey: envelope.idempotencyKey } : {}),
@@ -82,7 +87,7 @@ export async function handleCommand(deps: CommandDeps, envelope: CommandEnvelope
         : loadThroughCache(store, cache, customerId);
     const target = await resolveCustomer(load, envelope, owners);
     try {
-      const result = await decideAndAppend(deps, envelope, target);
+      const result = await appendDecision(deps, envelope, decide(deps, envelope, target));
       rememberOwners(cache, envelope.identities, owners, result.customerId);
       return result;
     } catch (error) {
@@ -95,6 +100,39 @@ export async function handleCommand(deps: CommandDeps, envelope: CommandEnvelope
     }
   }
 }
+
+// A customer this process has folded, decided on without reading the store first (as Marten's
+// and Emmett's cached aggregates do): the append is the check. Its expected version fails if
+// anything was appended since the fold, here or elsewhere, and its identity check fails if a
+// claim taken for granted as unowned is someone else's; either way, and on any refusal by the
+// domain (a re-delivery must get its duplicate answer, which the store read gives first),
+// undefined sends the command the whole way. Only when every person id the delivery names is
+// already the customer's: linking a new one needs to know who else holds it.
+async function appendOnCachedFold(deps: CommandDeps, envelope: CommandEnvelope, loaded: CustomerAt & { version: number }): Promise<CommandResult | undefined> {
+  const held = new Set(loaded.state.identities.map(keyOf));
+  if (envelope.identities.some((claim) => PERSON_KINDS.has(claim.kind) && !held.has(keyOf(claim)))) return undefined;
+  const owned: OwnedClaim[] = envelope.identities.map((claim) => ({ ...claim, owner: held.has(keyOf(claim)) ? loaded.customerId : undefined }));
+  if (!envelope.customerId) {
+    if (candidateOf(owned) !== loaded.customerId) return undefined;
+    const { identities, sharedIdentitiesFlagged = [] } = loaded.state;
+    if (matchCandidate(owned, { customerId: loaded.customerId, identities, sharedIdentitiesFlagged }).kind !== 'same_customer') return undefined;
+  }
+  let decision: Decision;
+  try {
+    decision = decide(deps, envelope, { loaded, claims: envelope.identities.filter((claim) => !held.has(keyOf(claim))) });
+  } catch (error) {
+    if (error instanceof LedgerError) return undefined;
+    throw error;
+  }
+  try {
+    return await appendDecision(deps, envelope, decision);
+  } catch (error) {
+    if (error instanceof IdentityConflictError || error instanceof ConcurrencyError) return undefined;
+    throw error;
+  }
+}
+
+const keyOf = (claim: { kind: string; externalId: string }) => `${claim.kind}:${claim.externalId}`;
 
 // A customer's state at a version (undefined: no stream yet).
 type CustomerAt = Omit<LoadedCustomer, 'events'>;
@@ -123,7 +161,7 @@ async function loadThroughCache(store: EventStore, cache: CustomerCache, custome
 function rememberOwners(cache: CustomerCache, claims: IdentityClaim[], owners: Map<string, string>, customerId: string): void {
   for (const claim of claims) {
     if (!PERSON_KINDS.has(claim.kind)) continue;
-    const owner = owners.get(`${claim.kind}:${claim.externalId}`);
+    const owner = owners.get(keyOf(claim));
     if (owner === undefined || owner === customerId) cache.rememberOwner(claim, customerId);
   }
 }
@@ -143,7 +181,7 @@ async function resolveCustomer(
   envelope: CommandEnvelope,
   owners: Map<string, string>,
 ): Promise<Target> {
-  const claims: OwnedClaim[] = envelope.identities.map((claim) => ({ ...claim, owner: owners.get(`${claim.kind}:${claim.externalId}`) }));
+  const claims: OwnedClaim[] = envelope.identities.map((claim) => ({ ...claim, owner: owners.get(keyOf(claim)) }));
   const unowned = envelope.identities.filter((_, index) => claims[index]?.owner === undefined);
   if (envelope.customerId) return { loaded: await load(envelope.customerId), claims: unowned };
   const candidate = candidateOf(claims);
@@ -171,8 +209,13 @@ async function resolveCustomer(
 
 const newCustomer = (): CustomerAt => ({ customerId: newCustomerId(), state: customerDecider.initialState, version: undefined });
 
-async function decideAndAppend(deps: CommandDeps, envelope: CommandEnvelope, target: Target): Promise<CommandResult> {
-  const { store } = deps;
+interface Decision {
+  target: Target;
+  toAppend: DomainEvent[];
+  events: NewEvent[];
+}
+
+function decide(deps: CommandDeps, envelope: CommandEnvelope, target: Target): Decision {
   const { loaded, claims } = target;
   const { customerId } = loaded;
   const now = deps.now().toISOString();
@@ -180,9 +223,9 @@ async function decideAndAppend(deps: CommandDeps, envelope: CommandEnvelope, tar
   const decided = customerDecider.decide(envelope.command, loaded.state, context);
   const occurredAt = envelope.command.type === 'RecordFact' ? envelope.command.fact.data.occurredAt : now;
 
-  const known = new Set(loaded.state.identities.map((i) => `${i.kind}:${i.externalId}`));
+  const known = new Set(loaded.state.identities.map(keyOf));
   const links = claims
-    .filter((claim) => PERSON_KINDS.has(claim.kind) && !known.has(`${claim.kind}:${claim.externalId}`))
+    .filter((claim) => PERSON_KINDS.has(claim.kind) && !known.has(keyOf(claim)))
     .map((claim) => domainEvent('IdentityLinked', { occurredAt, kind: claim.kind as IdentityKind, externalId: claim.externalId }));
   const toAppend = [...links, ...decided];
 
@@ -191,8 +234,14 @@ async function decideAndAppend(deps: CommandDeps, envelope: CommandEnvelope, tar
     customerId,
     occurredAt: 'occurredAt' in event.data && typeof event.data.occurredAt === 'string' ? event.data.occurredAt : occurredAt,
   });
-  const events: NewEvent[] = toAppend.map((event) => ({ ...event, metadata: metadata(event) }));
-  const result = await store.append(streamIdOf(customerId), events, {
+  return { target, toAppend, events: toAppend.map((event) => ({ ...event, metadata: metadata(event) })) };
+}
+
+async function appendDecision(deps: CommandDeps, envelope: CommandEnvelope, decision: Decision): Promise<CommandResult> {
+  const { store } = deps;
+  const { loaded, claims } = decision.target;
+  const { customerId } = loaded;
+  const result = await store.append(streamIdOf(customerId), decision.events, {
     expectedVersion: loaded.version ?? 'no_stream',
     ...(envelope.idempotencyKey ? { idempotencyKey: envelope.idempotencyKey } : {}),
     identities: claims,
@@ -200,7 +249,12 @@ async function decideAndAppend(deps: CommandDeps, envelope: CommandEnvelope, tar
   });
   const inboxId = result.inboxId !== undefined ? { inboxId: result.inboxId } : {};
   if (result.duplicate) return { ...duplicateResult(result.streamId, result.eventIds, result.nextVersion), ...inboxId };
-  return { customerId, duplicate: false, eventIds: result.eventIds, version: result.nextVersion, decided: toAppend, ...inboxId };
+  // The append held its expected version, so the stream is now exactly the folded state and
+  // these events: the next delivery for this customer can start from here. Folded as the store
+  // will give them back (stored as JSON, read through the upcasters), not as decided.
+  const stored = decision.events.map((event) => parseDomainEvent(event.type, event.schemaVersion, JSON.parse(JSON.stringify(event.data)) as unknown));
+  customerCacheOf(store).remember(customerId, { state: stored.reduce(evolve, loaded.state), version: result.nextVersion });
+  return { customerId, duplicate: false, eventIds: result.eventIds, version: result.nextVersion, decided: decision.toAppend, ...inboxId };
 }
 
 function duplicateResult(streamId: string, eventIds: string[], version: number): CommandResult {
