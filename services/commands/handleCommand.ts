@@ -64,10 +64,6 @@ export async function handleCommand(deps: CommandDeps, envelope: CommandEnvelope
   // store then sends only what was appended since.
   const hinted = envelope.customerId ?? cache.ownerHint(envelope.identities);
   const folded = hinted === undefined ? undefined : cache.get(hinted);
-  if (hinted !== undefined && folded) {
-    const settled = await appendOnCachedFold(deps, envelope, { customerId: hinted, ...folded });
-    if (settled) return settled;
-  }
   // One round trip: a re-delivery stops here; a new one has its owners and likely stream.
   const context = await store.loadCommandContext({
     ...(envelope.idempotencyKey ? { idempotencyKey: envelope.idempotencyKey } : {}),
@@ -98,37 +94,6 @@ export async function handleCommand(deps: CommandDeps, envelope: CommandEnvelope
       // The first retries are immediate; a longer losing streak spreads the writers out.
       if (attempt > 2) await backoff(attempt);
     }
-  }
-}
-
-// A customer this process has folded, decided on without reading the store first (as Marten's
-// and Emmett's cached aggregates do): the append is the check. Its expected version fails if
-// anything was appended since the fold, here or elsewhere, and its identity check fails if a
-// claim taken for granted as unowned is someone else's; either way, and on any refusal by the
-// domain (a re-delivery must get its duplicate answer, which the store read gives first),
-// undefined sends the command the whole way. Only when every person id the delivery names is
-// already the customer's: linking a new one needs to know who else holds it.
-async function appendOnCachedFold(deps: CommandDeps, envelope: CommandEnvelope, loaded: CustomerAt & { version: number }): Promise<CommandResult | undefined> {
-  const held = new Set(loaded.state.identities.map(keyOf));
-  if (envelope.identities.some((claim) => PERSON_KINDS.has(claim.kind) && !held.has(keyOf(claim)))) return undefined;
-  const owned: OwnedClaim[] = envelope.identities.map((claim) => ({ ...claim, owner: held.has(keyOf(claim)) ? loaded.customerId : undefined }));
-  if (!envelope.customerId) {
-    if (candidateOf(owned) !== loaded.customerId) return undefined;
-    const { identities, sharedIdentitiesFlagged = [] } = loaded.state;
-    if (matchCandidate(owned, { customerId: loaded.customerId, identities, sharedIdentitiesFlagged }).kind !== 'same_customer') return undefined;
-  }
-  let decision: Decision;
-  try {
-    decision = decide(deps, envelope, { loaded, claims: envelope.identities.filter((claim) => !held.has(keyOf(claim))) });
-  } catch (error) {
-    if (error instanceof LedgerError) return undefined;
-    throw error;
-  }
-  try {
-    return await appendDecision(deps, envelope, decision);
-  } catch (error) {
-    if (error instanceof IdentityConflictError || error instanceof ConcurrencyError) return undefined;
-    throw error;
   }
 }
 

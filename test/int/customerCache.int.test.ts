@@ -63,22 +63,23 @@ describeOnEachDatabase('customer cache', (suite) => {
     if (!skip) db = suite.db;
   });
 
-  test('a long-lived customer: after the first delivery, each one is decided on the fold this process holds, without a read', { skip }, async () => {
+  test('a long-lived customer: each delivery reads only what was appended since this process last read or appended', { skip }, async () => {
     const { store, eventsRead } = counting(db.store);
     const first = await deliver(store, ...activated('cus_cache_long', 'sub_long', 1));
     for (let second = 2; second <= 40; second += 1) await deliver(store, ...paid('cus_cache_long', 'sub_long', second));
 
     const full = await loadCustomer(db.store, first.customerId);
     assert.ok(full.events.length >= 40, `a history of ${full.events.length} events`);
-    // The first delivery created the customer; the append's expected version checked each later one.
-    assert.deepEqual(eventsRead, [0], `events per context read: ${eventsRead.join(',')}`);
+    // Each append's events were folded into the cache, so no context read carried any.
+    assert.deepEqual(new Set(eventsRead), new Set([0]), `events per context read: ${eventsRead.join(',')}`);
+    assert.equal(eventsRead.length, 40);
     const cached = customerCacheOf(store).get(first.customerId);
     assert.equal(cached?.version, full.version, 'the cache is at the head of the stream');
-    assert.deepEqual(cached.state, full.state, 'the cached fold is the fold of the stream');
+    assert.deepEqual(cached?.state, full.state, 'the cached fold is the fold of the stream');
   });
 
-  test('a re-delivery decided on the cached fold gets its first answer, and nothing is appended', { skip }, async () => {
-    const { store, eventsRead } = counting(db.store);
+  test('a re-delivery for a cached customer gets its first answer, and nothing is appended', { skip }, async () => {
+    const { store } = counting(db.store);
     await deliver(store, ...activated('cus_cache_again', 'sub_again', 1));
     const original = await deliver(store, ...paid('cus_cache_again', 'sub_again', 2), 'evt_cache_again');
     const before = await loadCustomer(db.store, original.customerId);
@@ -87,10 +88,9 @@ describeOnEachDatabase('customer cache', (suite) => {
     assert.deepEqual(again.eventIds, original.eventIds);
     assert.equal(again.customerId, original.customerId);
     assert.equal((await loadCustomer(db.store, original.customerId)).events.length, before.events.length);
-    assert.equal(eventsRead.length, 1, 'only the first delivery read the store first');
   });
 
-  test('a claim the cached fold took for unowned belongs to another customer: decided again on what the store says', { skip }, async () => {
+  test('a cached customer\'s delivery names a lookup id another customer holds: it is not taken, and the cache stays exact', { skip }, async () => {
     const { store } = counting(db.store);
     const mine = await deliver(store, ...activated('cus_cache_mine', 'sub_mine', 1));
     const theirs = await deliver(store, ...activated('cus_cache_theirs', 'sub_theirs', 1));
