@@ -83,7 +83,7 @@ export async function handleCommand(deps: CommandDeps, envelope: CommandEnvelope
         : loadThroughCache(store, cache, customerId);
     const target = await resolveCustomer(load, envelope, owners);
     try {
-      const result = await appendDecision(deps, envelope, decide(deps, envelope, target));
+      const result = await decideAndAppend(deps, envelope, target);
       rememberOwners(cache, envelope.identities, owners, result.customerId);
       return result;
     } catch (error) {
@@ -174,13 +174,8 @@ async function resolveCustomer(
 
 const newCustomer = (): CustomerAt => ({ customerId: newCustomerId(), state: customerDecider.initialState, version: undefined });
 
-interface Decision {
-  target: Target;
-  toAppend: DomainEvent[];
-  events: NewEvent[];
-}
-
-function decide(deps: CommandDeps, envelope: CommandEnvelope, target: Target): Decision {
+async function decideAndAppend(deps: CommandDeps, envelope: CommandEnvelope, target: Target): Promise<CommandResult> {
+  const { store } = deps;
   const { loaded, claims } = target;
   const { customerId } = loaded;
   const now = deps.now().toISOString();
@@ -199,14 +194,8 @@ function decide(deps: CommandDeps, envelope: CommandEnvelope, target: Target): D
     customerId,
     occurredAt: 'occurredAt' in event.data && typeof event.data.occurredAt === 'string' ? event.data.occurredAt : occurredAt,
   });
-  return { target, toAppend, events: toAppend.map((event) => ({ ...event, metadata: metadata(event) })) };
-}
-
-async function appendDecision(deps: CommandDeps, envelope: CommandEnvelope, decision: Decision): Promise<CommandResult> {
-  const { store } = deps;
-  const { loaded, claims } = decision.target;
-  const { customerId } = loaded;
-  const result = await store.append(streamIdOf(customerId), decision.events, {
+  const events: NewEvent[] = toAppend.map((event) => ({ ...event, metadata: metadata(event) }));
+  const result = await store.append(streamIdOf(customerId), events, {
     expectedVersion: loaded.version ?? 'no_stream',
     ...(envelope.idempotencyKey ? { idempotencyKey: envelope.idempotencyKey } : {}),
     identities: claims,
@@ -217,9 +206,9 @@ async function appendDecision(deps: CommandDeps, envelope: CommandEnvelope, deci
   // The append held its expected version, so the stream is now exactly the folded state and
   // these events: the next delivery for this customer can start from here. Folded as the store
   // will give them back (stored as JSON, read through the upcasters), not as decided.
-  const stored = decision.events.map((event) => parseDomainEvent(event.type, event.schemaVersion, JSON.parse(JSON.stringify(event.data)) as unknown));
+  const stored = events.map((event) => parseDomainEvent(event.type, event.schemaVersion, JSON.parse(JSON.stringify(event.data)) as unknown));
   customerCacheOf(store).remember(customerId, { state: stored.reduce(evolve, loaded.state), version: result.nextVersion });
-  return { customerId, duplicate: false, eventIds: result.eventIds, version: result.nextVersion, decided: decision.toAppend, ...inboxId };
+  return { customerId, duplicate: false, eventIds: result.eventIds, version: result.nextVersion, decided: toAppend, ...inboxId };
 }
 
 function duplicateResult(streamId: string, eventIds: string[], version: number): CommandResult {
