@@ -21,7 +21,7 @@ export class Projector {
   constructor(
     private readonly db: LedgerDatabase,
     readonly runners: ProjectionRunner<unknown>[],
-    private readonly settings: { pollIntervalMs?: number; minIntervalMs?: number; logger?: ProjectorLogger } = {},
+    private readonly settings: { pollIntervalMs?: number; minIntervalMs?: number; batchTimeMultiple?: number; logger?: ProjectorLogger } = {},
   ) {}
 
   onCommitted(listener: CommitListener): () => void {
@@ -56,11 +56,14 @@ export class Projector {
   private async loop(runner: ProjectionRunner<unknown>): Promise<void> {
     let failures = 0;
     let lastStart = Number.NEGATIVE_INFINITY;
+    let lastTook = 0;
     let backlog = false;
     while (!this.stopped) {
-      // A wake-up soon after the last batch waits out the rest of the interval, so the appends
-      // of a busy moment share one transaction. A backlog (a full batch) is drained at once.
-      const spacing = lastStart + (this.settings.minIntervalMs ?? 0) - performance.now();
+      // A wake-up soon after the last batch waits out the rest of the interval (the longer of the
+      // minimum and a multiple of the last batch's duration), so the appends of a busy moment
+      // share one transaction. A backlog (a full batch) is drained at once.
+      const interval = Math.max(this.settings.minIntervalMs ?? 0, lastTook * (this.settings.batchTimeMultiple ?? 0));
+      const spacing = lastStart + interval - performance.now();
       if (!backlog && spacing > 0) await this.sleep(spacing, false);
       if (this.stopped) break;
       lastStart = performance.now();
@@ -69,6 +72,7 @@ export class Projector {
       const wakeupsBefore = this.wakeups;
       try {
         const result = await runner.runBatch();
+        lastTook = performance.now() - lastStart;
         failures = 0;
         this.emit(runner, result);
         backlog = result.more;

@@ -4,6 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import type { BatchResult, ProjectionRunner } from '../../services/projector/projectionRunner.ts';
 import { Projector } from '../../services/projector/projector.ts';
+import { projectorSettings } from '../../services/projector/readModelRunners.ts';
+import { loadConfig } from '../../services/config.ts';
+import { TEST_ENV } from '../support/testApp.ts';
 
 // When a projector runs a batch: on an append in this process, never later than needed, and
 // (with a minimum interval) not once per append while appends keep coming.
@@ -67,6 +70,34 @@ test('with a minimum interval, a stream of appends is applied in spaced batches'
       await sleep(5);
     }
     assert.ok(calls() >= 2 && calls() <= 6, `${calls()} batches`);
+  } finally {
+    await projector.stop();
+  }
+});
+
+// On PGlite the projector and ingest share one connection: batches that take long (a slow
+// machine, or waiting behind ingest for the connection) must not follow one another, or
+// the read models take it over and ingest collapses (51-73/s against ~240 on machine E).
+test('on PGlite, as shipped, slow batches under a stream of appends are spaced by their own duration', async () => {
+  const { db, append } = appendingDatabase();
+  const { runner, calls } = countingRunner(async () => {
+    await sleep(25);
+    return EMPTY;
+  });
+  const projector = new Projector(db, [runner], { ...projectorSettings('pglite', loadConfig(TEST_ENV)), pollIntervalMs: 60_000 });
+  await projector.start();
+  try {
+    const started = performance.now();
+    for (let i = 0; i < 120; i += 1) {
+      append();
+      await sleep(5);
+    }
+    const elapsed = performance.now() - started;
+    // Back to back, a 25 ms batch would run elapsed / 25 times; spaced by four times its
+    // duration, about elapsed / 100.
+    const allowed = Math.floor(elapsed / 70) + 2;
+    assert.ok(calls() <= allowed, `${calls()} batches over ${elapsed.toFixed(0)} ms (at most ${allowed})`);
+    assert.ok(calls() >= 2, 'the stream is still projected while it lasts');
   } finally {
     await projector.stop();
   }
