@@ -6,6 +6,14 @@ export interface ProjectorLogger {
   warn(object: Record<string, unknown>, message: string): void;
 }
 
+export interface ProjectorSettings {
+  pollIntervalMs?: number | undefined;
+  minIntervalMs?: number;
+  // While appends keep coming, also wait this many times the last batch's duration.
+  batchTimeMultiple?: number;
+  logger?: ProjectorLogger;
+}
+
 export type CommitListener = (readModel: string, result: BatchResult) => void;
 
 // Drives the runners: wakes on an append in this process, on NOTIFY from another process
@@ -21,7 +29,7 @@ export class Projector {
   constructor(
     private readonly db: LedgerDatabase,
     readonly runners: ProjectionRunner<unknown>[],
-    private readonly settings: { pollIntervalMs?: number; minIntervalMs?: number; batchTimeMultiple?: number; logger?: ProjectorLogger } = {},
+    private readonly settings: ProjectorSettings = {},
   ) {}
 
   onCommitted(listener: CommitListener): () => void {

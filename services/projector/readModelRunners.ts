@@ -2,7 +2,7 @@ import { readModelOptionsFrom, readModels } from '../../projections/readModels.t
 import type { ReadModel, ReadModelName } from '../../projections/projection.ts';
 import type { LedgerConfig } from '../config.ts';
 import type { LedgerDatabase } from '../eventstore/database.ts';
-import { Projector, type ProjectorLogger } from './projector.ts';
+import { Projector, type ProjectorLogger, type ProjectorSettings } from './projector.ts';
 import { ProjectionRunner, type RunnerOptions } from './projectionRunner.ts';
 
 export function createRunners(db: LedgerDatabase, config: LedgerConfig, settings: RunnerOptions = {}): Map<ReadModelName, ProjectionRunner<unknown>> {
@@ -21,10 +21,10 @@ export function createRunners(db: LedgerDatabase, config: LedgerConfig, settings
 // longer than that: one transaction per read model per delivery, ingest 51-73/s instead of ~240.
 // Waiting four times the last batch's duration caps each read model's share of the connection
 // while appends keep coming, whatever the machine; a quiet store still projects at once.
-export function projectorSettings(kind: LedgerDatabase['sql']['kind'], config: LedgerConfig): { pollIntervalMs?: number; minIntervalMs: number; batchTimeMultiple: number } {
+export function projectorSettings(kind: LedgerDatabase['sql']['kind'], config: LedgerConfig): ProjectorSettings {
   const embedded = kind === 'pglite';
   return {
-    ...(config.projector.pollIntervalMs !== undefined ? { pollIntervalMs: config.projector.pollIntervalMs } : {}),
+    pollIntervalMs: config.projector.pollIntervalMs,
     minIntervalMs: config.projector.minIntervalMs ?? (embedded ? 10 : 0),
     batchTimeMultiple: embedded ? 4 : 0,
   };
