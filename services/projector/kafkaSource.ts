@@ -6,7 +6,8 @@ import { ensureTopic, type KafkaLogger } from '../relay/kafkaConnection.ts';
 import { recordPartitionProgress } from './kafkaProgress.ts';
 import { inKafkaBatchSpan } from './kafkaSpans.ts';
 import type { CommitListener } from './projector.ts';
-import { SharedStateConflict, type BatchResult, type ProjectionRunner } from './projectionRunner.ts';
+import { SharedStateConflict } from './projectionErrors.ts';
+import type { BatchResult, ProjectionRunner } from './projectionRunner.ts';
 
 export interface KafkaSourceSettings {
   topic: string;

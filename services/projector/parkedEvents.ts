@@ -49,7 +49,7 @@ export interface DrainResult {
 // behind it). Stops at the first that fails again, so the customer's order is never broken.
 export async function drainCustomer(sql: SqlClient, runner: ProjectionRunner<unknown>, customerId: string, actor: string): Promise<DrainResult> {
   return sql.transaction(async (tx) => {
-    await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`ledger_projection:${runner.checkpointName}`]);
+    await tx.query('select pg_advisory_xact_lock(hashtext($1))', [runner.lockKey]);
     const { rows: parked } = await tx.query<{ id: string; position: string }>(
       `select id::text as id, position::text as position from ledger_parked_events
         where projection = $1 and customer_id = $2 and status = 'parked' order by ledger_parked_events.position`,

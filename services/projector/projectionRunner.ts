@@ -1,9 +1,10 @@
 import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { initialState, type CustomerState } from '../../domain/customerState.ts';
 import type { ProjectedEvent, ReadModel } from '../../projections/projection.ts';
-import { readAllWith } from '../eventstore/postgresEventStore.ts';
 import { namedStatement, type SqlClient, type SqlExecutor } from '../eventstore/sqlClient.ts';
 import { observeBatch, type BatchObserver } from '../telemetry/projectionTelemetry.ts';
+import { checkpointsOf, runTogether, type StoredCheckpoint } from './projectionCycle.ts';
+import { ProjectionFailure, SharedStateConflict } from './projectionErrors.ts';
 import { afterJsonOf, foldMemoOf, foldOnce, type FoldMemo } from './foldMemo.ts';
 import { loadRowsAndHolds, writeRows, type ReadModelRow, type StoredRow } from './readModelRows.ts';
 
@@ -34,28 +35,18 @@ export interface BatchResult {
   more: boolean;
 }
 
-// Another process changed the read model's shared document first; the batch is retried.
-class SharedStateConflict extends Error {
-  constructor(readonly readModel: string) {
-    super(`shared state of ${readModel} changed concurrently; retrying the batch`);
-  }
-}
-
-class ProjectionFailure extends Error {
-  constructor(readonly event: RecordedEvent, readonly attempts: number, cause: unknown) {
-    super(`projection failed on event ${event.eventId}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
-}
-
-// Runs one read model over the global log. Each batch is one transaction: read after the
-// checkpoint, apply, write rows + change feed + parked events + checkpoint, commit. A
-// transaction-scoped advisory lock makes concurrent runners (two processes) take turns, so
-// nothing is applied twice however many are started.
+// Runs one read model over the global log. Each batch is one transaction (shared with the
+// process's other read models, projectionCycle.ts): read after the checkpoint, apply, write
+// rows + change feed + parked events + checkpoint, commit. A transaction-scoped advisory lock
+// makes concurrent runners (two processes) take turns, so nothing is applied twice however many
+// are started.
 export class ProjectionRunner<Options> {
   readonly table: string;
   readonly checkpointName: string;
+  // The advisory lock that makes this read model's writers take turns.
+  readonly lockKey: string;
   private readonly failures = new Map<string, number>();
-  private readonly batchSize: number;
+  readonly batchSize: number;
   private readonly maxAttempts: number;
   private readonly memo: FoldMemo | undefined;
 
@@ -68,43 +59,45 @@ export class ProjectionRunner<Options> {
     this.table = settings.table ?? `read_${readModel.name}`;
     this.checkpointName = settings.checkpointName ?? readModel.name;
     this.batchSize = settings.batchSize ?? 500;
+    this.lockKey = `ledger_projection:${this.checkpointName}`;
     this.maxAttempts = settings.maxAttempts ?? 5;
     this.memo = settings.shareFolds === false ? undefined : foldMemoOf(sql);
   }
 
+  // One batch of this read model alone (a rebuild, `catchUp` of one, tests); the projector runs
+  // its read models' batches together (projectionCycle.ts). Throws what the batch failed with.
   async runBatch(): Promise<BatchResult> {
-    const observer = observeBatch(this.readModel.name, this.settings.changeFeed ?? true);
-    try {
-      const result = await this.runBatchObserved(observer);
-      observer.committed(result);
-      return result;
-    } catch (error) {
-      observer.failed(error);
-      throw error;
-    }
+    const [outcome] = await runTogether(this.sql, [this]);
+    if (outcome === undefined) throw new Error('runBatch: no outcome');
+    if ('error' in outcome) throw outcome.error;
+    return outcome.result;
   }
 
-  private async runBatchObserved(observer: BatchObserver): Promise<BatchResult> {
-    return this.sql.transaction(async (tx) => {
-      await tx.query(PROJECTION_LOCK_SQL, [`ledger_projection:${this.checkpointName}`]);
-      const stored = await checkpointOf(tx, this.checkpointName);
-      const checkpoint = BigInt(stored.position);
-      const events = await readAllWith(tx, checkpoint, this.batchSize);
-      if (events.length === 0) return { applied: 0, parked: 0, position: checkpoint, changedCustomers: [], more: false };
-      observer.started(events);
+  observe(): BatchObserver {
+    return observeBatch(this.readModel.name, this.settings.changeFeed ?? true);
+  }
 
-      const { touched, parked, applied, shared } = await this.project(tx, events, stored.shared ?? this.readModel.initialShared);
-      await observer.projected({ tx, table: this.table, events, touched, parked });
-      await insertParked(tx, this.checkpointName, parked);
-      const position = events.at(-1)!.position;
-      await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })), this.settings.changeFeed ?? true, {
-        name: this.checkpointName,
-        position: position.toString(),
-        shared,
-      });
-      const changedCustomers = [...touched].filter(([, t]) => t.docChanged).map(([id]) => id);
-      return { applied, parked: parked.length, position, changedCustomers, more: events.length === this.batchSize };
+  // Store mode, inside the cycle's transaction: applies what `read` (the log after the group's
+  // lowest checkpoint) holds past this read model's checkpoint, and writes rows, change feed,
+  // parked events and checkpoint. A failing event throws ProjectionFailure before anything of
+  // this read model is written, so the other read models' work in the transaction stands.
+  async applyRead(tx: SqlExecutor, stored: StoredCheckpoint, read: RecordedEvent[], full: boolean, observer: BatchObserver): Promise<BatchResult> {
+    const checkpoint = BigInt(stored.position);
+    const events = read.filter((event) => event.position > checkpoint);
+    if (events.length === 0) return { applied: 0, parked: 0, position: checkpoint, changedCustomers: [], more: full };
+    observer.started(events);
+
+    const { touched, parked, applied, shared } = await this.project(tx, events, stored.shared ?? this.readModel.initialShared);
+    await observer.projected({ tx, table: this.table, events, touched, parked });
+    await insertParked(tx, this.checkpointName, parked);
+    const position = events.at(-1)!.position;
+    await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })), this.settings.changeFeed ?? true, {
+      name: this.checkpointName,
+      position: position.toString(),
+      shared,
     });
+    const changedCustomers = [...touched].filter(([, t]) => t.docChanged).map(([id]) => id);
+    return { applied, parked: parked.length, position, changedCustomers, more: full };
   }
 
   // Kafka mode (services/projector/kafkaSource.ts): applies a given list of events, one
@@ -116,8 +109,8 @@ export class ProjectionRunner<Options> {
   async applyGiven(tx: SqlExecutor, events: RecordedEvent[]): Promise<BatchResult> {
     // Shared with other Kafka transactions, exclusive against what rewrites a whole customer or
     // table (drainCustomer, the rebuild's swap, a store-polling runner on the same read model).
-    await tx.query(PROJECTION_SHARED_LOCK_SQL, [`ledger_projection:${this.checkpointName}`]);
-    const stored = (await checkpointOf(tx, this.checkpointName)).shared ?? null;
+    await tx.query(PROJECTION_SHARED_LOCK_SQL, [this.lockKey]);
+    const stored = (await checkpointsOf(tx, [this.checkpointName])).get(this.checkpointName)?.shared ?? null;
     const { touched, parked, applied, shared } = await this.project(tx, events, stored ?? this.readModel.initialShared);
     await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })), this.settings.changeFeed ?? true);
     await insertParked(tx, this.checkpointName, parked);
@@ -231,24 +224,8 @@ interface ParkedRow {
   attempts: number;
 }
 
-// Every batch of every read model runs these; prepared, they are planned once per connection.
-const PROJECTION_LOCK_SQL = namedStatement('ledger_projection_lock', 'select pg_advisory_xact_lock(hashtext($1))');
+// Prepared: planned once per connection.
 const PROJECTION_SHARED_LOCK_SQL = namedStatement('ledger_projection_shared_lock', 'select pg_advisory_xact_lock_shared(hashtext($1))');
-
-// The projection's checkpoint row, created at position 0 on first use: one round trip (the
-// insert's row when it created it, else the stored one; the statement sees one or the other).
-const CHECKPOINT_SQL = namedStatement(
-  'ledger_projection_checkpoint',
-  `with created as (insert into ledger_projection_checkpoints (name) values ($1) on conflict do nothing returning position, shared)
-   select position::text as position, shared from created
-   union all
-   select position::text as position, shared from ledger_projection_checkpoints where name = $1`,
-);
-
-async function checkpointOf(tx: SqlExecutor, name: string): Promise<{ position: string; shared: unknown }> {
-  const { rows } = await tx.query<{ position: string; shared: unknown }>(CHECKPOINT_SQL, [name]);
-  return rows[0]!;
-}
 
 async function insertParked(tx: SqlExecutor, projection: string, parked: ParkedRow[]): Promise<void> {
   if (parked.length === 0) return;
@@ -276,4 +253,3 @@ async function insertParked(tx: SqlExecutor, projection: string, parked: ParkedR
 // Stored errors are for operators; keep them short and free of payloads.
 const errorText = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 500);
 
-export { ProjectionFailure, SharedStateConflict };

@@ -1,6 +1,8 @@
 import type { LedgerDatabase } from '../eventstore/database.ts';
 import { onEveryAppend } from './appendSignals.ts';
-import { ProjectionFailure, type BatchResult, type ProjectionRunner } from './projectionRunner.ts';
+import { runTogether, type BatchOutcome } from './projectionCycle.ts';
+import { ProjectionFailure } from './projectionErrors.ts';
+import type { BatchResult, ProjectionRunner } from './projectionRunner.ts';
 
 export interface ProjectorLogger {
   warn(object: Record<string, unknown>, message: string): void;
@@ -40,7 +42,7 @@ export class Projector {
   async start(): Promise<void> {
     this.stopped = false;
     this.unsubscribe.push(await onEveryAppend(this.db, () => this.wakeAll()));
-    this.loops = this.runners.map((runner) => this.loop(runner));
+    this.loops = [this.loop()];
   }
 
   async stop(): Promise<void> {
@@ -52,17 +54,31 @@ export class Projector {
 
   // Applies everything visible now, then returns (tests, rebuild, `ledger projections run --once`).
   async catchUp(): Promise<void> {
-    for (const runner of this.runners) {
-      for (;;) {
-        const result = await runner.runBatch();
-        this.emit(runner, result);
-        if (!result.more) break;
+    for (;;) {
+      let more = false;
+      for (const outcome of await this.batch(this.runners)) {
+        if ('error' in outcome) throw outcome.error;
+        this.emit(outcome.runner, outcome.result);
+        more ||= outcome.result.more;
       }
+      if (!more) break;
     }
   }
 
-  private async loop(runner: ProjectionRunner<unknown>): Promise<void> {
-    let failures = 0;
+  // The read models' batches run together (projectionCycle.ts); one alone runs its own.
+  private batch(runners: ProjectionRunner<unknown>[]): Promise<BatchOutcome[]> {
+    const [only] = runners;
+    if (runners.length !== 1 || only === undefined) return runTogether(this.db.sql, runners);
+    return only.runBatch().then(
+      (result) => [{ runner: only, result }],
+      (error: unknown) => [{ runner: only, error }],
+    );
+  }
+
+  private async loop(): Promise<void> {
+    // A read model whose batch failed backs off alone: the others keep running without it.
+    const failures = new Map<ProjectionRunner<unknown>, number>();
+    const resumeAt = new Map<ProjectionRunner<unknown>, number>();
     let lastStart = Number.NEGATIVE_INFINITY;
     let lastTook = 0;
     let backlog = false;
@@ -74,25 +90,38 @@ export class Projector {
       const spacing = lastStart + interval - performance.now();
       if (!backlog && spacing > 0) await this.sleep(spacing, false);
       if (this.stopped) break;
+      const due = this.runners.filter((runner) => (resumeAt.get(runner) ?? 0) <= performance.now());
+      if (due.length === 0) {
+        await this.sleep(Math.min(...resumeAt.values()) - performance.now(), false);
+        continue;
+      }
       lastStart = performance.now();
       // An append that commits while the batch runs may be one the batch did not read: its
       // wake-up must start another batch, not be lost until the next append or the poll.
       const wakeupsBefore = this.wakeups;
-      try {
-        const result = await runner.runBatch();
-        lastTook = performance.now() - lastStart;
-        failures = 0;
-        this.emit(runner, result);
-        backlog = result.more;
-        if (result.more || this.wakeups !== wakeupsBefore) continue;
-      } catch (error) {
-        failures += 1;
-        backlog = false;
-        this.settings.logger?.warn({ err: error, readModel: runner.readModel.name, failures, ...failedEventOf(error) }, 'projection batch failed; backing off');
-        await this.sleep(runner.backoffMs(failures), false);
-        continue;
+      const outcomes = await this.batch(due);
+      lastTook = performance.now() - lastStart;
+      backlog = false;
+      for (const outcome of outcomes) {
+        const { runner } = outcome;
+        if ('error' in outcome) {
+          const failed = (failures.get(runner) ?? 0) + 1;
+          failures.set(runner, failed);
+          resumeAt.set(runner, performance.now() + runner.backoffMs(failed));
+          this.settings.logger?.warn(
+            { err: outcome.error, readModel: runner.readModel.name, failures: failed, ...failedEventOf(outcome.error) },
+            'projection batch failed; backing off',
+          );
+          continue;
+        }
+        failures.delete(runner);
+        resumeAt.delete(runner);
+        this.emit(runner, outcome.result);
+        backlog ||= outcome.result.more;
       }
-      await this.sleep(this.settings.pollIntervalMs ?? 1_000, true);
+      if (backlog || (this.wakeups !== wakeupsBefore && resumeAt.size < this.runners.length)) continue;
+      const untilResume = resumeAt.size > 0 ? Math.min(...resumeAt.values()) - performance.now() : Number.POSITIVE_INFINITY;
+      await this.sleep(Math.max(0, Math.min(this.settings.pollIntervalMs ?? 1_000, untilResume)), true);
     }
   }
 

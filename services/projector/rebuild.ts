@@ -49,7 +49,7 @@ export async function rebuildReadModel(
 
 async function swap(sql: SqlClient, live: ProjectionRunner<unknown>, table: string, checkpointName: string): Promise<string> {
   return sql.transaction(async (tx) => {
-    await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`ledger_projection:${live.checkpointName}`]);
+    await tx.query('select pg_advisory_xact_lock(hashtext($1))', [live.lockKey]);
     await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`ledger_projection:${checkpointName}`]);
     await tx.query(
       `insert into ${changesTable(live.table)} (customer_id, position)

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { domainEvent } from '../../contracts/domainEvents.ts';
 import type { ReadModel } from '../../projections/projection.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
+import { runTogether } from '../../services/projector/projectionCycle.ts';
 import { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
 import { Projector } from '../../services/projector/projector.ts';
 import { describeOnEachDatabase, openSecondPool } from '../support/databases.ts';
@@ -103,6 +104,23 @@ describeOnEachDatabase('projector with several read models', (suite) => {
     } finally {
       await projector.stop();
     }
+  });
+
+  test('a read model far behind catches up in its own reads: the others apply a new event in the same batch', { skip }, async () => {
+    await db.sql.exec('truncate read_crm, read_support, read_app; delete from ledger_projection_checkpoints');
+    for (let i = 0; i < 12; i += 1) await append(db, `cust_h${i}`, 'history');
+    const [crm, support, app] = (['crm', 'support', 'app'] as const).map((name) => quietRunner(db, listing(name), { batchSize: 5 }));
+    for (const current of [crm!, support!]) while ((await current.runBatch()).more);
+    await append(db, 'cust_fresh', 'fresh');
+
+    const outcomes = await runTogether(db.sql, [crm!, support!, app!]);
+
+    assert.ok(outcomes.every((outcome) => 'result' in outcome));
+    for (const table of ['read_crm', 'read_support']) assert.deepEqual((await seen(db, table))['cust_fresh'], ['fresh'], table);
+    // app, starting from the log's beginning, took one batch of its own.
+    const app_ = outcomes.find((outcome) => outcome.runner === app);
+    assert.ok(app_ && 'result' in app_ && app_.result.applied === 5 && app_.result.more);
+    assert.equal((await seen(db, 'read_app'))['cust_fresh'], undefined);
   });
 
   test('two projectors on one store (two processes) apply every event exactly once', { skip }, async () => {
