@@ -3,6 +3,7 @@ import { appendSqlBench } from './appendSqlBench.ts';
 import { e2eBench } from './e2eBench.ts';
 import { ingestBench } from './ingestBench.ts';
 import { kafkaBench } from './kafkaBench.ts';
+import { mapperBench } from './mapperBench.ts';
 import { rebuildBench } from './rebuildBench.ts';
 import { storeBench } from './storeBench.ts';
 
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   e2e: e2eBench,
   rebuild: rebuildBench,
   append: appendSqlBench,
+  mappers: mapperBench,
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

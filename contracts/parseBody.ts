@@ -15,12 +15,14 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.inf
   return result.data;
 }
 
-export function parseJsonBody<S extends z.ZodType>(schema: S, raw: Buffer | string): z.infer<S> {
-  let value: unknown;
+export function parseJson(raw: Buffer | string): unknown {
   try {
-    value = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+    return JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
   } catch {
     throw new LedgerError('LEDGER_MALFORMED_JSON');
   }
-  return parseWith(schema, value);
+}
+
+export function parseJsonBody<S extends z.ZodType>(schema: S, raw: Buffer | string): z.infer<S> {
+  return parseWith(schema, parseJson(raw));
 }

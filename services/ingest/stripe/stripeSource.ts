@@ -1,12 +1,12 @@
 import { parseDomainEvent } from '../../../contracts/domainEvents.ts';
 import { isKnownStripeEventType, StripeEventEnvelope, StripeKnownEvent } from '../../../contracts/inbound/stripe.ts';
-import { parseJsonBody, parseWith } from '../../../contracts/parseBody.ts';
+import { parseJson, parseWith } from '../../../contracts/parseBody.ts';
 import type { Translation, WebhookSource } from '../webhookSource.ts';
 import { verifyStripeSignature } from './stripeSignature.ts';
 import { translateStripeEvent, type StripeDelivery } from './stripeTranslate.ts';
 
-// POST /webhooks/stripe: verify the Stripe-Signature over the raw bytes, read the envelope,
-// then the object of the types we translate, and translate (pure).
+// POST /webhooks/stripe: verify the Stripe-Signature over the raw bytes, parse the event (with
+// its object, for the types we translate), and translate (pure).
 export function createStripeSource(secrets: string[]): WebhookSource<StripeDelivery> {
   const configured = [...secrets];
   return {
@@ -14,8 +14,13 @@ export function createStripeSource(secrets: string[]): WebhookSource<StripeDeliv
     path: '/webhooks/stripe',
     verify: (input) => verifyStripeSignature(configured, input),
     parse(rawBody) {
-      const envelope = parseJsonBody(StripeEventEnvelope, rawBody);
-      return isKnownStripeEventType(envelope.type) ? { kind: 'known', event: parseWith(StripeKnownEvent, envelope) } : { kind: 'unknown', envelope };
+      const json = parseJson(rawBody);
+      // The type picks the contract, so the event is parsed once: whole for a type we translate,
+      // only its envelope for any other.
+      const type = typeof json === 'object' && json !== null ? (json as { type?: unknown }).type : undefined;
+      return typeof type === 'string' && isKnownStripeEventType(type)
+        ? { kind: 'known', event: parseWith(StripeKnownEvent, json) }
+        : { kind: 'unknown', envelope: parseWith(StripeEventEnvelope, json) };
     },
     translate: (delivery) => checked(translateStripeEvent(delivery)),
   };
