@@ -1,11 +1,18 @@
 import { PGlite } from '@electric-sql/pglite';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { SqlClient, SqlExecutor, QueryResult } from './sqlClient.ts';
 
 // PGlite is a single connection: it serialises queries itself, so one instance serves the process.
 export async function createPgliteClient(dataDir: string | undefined): Promise<SqlClient> {
   const db = dataDir && dataDir !== 'memory://' ? await PGlite.create(dataDir) : await PGlite.create();
 
+  // PGlite runs each statement synchronously in this thread and chains its callers through
+  // promises: under load, statement after statement ran as microtasks and the event loop did
+  // not turn for ~200 ms at a time. Node accepts one new connection per turn, so the 40th new
+  // connection of a burst waited 8 s for its first answer. Each statement now waits for the
+  // next turn, letting sockets, timers and accepts in between.
   const query = async <Row>(text: string, params?: unknown[]): Promise<QueryResult<Row>> => {
+    await nextTurn();
     const result = await db.query<Row>(text, params);
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
   };
@@ -14,6 +21,7 @@ export async function createPgliteClient(dataDir: string | undefined): Promise<S
     kind: 'pglite',
     query,
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+      await nextTurn();
       const result = await db.transaction(async (tx) =>
         fn({
           async query<Row>(text: string, params?: unknown[]) {
