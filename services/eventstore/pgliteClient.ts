@@ -9,8 +9,9 @@ export async function createPgliteClient(dataDir: string | undefined): Promise<S
   // PGlite runs each statement synchronously in this thread and chains its callers through
   // promises: under load, statement after statement ran as microtasks and the event loop did
   // not turn for ~200 ms at a time. Node accepts one new connection per turn, so the 40th new
-  // connection of a burst waited 8 s for its first answer. Each statement now waits for the
-  // next turn, letting sockets, timers and accepts in between.
+  // connection of a burst waited 8 s for its first answer. Each statement and each transaction
+  // now waits for the next turn, letting sockets, timers and accepts in between (a transaction's
+  // own statements run together: it holds the one connection anyway).
   const query = async <Row>(text: string, params?: unknown[]): Promise<QueryResult<Row>> => {
     await nextTurn();
     const result = await db.query<Row>(text, params);
