@@ -42,7 +42,7 @@ export class Projector {
   async start(): Promise<void> {
     this.stopped = false;
     this.unsubscribe.push(await onEveryAppend(this.db, () => this.wakeAll()));
-    this.loops = [this.loop()];
+    this.loops = this.runners.length > 0 ? [this.loop()] : [];
   }
 
   async stop(): Promise<void> {
@@ -55,12 +55,15 @@ export class Projector {
   // Applies everything visible now, then returns (tests, rebuild, `ledger projections run --once`).
   async catchUp(): Promise<void> {
     for (;;) {
+      const outcomes = await this.batch(this.runners);
       let more = false;
-      for (const outcome of await this.batch(this.runners)) {
-        if ('error' in outcome) throw outcome.error;
+      for (const outcome of outcomes) {
+        if ('error' in outcome) continue;
         this.emit(outcome.runner, outcome.result);
         more ||= outcome.result.more;
       }
+      const failed = outcomes.find((outcome) => 'error' in outcome);
+      if (failed && 'error' in failed) throw failed.error;
       if (!more) break;
     }
   }
@@ -68,7 +71,8 @@ export class Projector {
   // The read models' batches run together (projectionCycle.ts); one alone runs its own.
   private batch(runners: ProjectionRunner<unknown>[]): Promise<BatchOutcome[]> {
     const [only] = runners;
-    if (runners.length !== 1 || only === undefined) return runTogether(this.db.sql, runners);
+    if (only === undefined) return Promise.resolve([]);
+    if (runners.length > 1) return runTogether(this.db.sql, runners);
     return only.runBatch().then(
       (result) => [{ runner: only, result }],
       (error: unknown) => [{ runner: only, error }],
