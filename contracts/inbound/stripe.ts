@@ -82,7 +82,7 @@ const StripeInvoiceLine = z.object({
   // Basil: ids only, under pricing and parent.
   pricing: z.object({ price_details: z.object({ price: ref, product: optionalRef }).nullish() }).nullish(),
   parent: z
-    .looseObject({ subscription_item_details: z.object({ subscription: optionalRef, proration: z.boolean().nullish() }).nullish() })
+    .object({ subscription_item_details: z.object({ subscription: optionalRef, proration: z.boolean().nullish() }).nullish() })
     .nullish(),
 });
 
@@ -103,7 +103,7 @@ export const StripeInvoice = z.object({
   // Basil.
   parent: z.object({ subscription_details: z.object({ subscription: optionalRef }).nullish() }).nullish(),
   payments: z
-    .looseObject({
+    .object({
       data: z.array(z.object({ status: text, payment: z.object({ payment_intent: optionalRef, charge: optionalRef }) })),
     })
     .nullish(),

@@ -252,4 +252,3 @@ async function insertParked(tx: SqlExecutor, projection: string, parked: ParkedR
 
 // Stored errors are for operators; keep them short and free of payloads.
 const errorText = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 500);
-
