@@ -118,8 +118,8 @@ describeOnEachDatabase('projector with several read models', (suite) => {
     assert.ok(outcomes.every((outcome) => 'result' in outcome));
     for (const table of ['read_crm', 'read_support']) assert.deepEqual((await seen(db, table))['cust_fresh'], ['fresh'], table);
     // app, starting from the log's beginning, took one batch of its own.
-    const app_ = outcomes.find((outcome) => outcome.runner === app);
-    assert.ok(app_ && 'result' in app_ && app_.result.applied === 5 && app_.result.more);
+    const appOutcome = outcomes.find((outcome) => outcome.runner === app);
+    assert.ok(appOutcome && 'result' in appOutcome && appOutcome.result.applied === 5 && appOutcome.result.more);
     assert.equal((await seen(db, 'read_app'))['cust_fresh'], undefined);
   });
 
