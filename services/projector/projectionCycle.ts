@@ -1,6 +1,7 @@
 import { readAllWith } from '../eventstore/postgresEventStore.ts';
 import { namedStatement, type SqlClient, type SqlExecutor } from '../eventstore/sqlClient.ts';
 import { ProjectionFailure } from './projectionErrors.ts';
+import { loadRowsAndHoldsOf, writeRowsOf, type RowsWrite } from './readModelRows.ts';
 import type { BatchResult, ProjectionRunner } from './projectionRunner.ts';
 
 export interface StoredCheckpoint {
@@ -40,14 +41,28 @@ export async function runTogether(sql: SqlClient, runners: ProjectionRunner<unkn
         const full = read.length === limit;
         const last = read.at(-1)?.position;
         const served = full && last !== undefined ? pending.filter((runner) => positionOf(runner) < last) : pending;
-        for (const runner of served) {
+        const work = served.map((runner) => {
+          const checkpoint = stored.get(runner.checkpointName)!;
+          return { runner, checkpoint, events: runner.eventsAfter(checkpoint, read) };
+        });
+        for (const { runner, checkpoint } of work.filter((w) => w.events.length === 0)) {
+          done.push({ runner, result: { applied: 0, parked: 0, position: BigInt(checkpoint.position), changedCustomers: [], more: full } });
+        }
+        // One statement loads the rows of every read model with events, one writes them all.
+        const active = work.filter((w) => w.events.length > 0);
+        const loaded = await loadRowsAndHoldsOf(tx, active.map((w) => w.runner.rowsRequest(w.events)));
+        const writes: RowsWrite[] = [];
+        for (const [index, { runner, checkpoint, events }] of active.entries()) {
           try {
-            done.push({ runner, result: await runner.applyRead(tx, stored.get(runner.checkpointName)!, read, full, observerOf(runner)) });
+            const { write, result } = await runner.applyLoaded(tx, checkpoint, events, loaded[index]!, full, observerOf(runner));
+            writes.push(write);
+            done.push({ runner, result });
           } catch (error) {
             if (!(error instanceof ProjectionFailure)) throw error;
             done.push({ runner, error });
           }
         }
+        await writeRowsOf(tx, writes);
         pending = pending.filter((runner) => !served.includes(runner));
       }
       return done;

@@ -6,7 +6,7 @@ import { observeBatch, type BatchObserver } from '../telemetry/projectionTelemet
 import { checkpointsOf, runTogether, type StoredCheckpoint } from './projectionCycle.ts';
 import { ProjectionFailure, SharedStateConflict } from './projectionErrors.ts';
 import { afterJsonOf, foldMemoOf, foldOnce, type FoldMemo } from './foldMemo.ts';
-import { loadRowsAndHolds, writeRows, type ReadModelRow, type StoredRow } from './readModelRows.ts';
+import { loadRowsAndHoldsOf, writeRows, type LoadedRows, type ReadModelRow, type RowsRequest, type RowsWrite, type StoredRow } from './readModelRows.ts';
 
 export interface RunnerOptions {
   batchSize?: number;
@@ -77,27 +77,43 @@ export class ProjectionRunner<Options> {
     return observeBatch(this.readModel.name, this.settings.changeFeed ?? true);
   }
 
-  // Store mode, inside the cycle's transaction: applies what `read` (the log after the group's
-  // lowest checkpoint) holds past this read model's checkpoint, and writes rows, change feed,
-  // parked events and checkpoint. A failing event throws ProjectionFailure before anything of
-  // this read model is written, so the other read models' work in the transaction stands.
-  async applyRead(tx: SqlExecutor, stored: StoredCheckpoint, read: RecordedEvent[], full: boolean, observer: BatchObserver): Promise<BatchResult> {
+  // Store mode, inside the batch's transaction (projectionCycle.ts), in two steps around the
+  // one statement that loads every read model's rows: the events past this read model's
+  // checkpoint and the rows they need; then apply them and say what to write (rows, change feed,
+  // checkpoint; parked events are written here). A failing event throws ProjectionFailure before
+  // anything of this read model is written, so the other read models' work stands.
+  eventsAfter(stored: StoredCheckpoint, read: RecordedEvent[]): RecordedEvent[] {
     const checkpoint = BigInt(stored.position);
-    const events = read.filter((event) => event.position > checkpoint);
-    if (events.length === 0) return { applied: 0, parked: 0, position: checkpoint, changedCustomers: [], more: full };
-    observer.started(events);
+    return read.filter((event) => event.position > checkpoint);
+  }
 
-    const { touched, parked, applied, shared } = await this.project(tx, events, stored.shared ?? this.readModel.initialShared);
+  rowsRequest(events: RecordedEvent[]): RowsRequest {
+    return { table: this.table, projection: this.checkpointName, customerIds: [...new Set(events.map((e) => e.metadata.customerId))] };
+  }
+
+  async applyLoaded(
+    tx: SqlExecutor,
+    stored: StoredCheckpoint,
+    events: RecordedEvent[],
+    loaded: LoadedRows,
+    full: boolean,
+    observer: BatchObserver,
+  ): Promise<{ write: RowsWrite; result: BatchResult }> {
+    observer.started(events);
+    const { touched, parked, applied, shared } = this.project(events, loaded, stored.shared ?? this.readModel.initialShared);
     await observer.projected({ tx, table: this.table, events, touched, parked });
     await insertParked(tx, this.checkpointName, parked);
     const position = events.at(-1)!.position;
-    await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })), this.settings.changeFeed ?? true, {
-      name: this.checkpointName,
-      position: position.toString(),
-      shared,
-    });
     const changedCustomers = [...touched].filter(([, t]) => t.docChanged).map(([id]) => id);
-    return { applied, parked: parked.length, position, changedCustomers, more: full };
+    return {
+      write: {
+        table: this.table,
+        rows: [...touched].map(([customerId, t]) => ({ customerId, ...t })),
+        changeFeed: this.settings.changeFeed ?? true,
+        checkpoint: { name: this.checkpointName, position: position.toString(), shared },
+      },
+      result: { applied, parked: parked.length, position, changedCustomers, more: full },
+    };
   }
 
   // Kafka mode (services/projector/kafkaSource.ts): applies a given list of events, one
@@ -111,7 +127,8 @@ export class ProjectionRunner<Options> {
     // table (drainCustomer, the rebuild's swap, a store-polling runner on the same read model).
     await tx.query(PROJECTION_SHARED_LOCK_SQL, [this.lockKey]);
     const stored = (await checkpointsOf(tx, [this.checkpointName])).get(this.checkpointName)?.shared ?? null;
-    const { touched, parked, applied, shared } = await this.project(tx, events, stored ?? this.readModel.initialShared);
+    const [loaded] = await loadRowsAndHoldsOf(tx, [this.rowsRequest(events)]);
+    const { touched, parked, applied, shared } = this.project(events, loaded!, stored ?? this.readModel.initialShared);
     await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })), this.settings.changeFeed ?? true);
     await insertParked(tx, this.checkpointName, parked);
     if (JSON.stringify(shared) !== JSON.stringify(stored ?? this.readModel.initialShared)) {
@@ -133,14 +150,15 @@ export class ProjectionRunner<Options> {
   // an event at or below the position its row already holds was applied before: skipped. In
   // store mode that never happens (the checkpoint is past it); in Kafka mode it is the
   // de-duplication of redeliveries and of the relay's at-least-once repeats.
-  private async project(
-    tx: SqlExecutor,
+  private project(
     events: RecordedEvent[],
+    loaded: LoadedRows,
     initialShared: unknown,
-  ): Promise<{ touched: Map<string, { row: ReadModelRow; docChanged: boolean }>; parked: ParkedRow[]; applied: number; shared: unknown }> {
+  ): { touched: Map<string, { row: ReadModelRow; docChanged: boolean }>; parked: ParkedRow[]; applied: number; shared: unknown } {
     let shared = initialShared;
-    const customerIds = [...new Set(events.map((e) => e.metadata.customerId))];
-    const { rows: stored, held: blocked } = await loadRowsAndHolds(tx, this.table, this.checkpointName, customerIds);
+    const { rows: stored } = loaded;
+    // Copied: a customer whose event is parked in this batch holds its later ones back.
+    const blocked = new Set(loaded.held);
     const current = new Map([...stored].map(([customerId, row]) => [customerId, this.rowOf(row)]));
     const touched = new Map<string, { row: ReadModelRow; docChanged: boolean }>();
     const parked: ParkedRow[] = [];

@@ -26,34 +26,47 @@ export async function loadRows(tx: SqlExecutor, table: string, customerIds: stri
 }
 
 // The batch's customers' rows and which of them have a parked event (whose later events wait),
-// in one round trip. Lateral probes per customer: always the primary key and the open-parked
-// index, however large the tables (a join on the id array could be planned as a scan of the
-// whole read model, and an EXISTS as one hash of every parked event of the projection).
-const rowsAndHoldsSql = perTable('ledger_rows_holds', (table) =>
-  `select c.customer_id, r.doc::text as doc, r.basis::text as basis, r.position::text as position, h.held is not null as held
-     from unnest($1::text[]) as c(customer_id)
-     left join lateral (select t.doc, t.basis, t.position from ${table} t where t.customer_id = c.customer_id offset 0) r on true
-     left join lateral (select true as held from ledger_parked_events p
-                         where p.projection = $2 and p.status = 'parked' and p.customer_id = c.customer_id limit 1) h on true`,
+// for several read models at once (a process's read models batch together): one round trip.
+// Lateral probes per customer: always the primary key and the open-parked index, however large
+// the tables (a join on the id array could be planned as a scan of the whole read model, and an
+// EXISTS as one hash of every parked event of the projection).
+const rowsAndHoldsSql = perTables('ledger_rows_holds', (tables) =>
+  tables
+    .map(
+      (table, i) =>
+        `select ${i} as part, c.customer_id, r.doc::text as doc, r.basis::text as basis, r.position::text as position, h.held is not null as held
+           from unnest($${2 * i + 1}::text[]) as c(customer_id)
+           left join lateral (select t.doc, t.basis, t.position from ${table} t where t.customer_id = c.customer_id offset 0) r on true
+           left join lateral (select true as held from ledger_parked_events p
+                               where p.projection = $${2 * i + 2} and p.status = 'parked' and p.customer_id = c.customer_id limit 1) h on true`,
+    )
+    .join('\n         union all\n'),
 );
 
-export async function loadRowsAndHolds(
-  tx: SqlExecutor,
-  table: string,
-  projection: string,
-  customerIds: string[],
-): Promise<{ rows: Map<string, StoredRow>; held: Set<string> }> {
-  const { rows } = await tx.query<{ customer_id: string; doc: string | null; basis: string | null; position: string | null; held: boolean }>(
-    rowsAndHoldsSql(table),
-    [customerIds, projection],
+export interface RowsRequest {
+  table: string;
+  projection: string;
+  customerIds: string[];
+}
+
+export interface LoadedRows {
+  rows: Map<string, StoredRow>;
+  held: Set<string>;
+}
+
+export async function loadRowsAndHoldsOf(tx: SqlExecutor, requests: RowsRequest[]): Promise<LoadedRows[]> {
+  const loaded = requests.map((): LoadedRows => ({ rows: new Map(), held: new Set() }));
+  if (requests.length === 0) return loaded;
+  const { rows } = await tx.query<{ part: number; customer_id: string; doc: string | null; basis: string | null; position: string | null; held: boolean }>(
+    rowsAndHoldsSql(requests.map((r) => r.table)),
+    requests.flatMap((r) => [r.customerIds, r.projection]),
   );
-  const stored = new Map<string, StoredRow>();
-  const held = new Set<string>();
   for (const r of rows) {
-    if (r.position !== null && r.basis !== null) stored.set(r.customer_id, { docJson: r.doc, basisJson: r.basis, position: r.position });
-    if (r.held) held.add(r.customer_id);
+    const into = loaded[r.part]!;
+    if (r.position !== null && r.basis !== null) into.rows.set(r.customer_id, { docJson: r.doc, basisJson: r.basis, position: r.position });
+    if (r.held) into.held.add(r.customer_id);
   }
-  return { rows: stored, held };
+  return loaded;
 }
 
 // Where a store-polling batch moves its checkpoint to, written with its rows.
@@ -63,46 +76,63 @@ export interface CheckpointAdvance {
   shared: unknown;
 }
 
-// One statement for the whole batch: the rows, their change-feed entries and (store mode) the
-// checkpoint, as data-modifying CTEs; rows travel as JSON arrays (the same on pg and PGlite).
-const writeRowsSql = perTable('ledger_write_rows', (table) =>
-  `with upserted as (
-     insert into ${table} (customer_id, doc, basis, position)
-     select customer_id, doc, basis, position from jsonb_to_recordset($1::jsonb)
-       as r(customer_id text, doc jsonb, basis jsonb, position bigint)
-     on conflict (customer_id) do update set doc = excluded.doc, basis = excluded.basis, position = excluded.position
-     returning 1),
-   fed as (
-     insert into ${changesTable(table)} (customer_id, position)
-     select customer_id, position from jsonb_to_recordset($2::jsonb) as r(customer_id text, position bigint)
-     returning 1),
-   advanced as (
-     update ledger_projection_checkpoints set position = $4::bigint, shared = $5::jsonb, updated_at = now()
-      where name = $3::text
-     returning 1)
-   select (select count(*) from upserted) as rows, (select count(*) from fed) as fed, (select count(*) from advanced) as advanced`,
-);
+export interface RowsWrite {
+  table: string;
+  rows: { customerId: string; row: ReadModelRow; docChanged: boolean }[];
+  // A rebuild writes no feed entries while it replays; the swap announces what it changed.
+  changeFeed: boolean;
+  checkpoint?: CheckpointAdvance;
+}
+
+// One statement for the batch of several read models: each one's rows, change-feed entries and
+// (store mode) checkpoint, as data-modifying CTEs; rows travel as JSON arrays (the same on pg and
+// PGlite).
+const writeRowsSql = perTables('ledger_write_rows', (tables) => {
+  const ctes = tables.map((table, i) => {
+    const p = (n: number) => `$${5 * i + n}`;
+    return `upserted${i} as (
+       insert into ${table} (customer_id, doc, basis, position)
+       select customer_id, doc, basis, position from jsonb_to_recordset(${p(1)}::jsonb)
+         as r(customer_id text, doc jsonb, basis jsonb, position bigint)
+       on conflict (customer_id) do update set doc = excluded.doc, basis = excluded.basis, position = excluded.position
+       returning 1),
+     fed${i} as (
+       insert into ${changesTable(table)} (customer_id, position)
+       select customer_id, position from jsonb_to_recordset(${p(2)}::jsonb) as r(customer_id text, position bigint)
+       returning 1),
+     advanced${i} as (
+       update ledger_projection_checkpoints set position = ${p(4)}::bigint, shared = ${p(5)}::jsonb, updated_at = now()
+        where name = ${p(3)}::text
+       returning 1)`;
+  });
+  const counted = (name: string) => tables.map((_, i) => `(select count(*) from ${name}${i})`).join(' + ');
+  return `with ${ctes.join(',\n     ')}
+   select ${counted('upserted')} as rows, ${counted('fed')} as fed, ${counted('advanced')} as advanced`;
+});
+
+export async function writeRowsOf(tx: SqlExecutor, writes: RowsWrite[]): Promise<void> {
+  const due = writes.filter((w) => w.rows.length > 0 || w.checkpoint !== undefined);
+  if (due.length === 0) return;
+  await tx.query(
+    writeRowsSql(due.map((w) => w.table)),
+    due.flatMap(({ rows, changeFeed, checkpoint }) => [
+      `[${rows.map(rowJson).join(',')}]`,
+      JSON.stringify((changeFeed ? rows.filter((r) => r.docChanged) : []).map(({ customerId, row }) => ({ customer_id: customerId, position: row.position }))),
+      checkpoint?.name ?? null,
+      checkpoint?.position ?? null,
+      checkpoint ? JSON.stringify(checkpoint.shared) : null,
+    ]),
+  );
+}
 
 export async function writeRows(
   tx: SqlExecutor,
   table: string,
   rows: { customerId: string; row: ReadModelRow; docChanged: boolean }[],
-  // A rebuild writes no feed entries while it replays; the swap announces what it changed.
   changeFeed = true,
   checkpoint?: CheckpointAdvance,
 ): Promise<void> {
-  if (rows.length === 0 && checkpoint === undefined) return;
-  const changed = changeFeed ? rows.filter((r) => r.docChanged) : [];
-  await tx.query(
-    writeRowsSql(table),
-    [
-      `[${rows.map(rowJson).join(',')}]`,
-      JSON.stringify(changed.map(({ customerId, row }) => ({ customer_id: customerId, position: row.position }))),
-      checkpoint?.name ?? null,
-      checkpoint?.position ?? null,
-      checkpoint ? JSON.stringify(checkpoint.shared) : null,
-    ],
-  );
+  await writeRowsOf(tx, [{ table, rows, changeFeed, ...(checkpoint ? { checkpoint } : {}) }]);
 }
 
 // Built by hand so that a basis serialised once (basisJson) is not serialised again.
@@ -111,17 +141,19 @@ const rowJson = ({ customerId, row }: { customerId: string; row: ReadModelRow })
 
 export const changesTable = (table: string): string => `${table.replace(/__rebuild$/, '')}_changes`;
 
-// A projector batch runs these few statements per read model; prepared (services/eventstore/
-// sqlClient.ts), PostgreSQL plans each once per connection instead of once per batch, where
-// planning cost as much as running them. The statements only ever probe by key, so a generic
-// plan cannot go stale as tables grow; a rebuild's swap (DDL) makes PostgreSQL re-plan them.
-function perTable(prefix: string, build: (table: string) => string): (table: string) => string {
+// A projector batch runs these few statements; prepared (services/eventstore/sqlClient.ts),
+// PostgreSQL plans each once per connection instead of once per batch, where planning cost as
+// much as running them. One text per set of tables (in practice: the process's read models, or
+// one of them). The statements only ever probe by key, so a generic plan cannot go stale as
+// tables grow; a rebuild's swap (DDL) makes PostgreSQL re-plan them.
+function perTables(prefix: string, build: (tables: string[]) => string): (tables: string[]) => string {
   const built = new Map<string, string>();
-  return (table) => {
-    let text = built.get(table);
+  return (tables) => {
+    const key = tables.join(',');
+    let text = built.get(key);
     if (text === undefined) {
-      text = namedStatement(`${prefix}:${table}`, build(table));
-      built.set(table, text);
+      text = namedStatement(`${prefix}:${key}`, build(tables));
+      built.set(key, text);
     }
     return text;
   };

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { domainEvent } from '../../contracts/domainEvents.ts';
 import type { ReadModel } from '../../projections/projection.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
+import { runTogether } from '../../services/projector/projectionCycle.ts';
 import { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
 import { describeGenericPlans, flushStatistics } from '../support/databases.ts';
 
@@ -12,17 +13,19 @@ import { describeGenericPlans, flushStatistics } from '../support/databases.ts';
 // hash of every open parked event of the projection, read on every batch. Generic plans from
 // the first call (the worst case) and one connection, so the counters see only this session.
 
-const counting: ReadModel<{ n: number }, null, null> = {
-  name: 'crm',
+const countingModel = (name: 'crm' | 'support' | 'app'): ReadModel<{ n: number }, null, null> => ({
+  name,
   initialShared: null,
   apply: (doc) => ({ doc: { n: (doc?.n ?? 0) + 1 }, shared: null }),
-};
+});
+const counting = countingModel('crm');
 
 async function flushedCounters(db: LedgerDatabase) {
   await flushStatistics(db);
   const { rows } = await db.sql.query<{ parked_index_reads: string; scans: string }>(
     `select (select idx_tup_read from pg_stat_user_indexes where indexrelname = 'ledger_parked_open' and schemaname = current_schema())::text as parked_index_reads,
-            (select sum(seq_scan) from pg_stat_user_tables where relname in ('read_crm', 'ledger_parked_events') and schemaname = current_schema())::text as scans`,
+            (select sum(seq_scan) from pg_stat_user_tables
+              where relname in ('read_crm', 'read_support', 'read_app', 'ledger_parked_events') and schemaname = current_schema())::text as scans`,
   );
   return { parkedIndexReads: Number(rows[0]!.parked_index_reads), scans: Number(rows[0]!.scans) };
 }
@@ -56,5 +59,21 @@ describeGenericPlans('projector lookups on PostgreSQL', (suite) => {
     assert.equal(afterBatches.scans - before.scans, 0);
     const { rows } = await ledger.sql.query<{ n: number }>(`select (doc->>'n')::int as n from read_crm order by customer_id`);
     assert.deepEqual(rows.map((r) => r.n), [4, 4, 4, 4, 4]);
+
+    // The read models batching together load all their rows in one statement: each part of it
+    // must probe as the single one does.
+    await ledger.sql.exec("delete from ledger_projection_checkpoints where name in ('support', 'app')");
+    const runners = (['support', 'app'] as const).map((name) => new ProjectionRunner(ledger.sql, countingModel(name), null));
+    const together = [runner, ...runners] as ProjectionRunner<unknown>[];
+    await runTogether(ledger.sql, together);
+    const beforeTogether = await flushedCounters(ledger);
+    for (let round = 0; round < 3; round += 1) {
+      for (let n = 0; n < 5; n += 1) await appendFor(`cust_live${n}`, 30 + round * 5 + n);
+      const outcomes = await runTogether(ledger.sql, together);
+      assert.deepEqual(outcomes.map((o) => ('result' in o ? o.result.applied : o.error)), [5, 5, 5]);
+    }
+    const afterTogether = await flushedCounters(ledger);
+    assert.ok(afterTogether.parkedIndexReads - beforeTogether.parkedIndexReads <= 45, `read ${afterTogether.parkedIndexReads - beforeTogether.parkedIndexReads} parked index entries`);
+    assert.equal(afterTogether.scans - beforeTogether.scans, 0);
   });
 });
