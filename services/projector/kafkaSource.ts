@@ -6,6 +6,7 @@ import { ensureTopic, type KafkaLogger } from '../relay/kafkaConnection.ts';
 import { recordPartitionProgress } from './kafkaProgress.ts';
 import { inKafkaBatchSpan } from './kafkaSpans.ts';
 import type { CommitListener } from './projector.ts';
+import { applyGivenTogether } from './projectionCycle.ts';
 import { SharedStateConflict } from './projectionErrors.ts';
 import type { BatchResult, ProjectionRunner } from './projectionRunner.ts';
 
@@ -23,7 +24,7 @@ export interface KafkaSourceSettings {
 // one joins, leaves or stops heartbeating.
 //
 // Per batch (one partition): decode -> one Postgres transaction that applies the events to every
-// read model (ProjectionRunner.applyGiven skips what a read model already has) and records the
+// read model (applyGivenTogether; a read model skips what it already has) and records the
 // partition's progress (kafkaProgress.ts, what status reads lag from) -> commit -> commit the
 // offsets. A crash between the two commits redelivers the batch, which is then
 // skipped: the effect is exactly once although delivery is at least once. A per-partition
@@ -116,8 +117,7 @@ export class KafkaProjector {
         return await inKafkaBatchSpan({ topic: batch.topic, partition: batch.partition, groupId, events }, () =>
           this.db.sql.transaction(async (tx) => {
             await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`ledger_kafka:${groupId}:${batch.topic}:${batch.partition}`]);
-            const results: [ProjectionRunner<unknown>, BatchResult][] = [];
-            for (const runner of this.runners) results.push([runner, await runner.applyGiven(tx, events)]);
+            const results = await applyGivenTogether(tx, this.runners, events);
             const position = events.reduce((max, e) => (e.position > max ? e.position : max), 0n);
             await recordPartitionProgress(tx, groupId, batch.topic, { partition: batch.partition, nextOffset: BigInt(batch.lastOffset()) + 1n, position });
             return results;

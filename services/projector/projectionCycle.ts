@@ -1,3 +1,4 @@
+import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { readAllWith } from '../eventstore/postgresEventStore.ts';
 import { namedStatement, type SqlClient, type SqlExecutor } from '../eventstore/sqlClient.ts';
 import { ProjectionFailure } from './projectionErrors.ts';
@@ -78,8 +79,37 @@ export async function runTogether(sql: SqlClient, runners: ProjectionRunner<unkn
   return outcomes;
 }
 
+// Kafka mode's batch (kafkaSource.ts): one partition's events, applied to every read model in the
+// consumer's transaction with the same shared statements as above (one lock statement, one
+// checkpoint read, one row load, one write) instead of each read model's own four. The locks are
+// shared ones: Kafka transactions on other partitions run beside this one; what rewrites a whole
+// customer or table (drainCustomer, the rebuild's swap, a store-polling runner on the same read
+// model) takes them exclusively. Any failure fails the whole batch, which the consumer retries.
+export async function applyGivenTogether(
+  tx: SqlExecutor,
+  runners: ProjectionRunner<unknown>[],
+  events: RecordedEvent[],
+): Promise<[ProjectionRunner<unknown>, BatchResult][]> {
+  await tx.query(SHARED_LOCKS_SQL, [runners.map((runner) => runner.lockKey)]);
+  const stored = await checkpointsOf(tx, runners.map((runner) => runner.checkpointName));
+  const loaded = await loadRowsAndHoldsOf(tx, runners.map((runner) => runner.rowsRequest(events)));
+  const applied: [ProjectionRunner<unknown>, BatchResult][] = [];
+  const writes: RowsWrite[] = [];
+  for (const [index, runner] of runners.entries()) {
+    const { write, result } = await runner.applyGivenLoaded(tx, events, loaded[index]!, stored.get(runner.checkpointName));
+    writes.push(write);
+    applied.push([runner, result]);
+  }
+  await writeRowsOf(tx, writes);
+  return applied;
+}
+
 // A function scan takes the locks in the array's order.
 const LOCKS_SQL = namedStatement('ledger_projection_locks', 'select count(pg_advisory_xact_lock(hashtext(key))) from unnest($1::text[]) as key');
+const SHARED_LOCKS_SQL = namedStatement(
+  'ledger_projection_shared_locks',
+  'select count(pg_advisory_xact_lock_shared(hashtext(key))) from unnest($1::text[]) as key',
+);
 
 // The projections' checkpoint rows, created at position 0 on first use: one round trip (the
 // insert's rows for those it created, else the stored ones; the statement sees one or the other).

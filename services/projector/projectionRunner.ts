@@ -1,12 +1,12 @@
 import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { initialState, type CustomerState } from '../../domain/customerState.ts';
 import type { ProjectedEvent, ReadModel } from '../../projections/projection.ts';
-import { namedStatement, type SqlClient, type SqlExecutor } from '../eventstore/sqlClient.ts';
+import type { SqlClient, SqlExecutor } from '../eventstore/sqlClient.ts';
 import { observeBatch, type BatchObserver } from '../telemetry/projectionTelemetry.ts';
-import { checkpointsOf, runTogether, type StoredCheckpoint } from './projectionCycle.ts';
+import { runTogether, type StoredCheckpoint } from './projectionCycle.ts';
 import { ProjectionFailure, SharedStateConflict } from './projectionErrors.ts';
 import { afterJsonOf, foldMemoOf, foldOnce, type FoldMemo } from './foldMemo.ts';
-import { loadRowsAndHoldsOf, writeRows, type LoadedRows, type ReadModelRow, type RowsRequest, type RowsWrite, type StoredRow } from './readModelRows.ts';
+import type { LoadedRows, ReadModelRow, RowsRequest, RowsWrite, StoredRow } from './readModelRows.ts';
 
 export interface RunnerOptions {
   batchSize?: number;
@@ -116,34 +116,36 @@ export class ProjectionRunner<Options> {
     };
   }
 
-  // Kafka mode (services/projector/kafkaSource.ts): applies a given list of events, one
-  // partition's batch, inside the caller's transaction, so one commit covers every read model
-  // and the consumer commits its offsets only after it. Kafka delivers at least once, so what
-  // this read model already applied is skipped (see `project`): a redelivery after a rebalance
-  // or a crash has no second effect. The store checkpoint's position is left alone: the consumer
-  // group's offsets are this mode's checkpoint.
-  async applyGiven(tx: SqlExecutor, events: RecordedEvent[]): Promise<BatchResult> {
-    // Shared with other Kafka transactions, exclusive against what rewrites a whole customer or
-    // table (drainCustomer, the rebuild's swap, a store-polling runner on the same read model).
-    await tx.query(PROJECTION_SHARED_LOCK_SQL, [this.lockKey]);
-    const stored = (await checkpointsOf(tx, [this.checkpointName])).get(this.checkpointName)?.shared ?? null;
-    const [loaded] = await loadRowsAndHoldsOf(tx, [this.rowsRequest(events)]);
-    const { touched, parked, applied, shared } = this.project(events, loaded!, stored ?? this.readModel.initialShared);
-    await writeRows(tx, this.table, [...touched].map(([customerId, t]) => ({ customerId, ...t })), this.settings.changeFeed ?? true);
+  // Kafka mode (applyGivenTogether in projectionCycle.ts): one partition's batch, applied inside
+  // the consumer's transaction. Kafka delivers at least once, so what this read model already
+  // applied is skipped (see `project`): a redelivery after a rebalance or a crash has no second
+  // effect. The store checkpoint's position is left alone (the consumer group's offsets are this
+  // mode's checkpoint); only its `shared` document changes, by compare-and-set (below).
+  async applyGivenLoaded(
+    tx: SqlExecutor,
+    events: RecordedEvent[],
+    loaded: LoadedRows,
+    stored: StoredCheckpoint | undefined,
+  ): Promise<{ write: RowsWrite; result: BatchResult }> {
+    const before = stored?.shared ?? null;
+    const { touched, parked, applied, shared } = this.project(events, loaded, before ?? this.readModel.initialShared);
     await insertParked(tx, this.checkpointName, parked);
-    if (JSON.stringify(shared) !== JSON.stringify(stored ?? this.readModel.initialShared)) {
+    if (JSON.stringify(shared) !== JSON.stringify(before ?? this.readModel.initialShared)) {
       // Processes consume different partitions at once; `shared` (a round-robin counter) is the
       // one document they all write. Compare-and-set: the loser retries its batch.
       const { rowCount } = await tx.query(
         `update ledger_projection_checkpoints set shared = $2::jsonb, updated_at = now()
           where name = $1 and shared is not distinct from $3::jsonb`,
-        [this.checkpointName, JSON.stringify(shared), stored === null ? null : JSON.stringify(stored)],
+        [this.checkpointName, JSON.stringify(shared), before === null ? null : JSON.stringify(before)],
       );
       if (rowCount === 0) throw new SharedStateConflict(this.checkpointName);
     }
     const last = events.at(-1);
     const changedCustomers = [...touched].filter(([, t]) => t.docChanged).map(([id]) => id);
-    return { applied, parked: parked.length, position: last ? last.position : 0n, changedCustomers, more: false };
+    return {
+      write: { table: this.table, rows: [...touched].map(([customerId, t]) => ({ customerId, ...t })), changeFeed: this.settings.changeFeed ?? true },
+      result: { applied, parked: parked.length, position: last ? last.position : 0n, changedCustomers, more: false },
+    };
   }
 
   // The fold shared by both modes. A customer's events reach the runner in position order, so
@@ -241,9 +243,6 @@ interface ParkedRow {
   error: string | null;
   attempts: number;
 }
-
-// Prepared: planned once per connection.
-const PROJECTION_SHARED_LOCK_SQL = namedStatement('ledger_projection_shared_lock', 'select pg_advisory_xact_lock_shared(hashtext($1))');
 
 async function insertParked(tx: SqlExecutor, projection: string, parked: ParkedRow[]): Promise<void> {
   if (parked.length === 0) return;

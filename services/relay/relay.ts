@@ -29,7 +29,7 @@ export interface RelayBatch {
 // commit. A crash between the acknowledgement and the commit re-produces that batch on restart;
 // a failed or timed-out send moves nothing and is retried with a fresh producer. A clean stop
 // finishes the batch in flight, so a restart produces nothing twice. Consumers de-duplicate by
-// event id (our projectors: by position per customer, see ProjectionRunner.applyGiven).
+// event id (our projectors: by position per customer, see applyGivenTogether).
 //
 // The transaction holds a row-free advisory lock and writes only at the end, so it takes no
 // transaction id while it waits on the broker and cannot hold back the gap-safe readers' xmin

@@ -4,6 +4,7 @@ import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { loadConfig } from '../../services/config.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { READ_MODEL_NAMES } from '../../services/projector/projectorSchema.ts';
+import { applyGivenTogether } from '../../services/projector/projectionCycle.ts';
 import type { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
 import { createRunners } from '../../services/projector/readModelRunners.ts';
 import { recordHistories } from '../support/customerHistories.ts';
@@ -11,7 +12,7 @@ import { databaseTargets, dropSchemaOf, storedEvents } from '../support/database
 import { referenceRows, tableRows } from '../support/readModelTables.ts';
 import { TEST_ENV } from '../support/testApp.ts';
 
-// What a Kafka-mode projector does with each batch it is handed (ProjectionRunner.applyGiven),
+// What a Kafka-mode projector does with each batch it is handed (applyGivenTogether),
 // without a broker: Kafka delivers at least once, and these are the repeats it can deliver.
 for (const target of databaseTargets) {
   describe(`Kafka-mode projection of redelivered events on ${target.name}`, async () => {
@@ -34,11 +35,7 @@ for (const target of databaseTargets) {
     });
 
     const deliver = (batch: RecordedEvent[]) =>
-      db.sql.transaction(async (tx) => {
-        let applied = 0;
-        for (const runner of runners) applied += (await runner.applyGiven(tx, batch)).applied;
-        return applied;
-      });
+      db.sql.transaction(async (tx) => (await applyGivenTogether(tx, runners, batch)).reduce((sum, [, result]) => sum + result.applied, 0));
     const changeFeedSize = async () => {
       let n = 0;
       for (const name of READ_MODEL_NAMES) n += Number((await db.sql.query<{ n: string }>(`select count(*)::text as n from read_${name}_changes`)).rows[0]!.n);
