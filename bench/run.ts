@@ -4,6 +4,7 @@ import { e2eBench } from './e2eBench.ts';
 import { ingestBench } from './ingestBench.ts';
 import { kafkaBench } from './kafkaBench.ts';
 import { mapperBench } from './mapperBench.ts';
+import { readRowsBench } from './readRowsBench.ts';
 import { rebuildBench } from './rebuildBench.ts';
 import { storeBench } from './storeBench.ts';
 
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   rebuild: rebuildBench,
   append: appendSqlBench,
   mappers: mapperBench,
+  rows: readRowsBench,
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -18,11 +18,11 @@ export interface StoredRow {
 }
 
 export async function loadRows(tx: SqlExecutor, table: string, customerIds: string[]): Promise<Map<string, ReadModelRow>> {
-  const { rows } = await tx.query<{ customer_id: string; doc: unknown; basis: CustomerState; position: string }>(
+  const { rows } = await tx.query<{ customer_id: string; doc: unknown; basis: string; position: string }>(
     `select customer_id, doc, basis, position::text as position from ${table} where customer_id = any($1::text[])`,
     [customerIds],
   );
-  return new Map(rows.map((r) => [r.customer_id, { doc: r.doc, basis: r.basis, position: r.position }]));
+  return new Map(rows.map((r) => [r.customer_id, { doc: r.doc, basis: JSON.parse(r.basis) as CustomerState, position: r.position }]));
 }
 
 // The batch's customers' rows and which of them have a parked event (whose later events wait),
@@ -34,7 +34,7 @@ const rowsAndHoldsSql = perTables('ledger_rows_holds', (tables) =>
   tables
     .map(
       (table, i) =>
-        `select ${i} as part, c.customer_id, r.doc::text as doc, r.basis::text as basis, r.position::text as position, h.held is not null as held
+        `select ${i} as part, c.customer_id, r.doc::text as doc, r.basis, r.position::text as position, h.held is not null as held
            from unnest($${2 * i + 1}::text[]) as c(customer_id)
            left join lateral (select t.doc, t.basis, t.position from ${table} t where t.customer_id = c.customer_id offset 0) r on true
            left join lateral (select true as held from ledger_parked_events p
@@ -93,7 +93,7 @@ const writeRowsSql = perTables('ledger_write_rows', (tables) => {
     return `upserted${i} as (
        insert into ${table} (customer_id, doc, basis, position)
        select customer_id, doc, basis, position from jsonb_to_recordset(${p(1)}::jsonb)
-         as r(customer_id text, doc jsonb, basis jsonb, position bigint)
+         as r(customer_id text, doc jsonb, basis text, position bigint)
        on conflict (customer_id) do update set doc = excluded.doc, basis = excluded.basis, position = excluded.position
        returning 1),
      fed${i} as (
@@ -135,9 +135,10 @@ export async function writeRows(
   await writeRowsOf(tx, [{ table, rows, changeFeed, ...(checkpoint ? { checkpoint } : {}) }]);
 }
 
-// Built by hand so that a basis serialised once (basisJson) is not serialised again.
+// Built by hand so that a basis serialised once (basisJson) is not serialised again. The basis
+// travels as a JSON string (its column is text): PostgreSQL reads a string, not a document.
 const rowJson = ({ customerId, row }: { customerId: string; row: ReadModelRow }): string =>
-  `{"customer_id":${JSON.stringify(customerId)},"doc":${JSON.stringify(row.doc ?? null)},"basis":${row.basisJson?.() ?? JSON.stringify(row.basis)},"position":${JSON.stringify(row.position)}}`;
+  `{"customer_id":${JSON.stringify(customerId)},"doc":${JSON.stringify(row.doc ?? null)},"basis":${JSON.stringify(row.basisJson?.() ?? JSON.stringify(row.basis))},"position":${JSON.stringify(row.position)}}`;
 
 export const changesTable = (table: string): string => `${table.replace(/__rebuild$/, '')}_changes`;
 

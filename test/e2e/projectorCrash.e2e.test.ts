@@ -18,7 +18,7 @@ type Rows = { customer_id: string; doc: string; basis: string; position: string 
 
 async function tableRows(db: LedgerDatabase, table: string): Promise<Rows> {
   const { rows } = await db.sql.query<Rows[number]>(
-    `select customer_id, doc::text as doc, basis::text as basis, position::text as position from ${table} order by customer_id`,
+    `select customer_id, doc::text as doc, basis::jsonb::text as basis, position::text as position from ${table} order by customer_id`,
   );
   return rows;
 }

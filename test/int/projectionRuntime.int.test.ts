@@ -48,7 +48,7 @@ async function catchUp(runner: ProjectionRunner<unknown>) {
 
 async function rows(db: LedgerDatabase, table = 'read_crm') {
   const { rows } = await db.sql.query<{ customer_id: string; doc: string; basis: string; position: string }>(
-    `select customer_id, doc::text as doc, basis::text as basis, position::text as position from ${table} order by customer_id`,
+    `select customer_id, doc::text as doc, basis::jsonb::text as basis, position::text as position from ${table} order by customer_id`,
   );
   return rows;
 }

@@ -15,7 +15,7 @@ async function snapshot(db: LedgerDatabase) {
   const tables: Record<string, unknown[]> = {};
   for (const name of READ_MODEL_NAMES) {
     tables[name] = (
-      await db.sql.query(`select customer_id, doc::text as doc, basis::text as basis, position::text as position from read_${name} order by customer_id`)
+      await db.sql.query(`select customer_id, doc::text as doc, basis::jsonb::text as basis, position::text as position from read_${name} order by customer_id`)
     ).rows;
   }
   return tables;
@@ -58,7 +58,7 @@ describeOnEachDatabase('real read models replayed', (suite) => {
     await createProjector(db, loadConfig(TEST_ENV), undefined, { batchSize: 37 }).catchUp();
     for (const name of READ_MODEL_NAMES) {
       const { rows } = await db.sql.query<{ customer_id: string; basis: string; position: string }>(
-        `select customer_id, basis::text as basis, position::text as position from read_${name}`,
+        `select customer_id, basis::jsonb::text as basis, position::text as position from read_${name}`,
       );
       assert.ok(rows.length >= 120, `${name}: ${rows.length} rows`);
       for (const row of rows) {

@@ -9,7 +9,7 @@ export type ReadModelRows = { customer_id: string; doc: string; basis: string; p
 
 export async function tableRows(db: LedgerDatabase, table: string): Promise<ReadModelRows> {
   const { rows } = await db.sql.query<ReadModelRows[number]>(
-    `select customer_id, doc::text as doc, basis::text as basis, position::text as position from ${table} order by customer_id`,
+    `select customer_id, doc::text as doc, basis::jsonb::text as basis, position::text as position from ${table} order by customer_id`,
   );
   return rows;
 }
