@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { openDatabase } from '../services/eventstore/openDatabase.ts';
-import { fmt, table } from './stats.ts';
+import { fmt, processCpuMs, table } from './stats.ts';
 import { BENCH_POSTGRES_URL } from './targets.ts';
 
 // PostgreSQL's own CPU for one group append, as ledger_append_batch judges it (a set at a time
@@ -16,11 +15,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SIZES = [16, 4, 1];
 const FUNCTIONS = { set: 'ledger_append_batch', serial: 'ledger_append_batch_serial' } as const;
 const BODY = JSON.stringify({ id: 'evt_x', object: 'event', type: 'invoice.paid', data: { object: { lines: Array.from({ length: 12 }, (_, i) => ({ id: `il_${i}`, amount: 2000, description: `Line ${i} of the invoice` })) } } });
-
-const backendCpuMs = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-};
 
 let nextCustomer = 0;
 const item = (run: string) => {
@@ -79,13 +73,13 @@ export async function appendSqlBench(): Promise<void> {
       for (const size of SIZES) {
         for (const name of order) {
           const groups = Array.from({ length: CALLS }, () => JSON.stringify(Array.from({ length: size }, () => item(run))));
-          const before = backendCpuMs(pid);
+          const before = processCpuMs(pid);
           for (const group of groups) {
             const { rows } = await client.query<{ outcome: string }>(`select outcome from ${FUNCTIONS[name]}($1::jsonb)`, [group]);
             if (rows.some((r) => r.outcome !== 'appended')) throw new Error(`${name}: ${rows.map((r) => r.outcome).join(', ')}`);
           }
           const key = `${name}\u0000${size}`;
-          samples.set(key, [...(samples.get(key) ?? []), (backendCpuMs(pid) - before) / CALLS]);
+          samples.set(key, [...(samples.get(key) ?? []), (processCpuMs(pid) - before) / CALLS]);
         }
       }
     }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startService } from './serviceProcess.ts';
 import { bareInsertRate } from './storeBench.ts';
-import { fmt, percentile, table } from './stats.ts';
+import { cpuMsOfStat, fmt, percentile, processCpuMs, table } from './stats.ts';
 import { BENCH_STRIPE_SECRET, post, signedInvoicePaid } from './stripeLoad.ts';
 import { BENCH_POSTGRES_URL, benchTargets, type BenchTarget } from './targets.ts';
 
@@ -30,15 +30,9 @@ interface Sample {
   pgCpuMs?: number;
 }
 
-// utime + stime from a /proc/<pid>/stat line (clock ticks of 10 ms on Linux).
-const cpuMsOfStat = (stat: string): number => {
-  const fields = stat.split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-};
-
 function cpuMsOf(pid: number | undefined): number | undefined {
   try {
-    return cpuMsOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return pid === undefined ? undefined : processCpuMs(pid);
   } catch {
     return undefined;
   }

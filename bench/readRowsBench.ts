@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { loadConfig } from '../services/config.ts';
 import { openDatabase } from '../services/eventstore/openDatabase.ts';
@@ -7,7 +6,7 @@ import { createProjector } from '../services/projector/readModelRunners.ts';
 import { loadRowsAndHoldsOf, writeRowsOf, type RowsWrite } from '../services/projector/readModelRows.ts';
 import { recordHistories } from '../test/support/customerHistories.ts';
 import { TEST_ENV } from '../test/support/testApp.ts';
-import { fmt, table } from './stats.ts';
+import { fmt, processCpuMs, table } from './stats.ts';
 import { BENCH_POSTGRES_URL } from './targets.ts';
 
 // PostgreSQL's own CPU for the projector's two row statements (readModelRows.ts): loading the
@@ -21,11 +20,6 @@ const CUSTOMERS = 400;
 const BATCH = 85;
 const CALLS = Number(process.env.BENCH_ROWS_CALLS ?? 300);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-
-const backendCpuMs = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-};
 
 export async function readRowsBench(): Promise<void> {
   const admin = new pg.Client({ connectionString: BENCH_POSTGRES_URL, connectionTimeoutMillis: 2000 });
@@ -51,9 +45,9 @@ export async function readRowsBench(): Promise<void> {
       for (let call = 0; call < CALLS; call += 1) {
         const start = (call * BATCH) % ids.length;
         const customers = [...ids.slice(start, start + BATCH), ...ids.slice(0, Math.max(0, start + BATCH - ids.length))];
-        let before = backendCpuMs(pid);
+        let before = processCpuMs(pid);
         const loaded = await loadRowsAndHoldsOf(db.sql, requests(customers));
-        loadMs += backendCpuMs(pid) - before;
+        loadMs += processCpuMs(pid) - before;
         const writes: RowsWrite[] = loaded.map((part, index) => ({
           table: `read_${READ_MODEL_NAMES[index]}`,
           changeFeed: false,
@@ -64,9 +58,9 @@ export async function readRowsBench(): Promise<void> {
           })),
         }));
         rows += writes.reduce((sum, w) => sum + w.rows.length, 0);
-        before = backendCpuMs(pid);
+        before = processCpuMs(pid);
         await writeRowsOf(db.sql, writes);
-        writeMs += backendCpuMs(pid) - before;
+        writeMs += processCpuMs(pid) - before;
       }
       samples.load.push((loadMs * 1000) / rows);
       samples.write.push((writeMs * 1000) / rows);

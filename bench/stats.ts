@@ -1,4 +1,14 @@
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
+
+// utime + stime from a /proc/<pid>/stat line (clock ticks of 10 ms on Linux).
+export const cpuMsOfStat = (stat: string): number => {
+  const fields = stat.split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+
+// A process on this machine (a PostgreSQL backend, the service): its CPU so far.
+export const processCpuMs = (pid: number): number => cpuMsOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
