@@ -106,9 +106,9 @@ ${READ_MODEL_NAMES.map((name) => readModelTablesSqlV1(`read_${name}`)).join('\n'
     sql: READ_MODEL_NAMES.map((name) => lz4DocumentsSql(`read_${name}`)).join(''),
   },
   {
-    // Every event rewrites three rows, each with the customer's whole state: as jsonb, parsing it
-    // from the batch's JSON was most of PostgreSQL's share of the projector's cost (README ›
-    // Performance). Text is copied in and out. Rewrites the tables once.
+    // Every event rewrites three rows, each with the customer's whole state: as jsonb, turning it
+    // into a document and back was about a third of PostgreSQL's cost per row (README ›
+    // Performance, `bench -- rows`). Text is copied in and out. Rewrites the tables once.
     id: '0018_read_model_basis_text',
     sql: READ_MODEL_NAMES.map((name) => `alter table read_${name} alter column basis type text using basis::text;${lz4DocumentsSql(`read_${name}`)}`).join(''),
   },
