@@ -53,7 +53,7 @@ export async function readRowsBench(): Promise<void> {
           changeFeed: false,
           rows: [...part.rows].map(([customerId, stored]) => ({
             customerId,
-            row: { doc: stored.docJson === null ? null : JSON.parse(stored.docJson), basis: JSON.parse(stored.basisJson), position: stored.position, basisJson: () => stored.basisJson },
+            row: { doc: stored.docJson === null ? null : JSON.parse(stored.docJson), basis: JSON.parse(stored.basisJson), position: stored.position, basisLiteral: () => JSON.stringify(stored.basisJson) },
             docChanged: false,
           })),
         }));

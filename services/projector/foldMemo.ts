@@ -3,14 +3,16 @@ import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { evolve, type CustomerState } from '../../domain/customerState.ts';
 import type { SqlClient } from '../eventstore/sqlClient.ts';
 import { LruMap } from '../lruMap.ts';
+import { basisLiteralOf } from './readModelRows.ts';
 import { onePer } from '../onePer.ts';
 
 export interface Folded {
   event: DomainEvent;
   before: CustomerState;
   after: CustomerState;
-  // `after` as stored in a row's basis, serialised once for every read model that writes it.
-  afterJson?: string;
+  // `after` as a row's write carries its basis (a JSON string of the JSON text, readModelRows.ts),
+  // serialised once for every read model that writes it.
+  afterLiteral?: string;
 }
 
 // The read models' runners in one process fold the same events: each parsed the event, evolved
@@ -49,6 +51,6 @@ const foldParsed = (event: DomainEvent, before: CustomerState): Folded => ({ eve
 export const foldOnce = (event: RecordedEvent, before: CustomerState): Folded =>
   foldParsed(parseDomainEvent(event.type, event.schemaVersion, event.data), before);
 
-export const afterJsonOf = (folded: Folded): string => (folded.afterJson ??= JSON.stringify(folded.after));
+export const afterLiteralOf = (folded: Folded): string => (folded.afterLiteral ??= basisLiteralOf(folded.after));
 
 export const foldMemoOf = onePer((_sql: SqlClient) => new FoldMemo());

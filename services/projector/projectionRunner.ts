@@ -5,7 +5,7 @@ import type { SqlClient, SqlExecutor } from '../eventstore/sqlClient.ts';
 import { observeBatch, type BatchObserver } from '../telemetry/projectionTelemetry.ts';
 import { runTogether, type StoredCheckpoint } from './projectionCycle.ts';
 import { ProjectionFailure, SharedStateConflict } from './projectionErrors.ts';
-import { afterJsonOf, foldMemoOf, foldOnce, type FoldMemo } from './foldMemo.ts';
+import { afterLiteralOf, foldMemoOf, foldOnce, type FoldMemo } from './foldMemo.ts';
 import type { LoadedRows, ReadModelRow, RowsRequest, RowsWrite, StoredRow } from './readModelRows.ts';
 
 export interface RunnerOptions {
@@ -223,7 +223,7 @@ export class ProjectionRunner<Options> {
     const previousDoc = row?.doc ?? undefined;
     const docChanged = result.doc !== previousDoc && (this.settings.changeFeed === false || JSON.stringify(result.doc) !== JSON.stringify(previousDoc));
     return {
-      row: { doc: result.doc, basis: after, position: event.position.toString(), basisJson: () => afterJsonOf(folded) },
+      row: { doc: result.doc, basis: after, position: event.position.toString(), basisLiteral: () => afterLiteralOf(folded) },
       shared: result.shared,
       docChanged,
     };

@@ -5,8 +5,8 @@ export interface ReadModelRow {
   doc: unknown;
   basis: CustomerState;
   position: string;
-  // The basis already serialised (a fold shared by the runners, foldMemo.ts).
-  basisJson?: () => string;
+  // The basis already serialised as the write carries it (a fold shared by the runners, foldMemo.ts).
+  basisLiteral?: () => string;
 }
 
 // A row as stored, its documents still JSON text: the runner parses the doc it applies to, and
@@ -135,10 +135,13 @@ export async function writeRows(
   await writeRowsOf(tx, [{ table, rows, changeFeed, ...(checkpoint ? { checkpoint } : {}) }]);
 }
 
-// Built by hand so that a basis serialised once (basisJson) is not serialised again. The basis
-// travels as a JSON string (its column is text): PostgreSQL reads a string, not a document.
+// The basis travels as a JSON string holding its JSON text (its column is text): PostgreSQL reads
+// a string, not a document.
+export const basisLiteralOf = (basis: CustomerState): string => JSON.stringify(JSON.stringify(basis));
+
+// Built by hand so that a basis serialised once (basisLiteral) is not serialised again.
 const rowJson = ({ customerId, row }: { customerId: string; row: ReadModelRow }): string =>
-  `{"customer_id":${JSON.stringify(customerId)},"doc":${JSON.stringify(row.doc ?? null)},"basis":${JSON.stringify(row.basisJson?.() ?? JSON.stringify(row.basis))},"position":${JSON.stringify(row.position)}}`;
+  `{"customer_id":${JSON.stringify(customerId)},"doc":${JSON.stringify(row.doc ?? null)},"basis":${row.basisLiteral?.() ?? basisLiteralOf(row.basis)},"position":${JSON.stringify(row.position)}}`;
 
 export const changesTable = (table: string): string => `${table.replace(/__rebuild$/, '')}_changes`;
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { domainEvent } from '../../contracts/domainEvents.ts';
 import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { evolve, initialState } from '../../domain/customerState.ts';
-import { afterJsonOf, FoldMemo } from '../../services/projector/foldMemo.ts';
+import { afterLiteralOf, FoldMemo } from '../../services/projector/foldMemo.ts';
 
 const recorded = (position: number, email: string): RecordedEvent => {
   const event = domainEvent('LeadCaptured', { occurredAt: '2026-01-01T00:00:00Z', email, channel: 'app' });
@@ -25,8 +25,8 @@ test('the runners after the first reuse its fold of an event from the same state
   const first = memo.fold(recorded(1, 'a@example.com'), initialState);
   assert.equal(memo.fold(recorded(1, 'a@example.com'), initialState), first, 'same event, same before: the same fold');
   assert.equal(memo.afterAt('1'), first.after, "the state at the event's position, for the next batch's rows");
-  assert.equal(afterJsonOf(first), afterJsonOf(first));
-  assert.deepEqual(JSON.parse(afterJsonOf(first)), JSON.parse(JSON.stringify(evolve(initialState, first.event))));
+  assert.equal(afterLiteralOf(first), afterLiteralOf(first));
+  assert.deepEqual(JSON.parse(JSON.parse(afterLiteralOf(first)) as string), JSON.parse(JSON.stringify(evolve(initialState, first.event))));
 });
 
 test('a fold from another state is computed, not reused', () => {
