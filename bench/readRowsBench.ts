@@ -3,7 +3,7 @@ import { loadConfig } from '../services/config.ts';
 import { openDatabase } from '../services/eventstore/openDatabase.ts';
 import { READ_MODEL_NAMES } from '../services/projector/projectorSchema.ts';
 import { createProjector } from '../services/projector/readModelRunners.ts';
-import { loadRowsAndHoldsOf, writeRowsOf, type RowsWrite } from '../services/projector/readModelRows.ts';
+import { basisOf, loadRowsAndHoldsOf, writeRowsOf, type RowsWrite } from '../services/projector/readModelRows.ts';
 import { recordHistories } from '../test/support/customerHistories.ts';
 import { TEST_ENV } from '../test/support/testApp.ts';
 import { fmt, processCpuMs, table } from './stats.ts';
@@ -53,7 +53,7 @@ export async function readRowsBench(): Promise<void> {
           changeFeed: false,
           rows: [...part.rows].map(([customerId, stored]) => ({
             customerId,
-            row: { doc: stored.docJson === null ? null : JSON.parse(stored.docJson), basis: JSON.parse(stored.basisJson), position: stored.position, basisLiteral: () => JSON.stringify(stored.basisJson) },
+            row: { doc: stored.docJson === null ? null : JSON.parse(stored.docJson), basis: basisOf(stored), position: stored.position, basisLiteral: () => JSON.stringify(stored.basisJson ?? JSON.stringify(basisOf(stored))) },
             docChanged: false,
           })),
         }));

@@ -234,6 +234,18 @@ export async function readEventAt(executor: SqlExecutor, position: bigint | stri
   return rows[0] ? toRecordedEvent(rows[0]) : undefined;
 }
 
+// A stream's events up to a global position, on a given executor: a projector folds a read-model
+// row's basis from them when no copy of it is at hand (readModelBasis.ts).
+const READ_STREAM_UP_TO_SQL = namedStatement(
+  'ledger_read_stream_up_to',
+  `select ${EVENT_COLUMNS} from ledger_events where stream_id = $1::text and position <= $2::bigint order by version`,
+);
+
+export async function readStreamUpToWith(executor: SqlExecutor, streamId: string, position: string): Promise<RecordedEvent[]> {
+  const { rows } = await executor.query<EventRow>(READ_STREAM_UP_TO_SQL, [streamId, position]);
+  return rows.map(toRecordedEvent);
+}
+
 interface DeliveryRow {
   stream_id: string;
   positions: string[];

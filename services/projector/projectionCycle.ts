@@ -51,7 +51,7 @@ export async function runTogether(sql: SqlClient, runners: ProjectionRunner<unkn
         }
         // One statement loads the rows of every read model with events, one writes them all.
         const active = work.filter((w) => w.events.length > 0);
-        const loaded = await loadRowsAndHoldsOf(tx, active.map((w) => w.runner.rowsRequest(w.events)));
+        const loaded = await loadRowsAndHoldsOf(tx, active.map((w) => w.runner.rowsRequest(w.events)), runners[0]!.memo);
         const writes: RowsWrite[] = [];
         for (const [index, { runner, checkpoint, events }] of active.entries()) {
           try {
@@ -92,7 +92,7 @@ export async function applyGivenTogether(
 ): Promise<[ProjectionRunner<unknown>, BatchResult][]> {
   await tx.query(SHARED_LOCKS_SQL, [runners.map((runner) => runner.lockKey)]);
   const stored = await checkpointsOf(tx, runners.map((runner) => runner.checkpointName));
-  const loaded = await loadRowsAndHoldsOf(tx, runners.map((runner) => runner.rowsRequest(events)));
+  const loaded = await loadRowsAndHoldsOf(tx, runners.map((runner) => runner.rowsRequest(events)), runners[0]?.memo);
   const applied: [ProjectionRunner<unknown>, BatchResult][] = [];
   const writes: RowsWrite[] = [];
   for (const [index, runner] of runners.entries()) {

@@ -1,12 +1,12 @@
 import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
-import { initialState, type CustomerState } from '../../domain/customerState.ts';
+import { initialState } from '../../domain/customerState.ts';
 import type { ProjectedEvent, ReadModel } from '../../projections/projection.ts';
 import type { SqlClient, SqlExecutor } from '../eventstore/sqlClient.ts';
 import { observeBatch, type BatchObserver } from '../telemetry/projectionTelemetry.ts';
 import { runTogether, type StoredCheckpoint } from './projectionCycle.ts';
 import { ProjectionFailure, SharedStateConflict } from './projectionErrors.ts';
 import { afterLiteralOf, foldMemoOf, foldOnce, type FoldMemo } from './foldMemo.ts';
-import type { LoadedRows, ReadModelRow, RowsRequest, RowsWrite, StoredRow } from './readModelRows.ts';
+import { basisOf, type LoadedRows, type ReadModelRow, type RowsRequest, type RowsWrite, type StoredRow } from './readModelRows.ts';
 
 export interface RunnerOptions {
   batchSize?: number;
@@ -48,7 +48,7 @@ export class ProjectionRunner<Options> {
   private readonly failures = new Map<string, number>();
   readonly batchSize: number;
   private readonly maxAttempts: number;
-  private readonly memo: FoldMemo | undefined;
+  readonly memo: FoldMemo | undefined;
 
   constructor(
     private readonly sql: SqlClient,
@@ -161,20 +161,22 @@ export class ProjectionRunner<Options> {
     const { rows: stored } = loaded;
     // Copied: a customer whose event is parked in this batch holds its later ones back.
     const blocked = new Set(loaded.held);
-    const current = new Map([...stored].map(([customerId, row]) => [customerId, this.rowOf(row)]));
     const touched = new Map<string, { row: ReadModelRow; docChanged: boolean }>();
     const parked: ParkedRow[] = [];
     let applied = 0;
 
     for (const event of events) {
       const customerId = event.metadata.customerId;
-      const previous = touched.get(customerId) ?? (current.has(customerId) ? { row: current.get(customerId)!, docChanged: false } : undefined);
-      if (previous && event.position <= BigInt(previous.row.position)) continue;
+      const position = touched.get(customerId)?.row.position ?? stored.get(customerId)?.position;
+      if (position !== undefined && event.position <= BigInt(position)) continue;
       if (blocked.has(customerId)) {
         parked.push({ event, reason: 'held', error: null, attempts: 0 });
         continue;
       }
       try {
+        // A stored row is read on its customer's first event here: one that cannot be (its basis
+        // could not be folded again, readModelBasis.ts) fails that event, not the batch.
+        const previous = touched.get(customerId) ?? (stored.has(customerId) ? { row: this.rowOf(stored.get(customerId)!), docChanged: false } : undefined);
         const next = this.applyOne(previous?.row, event, shared);
         shared = next.shared;
         touched.set(customerId, { row: next.row, docChanged: (previous?.docChanged ?? false) || next.docChanged });
@@ -195,7 +197,7 @@ export class ProjectionRunner<Options> {
   private rowOf(stored: StoredRow): ReadModelRow {
     return {
       doc: stored.docJson === null ? null : JSON.parse(stored.docJson),
-      basis: this.memo?.afterAt(stored.position) ?? (JSON.parse(stored.basisJson) as CustomerState),
+      basis: this.memo?.afterAt(stored.position) ?? basisOf(stored),
       position: stored.position,
     };
   }

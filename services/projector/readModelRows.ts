@@ -1,5 +1,7 @@
 import type { CustomerState } from '../../domain/customerState.ts';
 import { namedStatement, type SqlExecutor } from '../eventstore/sqlClient.ts';
+import type { FoldMemo } from './foldMemo.ts';
+import { resolveBases } from './readModelBasis.ts';
 
 export interface ReadModelRow {
   doc: unknown;
@@ -10,19 +12,30 @@ export interface ReadModelRow {
 }
 
 // A row as stored, its documents still JSON text: the runner parses the doc it applies to, and
-// the basis only when the fold memo does not already hold the state at the row's position.
+// the basis only when the fold memo does not already hold the state at the row's position. A
+// row stored without its basis (readModelBasis.ts) gets it as the text of another row's, or as
+// the state itself (memoised, or folded from the stream; an Error if that fold failed).
 export interface StoredRow {
   docJson: string | null;
-  basisJson: string;
+  basisJson: string | null;
   position: string;
+  basis?: CustomerState | Error;
 }
 
 export async function loadRows(tx: SqlExecutor, table: string, customerIds: string[]): Promise<Map<string, ReadModelRow>> {
-  const { rows } = await tx.query<{ customer_id: string; doc: unknown; basis: string; position: string }>(
+  const { rows } = await tx.query<{ customer_id: string; doc: unknown; basis: string | null; position: string }>(
     `select customer_id, doc, basis, position::text as position from ${table} where customer_id = any($1::text[])`,
     [customerIds],
   );
-  return new Map(rows.map((r) => [r.customer_id, { doc: r.doc, basis: JSON.parse(r.basis) as CustomerState, position: r.position }]));
+  const stored = new Map(rows.map((r): [string, StoredRow] => [r.customer_id, { docJson: null, basisJson: r.basis, position: r.position }]));
+  await resolveBases(tx, [stored]);
+  return new Map(rows.map((r) => [r.customer_id, { doc: r.doc, basis: basisOf(stored.get(r.customer_id)!), position: r.position }]));
+}
+
+// The state a loaded row's basis holds; throws the error its fold from the stream failed with.
+export function basisOf(row: StoredRow): CustomerState {
+  if (row.basis instanceof Error) throw row.basis;
+  return row.basis ?? (JSON.parse(row.basisJson!) as CustomerState);
 }
 
 // The batch's customers' rows and which of them have a parked event (whose later events wait),
@@ -54,7 +67,7 @@ export interface LoadedRows {
   held: Set<string>;
 }
 
-export async function loadRowsAndHoldsOf(tx: SqlExecutor, requests: RowsRequest[]): Promise<LoadedRows[]> {
+export async function loadRowsAndHoldsOf(tx: SqlExecutor, requests: RowsRequest[], memo?: FoldMemo): Promise<LoadedRows[]> {
   const loaded = requests.map((): LoadedRows => ({ rows: new Map(), held: new Set() }));
   if (requests.length === 0) return loaded;
   const { rows } = await tx.query<{ part: number; customer_id: string; doc: string | null; basis: string | null; position: string | null; held: boolean }>(
@@ -63,9 +76,10 @@ export async function loadRowsAndHoldsOf(tx: SqlExecutor, requests: RowsRequest[
   );
   for (const r of rows) {
     const into = loaded[r.part]!;
-    if (r.position !== null && r.basis !== null) into.rows.set(r.customer_id, { docJson: r.doc, basisJson: r.basis, position: r.position });
+    if (r.position !== null) into.rows.set(r.customer_id, { docJson: r.doc, basisJson: r.basis, position: r.position });
     if (r.held) into.held.add(r.customer_id);
   }
+  await resolveBases(tx, loaded.map((part) => part.rows), memo);
   return loaded;
 }
 
@@ -113,10 +127,18 @@ const writeRowsSql = perTables('ledger_write_rows', (tables) => {
 export async function writeRowsOf(tx: SqlExecutor, writes: RowsWrite[]): Promise<void> {
   const due = writes.filter((w) => w.rows.length > 0 || w.checkpoint !== undefined);
   if (due.length === 0) return;
+  // The first row of a customer at a position carries the basis; the others leave it to that one.
+  const carried = new Set<string>();
+  const carries = ({ customerId, row }: { customerId: string; row: ReadModelRow }): boolean => {
+    const key = `${customerId}@${row.position}`;
+    if (carried.has(key)) return false;
+    carried.add(key);
+    return true;
+  };
   await tx.query(
     writeRowsSql(due.map((w) => w.table)),
     due.flatMap(({ rows, changeFeed, checkpoint }) => [
-      `[${rows.map(rowJson).join(',')}]`,
+      `[${rows.map((r) => rowJson(r, carries(r))).join(',')}]`,
       JSON.stringify((changeFeed ? rows.filter((r) => r.docChanged) : []).map(({ customerId, row }) => ({ customer_id: customerId, position: row.position }))),
       checkpoint?.name ?? null,
       checkpoint?.position ?? null,
@@ -140,8 +162,8 @@ export async function writeRows(
 export const basisLiteralOf = (basis: CustomerState): string => JSON.stringify(JSON.stringify(basis));
 
 // Built by hand so that a basis serialised once (basisLiteral) is not serialised again.
-const rowJson = ({ customerId, row }: { customerId: string; row: ReadModelRow }): string =>
-  `{"customer_id":${JSON.stringify(customerId)},"doc":${JSON.stringify(row.doc ?? null)},"basis":${row.basisLiteral?.() ?? basisLiteralOf(row.basis)},"position":${JSON.stringify(row.position)}}`;
+const rowJson = ({ customerId, row }: { customerId: string; row: ReadModelRow }, withBasis: boolean): string =>
+  `{"customer_id":${JSON.stringify(customerId)},"doc":${JSON.stringify(row.doc ?? null)},"basis":${withBasis ? (row.basisLiteral?.() ?? basisLiteralOf(row.basis)) : 'null'},"position":${JSON.stringify(row.position)}}`;
 
 export const changesTable = (table: string): string => `${table.replace(/__rebuild$/, '')}_changes`;
 

@@ -3,35 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { loadConfig } from '../../services/config.ts';
-import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { openDatabase } from '../../services/eventstore/openDatabase.ts';
-import { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
-import { READ_MODEL_NAMES, readModelTablesSql } from '../../services/projector/projectorSchema.ts';
-import { createRunners } from '../../services/projector/readModelRunners.ts';
+import { READ_MODEL_NAMES } from '../../services/projector/projectorSchema.ts';
 import { recordHistories } from '../support/customerHistories.ts';
 import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
+import { referenceRows, tableRows } from '../support/readModelTables.ts';
 import { freePort, startLedgerProcess, waitForOutput } from '../support/servedProcess.ts';
-import { TEST_ENV } from '../support/testApp.ts';
-
-type Rows = { customer_id: string; doc: string; basis: string; position: string }[];
-
-async function tableRows(db: LedgerDatabase, table: string): Promise<Rows> {
-  const { rows } = await db.sql.query<Rows[number]>(
-    `select customer_id, doc::text as doc, basis::jsonb::text as basis, position::text as position from ${table} order by customer_id`,
-  );
-  return rows;
-}
-
-// The same events through an uninterrupted runner, into tables of its own.
-async function referenceRows(db: LedgerDatabase, name: string): Promise<Rows> {
-  const live = createRunners(db, loadConfig(TEST_ENV)).get(name as never)!;
-  const table = `ref_${name}`;
-  await db.sql.exec(`drop table if exists ${table}; ${readModelTablesSql(table)}`);
-  const runner = new ProjectionRunner(db.sql, live.readModel, live.options, { table, checkpointName: `${name}#reference`, changeFeed: false });
-  while ((await runner.runBatch()).more);
-  return tableRows(db, table);
-}
 
 for (const target of databaseTargets) {
   describe(`projector killed with SIGKILL on ${target.name}`, async () => {

@@ -69,8 +69,9 @@ describeOnEachDatabase('read-model rows projected before the basis became text',
     }
     await recordHistories(db.store, 60, 60);
     await createProjector(db, config).catchUp();
+    let checked = 0;
     for (const name of READ_MODEL_NAMES) {
-      const { rows } = await db.sql.query<{ customer_id: string; basis: string; position: string }>(
+      const { rows } = await db.sql.query<{ customer_id: string; basis: string | null; position: string }>(
         `select customer_id, basis, position::text as position from read_${name}`,
       );
       assert.equal(rows.length, 120, name);
@@ -78,9 +79,13 @@ describeOnEachDatabase('read-model rows projected before the basis became text',
       const moved = rows.filter((row) => BigInt(row.position) > (migrated.get(row.customer_id)?.position ?? BigInt(row.position)));
       assert.equal(moved.length, 60, `${name}: every migrated row took its customer's later payment`);
       for (const row of rows) {
+        // Since 0019 one of a customer's rows at a position holds its basis (readModelBasis.ts).
+        if (row.basis === null) continue;
         const events = (await db.store.readStream(streamIdOf(row.customer_id))).filter((e) => e.position <= BigInt(row.position));
         assert.deepEqual(JSON.parse(row.basis), JSON.parse(JSON.stringify(foldCustomer(events))), `${name} ${row.customer_id}`);
+        checked += 1;
       }
     }
+    assert.ok(checked >= 120, `${checked} stored states checked`);
   });
 });

@@ -1,3 +1,5 @@
+import { streamIdOf } from '../../services/commands/customerIds.ts';
+import { foldCustomer } from '../../services/commands/loadCustomer.ts';
 import { loadConfig } from '../../services/config.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
@@ -7,11 +9,22 @@ import { TEST_ENV } from './testApp.ts';
 
 export type ReadModelRows = { customer_id: string; doc: string; basis: string; position: string }[];
 
+// Each row with the basis the projector would fold its next event onto: the stored one, or where a
+// batch stored it in another read model's row (readModelBasis.ts), the customer's state after
+// the row's position, folded here from the stream. jsonb text on both sides, so they compare.
 export async function tableRows(db: LedgerDatabase, table: string): Promise<ReadModelRows> {
-  const { rows } = await db.sql.query<ReadModelRows[number]>(
+  const { rows } = await db.sql.query<Omit<ReadModelRows[number], 'basis'> & { basis: string | null }>(
     `select customer_id, doc::text as doc, basis::jsonb::text as basis, position::text as position from ${table} order by customer_id`,
   );
-  return rows;
+  const resolved: ReadModelRows = [];
+  for (const row of rows) resolved.push({ ...row, basis: row.basis ?? (await foldedBasisText(db, row.customer_id, row.position)) });
+  return resolved;
+}
+
+export async function foldedBasisText(db: LedgerDatabase, customerId: string, position: string): Promise<string> {
+  const events = (await db.store.readStream(streamIdOf(customerId))).filter((e) => e.position <= BigInt(position));
+  const { rows } = await db.sql.query<{ basis: string }>('select $1::jsonb::text as basis', [JSON.stringify(foldCustomer(events))]);
+  return rows[0]!.basis;
 }
 
 // The same events through one uninterrupted store-polling runner, into tables of its own: what
