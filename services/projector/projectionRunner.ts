@@ -221,11 +221,13 @@ export class ProjectionRunner<Options> {
     };
     const result = this.readModel.apply(row?.doc ?? undefined, input, { options: this.options, shared });
     // Whether a change-feed entry is due. A rebuild writes no feed (the swap diffs the tables),
-    // so it skips serialising both documents per event, a tenth of a CRM rebuild's time.
+    // so it skips serialising both documents per event, a tenth of a CRM rebuild's time. The
+    // document serialised here is the one the row's write carries (readModelRows.ts).
     const previousDoc = row?.doc ?? undefined;
-    const docChanged = result.doc !== previousDoc && (this.settings.changeFeed === false || JSON.stringify(result.doc) !== JSON.stringify(previousDoc));
+    const docJson = result.doc === previousDoc ? row?.docJson : this.settings.changeFeed === false ? undefined : JSON.stringify(result.doc);
+    const docChanged = result.doc !== previousDoc && (docJson === undefined || docJson !== (row?.docJson ?? JSON.stringify(previousDoc)));
     return {
-      row: { doc: result.doc, basis: after, position: event.position.toString(), basisLiteral: () => afterLiteralOf(folded) },
+      row: { doc: result.doc, docJson, basis: after, position: event.position.toString(), basisLiteral: () => afterLiteralOf(folded) },
       shared: result.shared,
       docChanged,
     };

@@ -5,6 +5,8 @@ import { resolveBases } from './readModelBasis.ts';
 
 export interface ReadModelRow {
   doc: unknown;
+  // The doc as JSON.stringify wrote it, where the runner already did (to tell whether it changed).
+  docJson?: string | undefined;
   basis: CustomerState;
   position: string;
   // The basis already serialised as the write carries it (a fold shared by the runners, foldMemo.ts).
@@ -163,7 +165,7 @@ export const basisLiteralOf = (basis: CustomerState): string => JSON.stringify(J
 
 // Built by hand so that a basis serialised once (basisLiteral) is not serialised again.
 const rowJson = ({ customerId, row }: { customerId: string; row: ReadModelRow }, withBasis: boolean): string =>
-  `{"customer_id":${JSON.stringify(customerId)},"doc":${JSON.stringify(row.doc ?? null)},"basis":${withBasis ? (row.basisLiteral?.() ?? basisLiteralOf(row.basis)) : 'null'},"position":${JSON.stringify(row.position)}}`;
+  `{"customer_id":${JSON.stringify(customerId)},"doc":${row.docJson ?? JSON.stringify(row.doc ?? null)},"basis":${withBasis ? (row.basisLiteral?.() ?? basisLiteralOf(row.basis)) : 'null'},"position":${JSON.stringify(row.position)}}`;
 
 export const changesTable = (table: string): string => `${table.replace(/__rebuild$/, '')}_changes`;
 
