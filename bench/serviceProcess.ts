@@ -17,12 +17,16 @@ async function freePort(): Promise<number> {
   });
 }
 
+// The service's V8 settings as `npm start` and the Dockerfile run it (a later
+// BENCH_SERVICE_NODE_ARGS flag overrides one of them).
+const SHIPPED_NODE_ARGS = ['--max-semi-space-size=64'];
+
 // `ledger serve` as its own process, so the load generator never shares its event loop.
 export async function startService(env: Record<string, string>): Promise<RunningService> {
   const port = await freePort();
   // BENCH_SERVICE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the service under load.
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'services/cli/main.ts', 'serve'], {
+  const child = spawn(process.execPath, [...SHIPPED_NODE_ARGS, ...nodeArgs, '--import', 'tsx', 'services/cli/main.ts', 'serve'], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
