@@ -28,6 +28,8 @@ interface Sample {
   cpuMs?: number;
   // CPU every local PostgreSQL process spent on the row (a database on this machine only).
   pgCpuMs?: number;
+  // CPU this load generator spent on the row: it shares the cores with the service and PostgreSQL.
+  loadCpuMs?: number;
 }
 
 function cpuMsOf(pid: number | undefined): number | undefined {
@@ -63,11 +65,14 @@ function postgresCpuMs(): number | undefined {
 async function withCpu(pid: number | undefined, run: () => Promise<Sample>, measurePostgres: boolean): Promise<Sample> {
   const before = cpuMsOf(pid);
   const pgBefore = measurePostgres ? postgresCpuMs() : undefined;
+  const loadBefore = process.cpuUsage();
   const sample = await run();
+  const load = process.cpuUsage(loadBefore);
   const after = cpuMsOf(pid);
   const pgAfter = measurePostgres ? postgresCpuMs() : undefined;
   return {
     ...sample,
+    loadCpuMs: (load.user + load.system) / 1000,
     ...(before !== undefined && after !== undefined ? { cpuMs: after - before } : {}),
     ...(pgBefore !== undefined && pgAfter !== undefined ? { pgCpuMs: pgAfter - pgBefore } : {}),
   };
@@ -141,6 +146,7 @@ const row = (store: string, load: string, s: Sample, telemetry?: TelemetryMode) 
   'p99 ms': fmt(percentile(s.latencies, 99), 1),
   'service CPU ms/delivery': s.cpuMs === undefined ? '' : fmt(s.cpuMs / Math.max(1, s.ok), 2),
   'PostgreSQL CPU ms/delivery': s.pgCpuMs === undefined ? '' : fmt(s.pgCpuMs / Math.max(1, s.ok), 2),
+  'load generator CPU ms/sent': s.loadCpuMs === undefined ? '' : fmt(s.loadCpuMs / Math.max(1, s.sent), 2),
 });
 
 // BENCH_TELEMETRY=off: OTEL_SDK_DISABLED=true (no spans, no metrics); on: every span exported
