@@ -12,7 +12,7 @@ import type { StoredRow } from './readModelRows.ts';
 // find it here when loaded: in the batch's row of another read model at that position, else in
 // the fold memo, else folded again from the customer's stream up to the position (a read model
 // that fell behind the one holding the copy; a new process). Stored whole three times per event,
-// the basis was most of what PostgreSQL spent writing the projector's rows.
+// the basis was about half of what PostgreSQL spent writing the projector's rows.
 export async function resolveBases(tx: SqlExecutor, parts: Map<string, StoredRow>[], memo?: FoldMemo): Promise<void> {
   const without = parts.flatMap((rows) => [...rows].filter(([, row]) => row.basisJson === null && row.basis === undefined));
   if (without.length === 0) return;
