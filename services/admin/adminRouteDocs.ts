@@ -119,7 +119,7 @@ export const adminRouteDocs: RouteDoc[] = [
     url: '/admin/parked/:id/skip',
     operationId: 'adminSkipParked',
     summary: 'Skip a parked event, with a reason',
-    description: `Marks the event as not to be applied, then drains what it held back. Needs an admin key.${AUDITED}`,
+    description: `Marks the event as not to be applied to this read model (the customer's state, which the read models share, still takes it when it can be read), then drains what it held back. Needs an admin key.${AUDITED}`,
     tag: 'admin',
     security: admin,
     parameters: [{ name: 'id', in: 'path', required: true, description: 'The parked event id from GET /admin/parked', schema: { type: 'string', pattern: '^\\d{1,19}$' } }],

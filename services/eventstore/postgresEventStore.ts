@@ -234,16 +234,23 @@ export async function readEventAt(executor: SqlExecutor, position: bigint | stri
   return rows[0] ? toRecordedEvent(rows[0]) : undefined;
 }
 
-// A stream's events up to a global position, on a given executor: a projector folds a read-model
-// row's basis from them when no copy of it is at hand (readModelBasis.ts).
-const READ_STREAM_UP_TO_SQL = namedStatement(
-  'ledger_read_stream_up_to',
-  `select ${EVENT_COLUMNS} from ledger_events where stream_id = $1::text and position <= $2::bigint order by version`,
+// Streams' events, each up to its own global position, in one round trip on a given executor: a
+// projector folds read-model rows' bases from them when no copy is at hand (readModelBasis.ts).
+const READ_STREAMS_UP_TO_SQL = namedStatement(
+  'ledger_read_streams_up_to',
+  `select s.n::int as n, e.* from unnest($1::text[], $2::bigint[]) with ordinality as s(stream, upto, n)
+     cross join lateral (select ${EVENT_COLUMNS} from ledger_events
+                          where stream_id = s.stream and position <= s.upto order by version) e
+    order by s.n, e.position_text::bigint`,
 );
 
-export async function readStreamUpToWith(executor: SqlExecutor, streamId: string, position: string): Promise<RecordedEvent[]> {
-  const { rows } = await executor.query<EventRow>(READ_STREAM_UP_TO_SQL, [streamId, position]);
-  return rows.map(toRecordedEvent);
+// In the order asked (a stream may be asked for twice, up to different positions).
+export async function readStreamsUpToWith(executor: SqlExecutor, upTo: { streamId: string; position: string }[]): Promise<RecordedEvent[][]> {
+  const streams = upTo.map((): RecordedEvent[] => []);
+  if (upTo.length === 0) return streams;
+  const { rows } = await executor.query<EventRow & { n: number }>(READ_STREAMS_UP_TO_SQL, [upTo.map((s) => s.streamId), upTo.map((s) => s.position)]);
+  for (const row of rows) streams[row.n - 1]!.push(toRecordedEvent(row));
+  return streams;
 }
 
 interface DeliveryRow {

@@ -1,4 +1,7 @@
+import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
+import { initialState, type CustomerState } from '../../domain/customerState.ts';
 import { readEventAt } from '../eventstore/postgresEventStore.ts';
+import { foldOnce } from './foldMemo.ts';
 import type { SqlClient, SqlExecutor } from '../eventstore/sqlClient.ts';
 import type { ProjectionRunner } from './projectionRunner.ts';
 import { loadRows, writeRows } from './readModelRows.ts';
@@ -46,25 +49,40 @@ export interface DrainResult {
 }
 
 // Applies a customer's parked events in position order (the failed one first, then those held
-// behind it). Stops at the first that fails again, so the customer's order is never broken.
+// behind it). Stops at the first that fails again, so the customer's order is never broken. A
+// skipped event is not applied, but the customer's state still takes it (when it can be read): the
+// state is the same for every read model at a position (readModelBasis.ts), as a rebuild and the
+// write side see it.
 export async function drainCustomer(sql: SqlClient, runner: ProjectionRunner<unknown>, customerId: string, actor: string): Promise<DrainResult> {
   return sql.transaction(async (tx) => {
     await tx.query('select pg_advisory_xact_lock(hashtext($1))', [runner.lockKey]);
-    const { rows: parked } = await tx.query<{ id: string; position: string }>(
-      `select id::text as id, position::text as position from ledger_parked_events
-        where projection = $1 and customer_id = $2 and status = 'parked' order by ledger_parked_events.position`,
-      [runner.checkpointName, customerId],
-    );
     const { rows: checkpoint } = await tx.query<{ shared: unknown }>('select shared from ledger_projection_checkpoints where name = $1', [
       runner.checkpointName,
     ]);
     let shared = checkpoint[0]?.shared ?? runner.readModel.initialShared;
     let row = (await loadRows(tx, runner.table, [customerId])).get(customerId);
+    const { rows: entries } = await tx.query<{ id: string; position: string; status: 'parked' | 'skipped' }>(
+      `select id::text as id, position::text as position, status from ledger_parked_events
+        where projection = $1 and customer_id = $2
+          and (status = 'parked' or (status = 'skipped' and ledger_parked_events.position > $3::bigint))
+        order by ledger_parked_events.position`,
+      [runner.checkpointName, customerId, row?.position ?? '0'],
+    );
+    const parked = entries.filter((entry) => entry.status === 'parked');
     let docChanged = false;
     let applied = 0;
-    for (const entry of parked) {
+    let folded = 0;
+    for (const entry of entries) {
       const event = await readEventAt(tx, entry.position);
       if (!event) break;
+      if (entry.status === 'skipped') {
+        const after = foldedOrNot(event, row?.basis ?? initialState);
+        if (after !== undefined) {
+          row = { doc: row?.doc, basis: after, position: event.position.toString() };
+          folded += 1;
+        }
+        continue;
+      }
       try {
         const next = runner.applyOne(row, event, shared);
         row = next.row;
@@ -83,12 +101,21 @@ export async function drainCustomer(sql: SqlClient, runner: ProjectionRunner<unk
       );
       applied += 1;
     }
-    if (row && applied > 0) {
+    if (row && applied + folded > 0) {
       await writeRows(tx, runner.table, [{ customerId, row, docChanged }]);
       await tx.query('update ledger_projection_checkpoints set shared = $2::jsonb where name = $1', [runner.checkpointName, JSON.stringify(shared)]);
     }
     return { customerId, applied, stillParked: parked.length - applied };
   });
+}
+
+// An event that cannot be read (what a skip may be for) leaves the state as it was.
+function foldedOrNot(event: RecordedEvent, before: CustomerState): CustomerState | undefined {
+  try {
+    return foldOnce(event, before).after;
+  } catch {
+    return undefined;
+  }
 }
 
 // Marks one parked event as not to be applied (with the reason), then drains what it held back.

@@ -1,7 +1,8 @@
+import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import type { CustomerState } from '../../domain/customerState.ts';
 import { streamIdOf } from '../commands/customerIds.ts';
 import { foldCustomer } from '../commands/loadCustomer.ts';
-import { readStreamUpToWith } from '../eventstore/postgresEventStore.ts';
+import { readStreamsUpToWith } from '../eventstore/postgresEventStore.ts';
 import type { SqlExecutor } from '../eventstore/sqlClient.ts';
 import type { FoldMemo } from './foldMemo.ts';
 import type { StoredRow } from './readModelRows.ts';
@@ -20,19 +21,25 @@ export async function resolveBases(tx: SqlExecutor, parts: Map<string, StoredRow
   for (const rows of parts) {
     for (const [customerId, row] of rows) if (row.basisJson !== null) copies.set(`${customerId}@${row.position}`, row.basisJson);
   }
+  const unresolved: [string, StoredRow][] = [];
   for (const [customerId, row] of without) {
     const copy = copies.get(`${customerId}@${row.position}`);
     const memoised = copy === undefined ? memo?.afterAt(row.position) : undefined;
     if (copy !== undefined) row.basisJson = copy;
     else if (memoised !== undefined) row.basis = memoised;
-    else row.basis = await foldedBasis(tx, customerId, row.position);
+    else unresolved.push([customerId, row]);
   }
+  // One read for all of them: a read model far behind the others may need it for a whole batch.
+  const streams = await readStreamsUpToWith(
+    tx,
+    unresolved.map(([customerId, row]) => ({ streamId: streamIdOf(customerId), position: row.position })),
+  );
+  for (const [index, [, row]] of unresolved.entries()) row.basis = foldedBasis(streams[index]!);
 }
 
 // A fold that fails (an event the domain can no longer read) is that read model's failure for the
 // customer's next event, retried and parked like any other (projectionRunner.ts), not the batch's.
-async function foldedBasis(tx: SqlExecutor, customerId: string, position: string): Promise<CustomerState | Error> {
-  const events = await readStreamUpToWith(tx, streamIdOf(customerId), position);
+function foldedBasis(events: RecordedEvent[]): CustomerState | Error {
   try {
     return foldCustomer(events);
   } catch (error) {

@@ -9,6 +9,7 @@ import { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
 import { projectionStatus } from '../../services/projector/projectionStatus.ts';
 import { rebuildReadModel } from '../../services/projector/rebuild.ts';
 import { describeOnEachDatabase } from '../support/databases.ts';
+import { foldedBasisText } from '../support/readModelTables.ts';
 
 // A read model that lists the CRM properties it saw, per customer, and counts all events in
 // `shared`; it fails on property 'poison' until `fixed` is set (a bug and its fix).
@@ -106,7 +107,21 @@ describeOnEachDatabase('projection runtime', (suite) => {
     assert.equal(skipped.length, 1);
     const e = (await rows(db)).find((r) => r.customer_id === 'cust_e')!;
     assert.deepEqual((JSON.parse(e.doc) as Doc).seen, ['after']);
+    // Not applied, but the customer's state took it, as a rebuild's and the other read models' do
+    // (a basis is shared between read models at a position, readModelBasis.ts).
+    assert.equal(e.basis, await foldedBasisText(db, 'cust_e', e.position));
+
+    // A customer whose only event is skipped: its state still starts from that event.
+    await append(db, 'cust_f', 'poison', 9);
+    await catchUp(runner);
+    const [only] = await listParked(db.sql, { projection: 'crm' });
+    assert.deepEqual(await skipParked(db.sql, runner, only!.id, 'ops@example', 'known bad import'), { customerId: 'cust_f', applied: 0, stillParked: 0 });
     fixed = true;
+    await append(db, 'cust_f', 'after', 10);
+    await catchUp(runner);
+    const f = (await rows(db)).find((r) => r.customer_id === 'cust_f')!;
+    assert.deepEqual((JSON.parse(f.doc) as Doc).seen, ['after']);
+    assert.equal(f.basis, await foldedBasisText(db, 'cust_f', f.position));
   });
 
   test('two runners at once never apply an event twice', { skip }, async () => {
@@ -128,7 +143,7 @@ describeOnEachDatabase('projection runtime', (suite) => {
     await catchUp(runner);
     // Customers whose history involved a skipped event legitimately differ after a rebuild
     // with the fix in place; every other row must come back identical.
-    const untouched = (all: Awaited<ReturnType<typeof rows>>) => all.filter((r) => !['cust_a', 'cust_e'].includes(r.customer_id));
+    const untouched = (all: Awaited<ReturnType<typeof rows>>) => all.filter((r) => !['cust_a', 'cust_e', 'cust_f'].includes(r.customer_id));
     const live = untouched(await rows(db));
     const maxCursor = async () =>
       (await db.sql.query<{ c: string }>('select coalesce(max(cursor), 0)::text as c from read_crm_changes')).rows[0]!.c;
@@ -143,8 +158,8 @@ describeOnEachDatabase('projection runtime', (suite) => {
       [cursorBefore],
     );
     // The swap announces exactly the documents the rebuild changed (cust_a had been drained to
-    // the same result; cust_e had skipped its poison event).
-    assert.deepEqual(feed.map((r) => r.customer_id), ['cust_e']);
+    // the same result; cust_e and cust_f had skipped their poison events).
+    assert.deepEqual(feed.map((r) => r.customer_id).sort(), ['cust_e', 'cust_f']);
     await append(db, 'cust_r1', 'post-rebuild', 999);
     await catchUp(runner);
     const r1 = (await rows(db)).find((r) => r.customer_id === 'cust_r1')!;

@@ -5,6 +5,7 @@ import { loadConfig } from '../../services/config.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { listParked } from '../../services/projector/parkedEvents.ts';
 import type { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
+import { runTogether } from '../../services/projector/projectionCycle.ts';
 import { createProjector, createRunners } from '../../services/projector/readModelRunners.ts';
 import { recordHistories } from '../support/customerHistories.ts';
 import { describeOnEachDatabase } from '../support/databases.ts';
@@ -50,15 +51,27 @@ describeOnEachDatabase('read-model bases stored once', (suite) => {
     customers = (await db.sql.query<{ customer_id: string }>('select customer_id from read_crm order by customer_id')).rows.map((r) => r.customer_id);
   });
 
-  test('a read model run alone with no copy at hand folds the basis from the stream, and its rows equal a clean pass', { skip }, async () => {
+  test('read models run without the one holding the copies fold the bases from the stream, and their rows equal a clean pass', { skip }, async () => {
     assert.equal(customers.length, CUSTOMERS);
     assert.equal(await withoutBasis(db, 'read_support'), CUSTOMERS, 'the batch stored the bases in read_crm only');
+    assert.equal(await withoutBasis(db, 'read_app'), CUSTOMERS);
     for (const [n, customerId] of customers.entries()) await appendTicket(db, customerId, n);
-    // shareFolds off: no memo, as in a process that just started; read_crm is not in its batch.
-    const support = createRunners(db, loadConfig(TEST_ENV), { shareFolds: false }).get('support')!;
-    await runAlone(support);
-    assert.equal(await withoutBasis(db, 'read_support'), 0, 'a batch of one read model stores every basis');
+    // shareFolds off: no memo, as in a process that just started; read_crm is not in the batch, so
+    // both read models need every customer's stream (the same stream twice in one read).
+    const runners = createRunners(db, loadConfig(TEST_ENV), { shareFolds: false });
+    const together = [runners.get('support')!, runners.get('app')!];
+    for (;;) {
+      const outcomes = await runTogether(db.sql, together);
+      const more = outcomes.map((outcome) => {
+        if ('error' in outcome) throw outcome.error;
+        return outcome.result.more;
+      });
+      if (!more.includes(true)) break;
+    }
+    assert.equal(await withoutBasis(db, 'read_support'), 0, 'the first read model of the batch stores every basis');
+    assert.equal(await withoutBasis(db, 'read_app'), CUSTOMERS);
     assert.deepEqual(await tableRows(db, 'read_support'), await referenceRows(db, 'support'));
+    assert.deepEqual(await tableRows(db, 'read_app'), await referenceRows(db, 'app'));
   });
 
   test('a basis that cannot be folded again parks that customer’s event for that read model only', { skip }, async () => {
@@ -76,9 +89,7 @@ describeOnEachDatabase('read-model bases stored once', (suite) => {
     await runAlone(app);
 
     const parked = await listParked(db.sql, { projection: 'app', status: 'parked' });
-    // Two new events per customer for this read model (the test above appended one too): the
-    // first fails, the second waits behind it.
-    assert.deepEqual(parked.map((p) => [p.customerId, p.reason]), [[broken, 'failed'], [broken, 'held']]);
+    assert.deepEqual(parked.map((p) => [p.customerId, p.reason]), [[broken, 'failed']]);
     assert.match(parked[0]!.error ?? '', /does not match its schema/);
     const heads = await db.sql.query<{ customer_id: string; position: string; head: string }>(
       `select r.customer_id, r.position::text as position,

@@ -51,23 +51,24 @@ describeOnEachDatabase('real read models replayed', (suite) => {
   // every basis stored must still be exactly the customer's state after the last event its row
   // applied, whichever runner folded it, and the one loaded for a row without one as well.
   test("every read model's basis is the fold of its customer's stream up to the row's position, stored once", { skip, timeout: 300_000 }, async () => {
-    // Rows a rebuild wrote (the test above) hold a basis each: a rebuild replays one read model alone.
+    // Rows a rebuild wrote (the test above, which compared them with the live ones) hold a basis
+    // each: a rebuild replays one read model alone. The rows checked here are the new customers'.
     const rebuiltTo = BigInt((await db.sql.query<{ head: string }>('select coalesce(max(position), 0)::text as head from ledger_events')).rows[0]!.head);
     await recordHistories(db.store, 120, 5_000);
     await createProjector(db, loadConfig(TEST_ENV), undefined, { batchSize: 37 }).catchUp();
     const carriers = new Map<string, number>();
     for (const name of READ_MODEL_NAMES) {
       const { rows } = await db.sql.query<{ customer_id: string; basis: string | null; position: string }>(
-        `select customer_id, basis::jsonb::text as basis, position::text as position from read_${name}`,
+        `select customer_id, basis::jsonb::text as basis, position::text as position from read_${name} where position > $1::bigint`,
+        [rebuiltTo.toString()],
       );
-      assert.ok(rows.length >= 120, `${name}: ${rows.length} rows`);
+      assert.equal(rows.length, 120, name);
       const loaded = await loadRows(db.sql, `read_${name}`, rows.map((row) => row.customer_id));
       for (const row of rows) {
         const folded = await foldedBasisText(db, row.customer_id, row.position);
         if (row.basis !== null) assert.equal(row.basis, folded, `${name} ${row.customer_id}: stored`);
         const load = (await db.sql.query<{ basis: string }>('select $1::jsonb::text as basis', [JSON.stringify(loaded.get(row.customer_id)!.basis)])).rows[0]!;
         assert.equal(load.basis, folded, `${name} ${row.customer_id}: loaded`);
-        if (BigInt(row.position) <= rebuiltTo) continue;
         const key = `${row.customer_id}@${row.position}`;
         carriers.set(key, (carriers.get(key) ?? 0) + (row.basis === null ? 0 : 1));
       }
