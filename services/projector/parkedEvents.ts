@@ -1,8 +1,8 @@
 import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { initialState, type CustomerState } from '../../domain/customerState.ts';
 import { readEventAt } from '../eventstore/postgresEventStore.ts';
-import { foldOnce } from './foldMemo.ts';
 import type { SqlClient, SqlExecutor } from '../eventstore/sqlClient.ts';
+import { foldOnce } from './foldMemo.ts';
 import type { ProjectionRunner } from './projectionRunner.ts';
 import { loadRows, writeRows } from './readModelRows.ts';
 
