@@ -72,6 +72,17 @@ export async function readRowsBench(): Promise<void> {
         { statement: 'write (ledger_write_rows)', 'µs per row, each round': samples.write.map((v) => fmt(v, 1)).join(' / ') },
       ]),
     );
+    // What a customer's rows hold once projected: the basis stored once (readModelBasis.ts).
+    const sizes = await Promise.all(
+      READ_MODEL_NAMES.map(async (name) => {
+        const { rows: [size] } = await db.sql.query<{ rows: string; basis: string; doc: string }>(
+          `select count(*)::text as rows, coalesce(sum(pg_column_size(basis)), 0)::text as basis, coalesce(sum(pg_column_size(doc)), 0)::text as doc from read_${name}`,
+        );
+        return { 'read model': name, rows: size!.rows, 'basis bytes per row': fmt(Number(size!.basis) / Number(size!.rows), 0), 'doc bytes per row': fmt(Number(size!.doc) / Number(size!.rows), 0) };
+      }),
+    );
+    console.log(`\n### Stored per row (${CUSTOMERS} customers' histories, compressed sizes)\n`);
+    console.log(table(sizes));
   } finally {
     await db.close();
     await admin.query(`drop schema ${schema} cascade`).catch(() => {});
