@@ -15,7 +15,7 @@ import type { StoredRow } from './readModelRows.ts';
 // that fell behind the one holding the copy; a new process). Stored whole three times per event,
 // the basis was about half of what PostgreSQL spent writing the projector's rows.
 export async function resolveBases(tx: SqlExecutor, parts: Map<string, StoredRow>[], memo?: FoldMemo): Promise<void> {
-  const without = parts.flatMap((rows) => [...rows].filter(([, row]) => row.basisJson === null && row.basis === undefined));
+  const without = parts.flatMap((rows) => [...rows].filter(([, row]) => row.basisJson === null));
   if (without.length === 0) return;
   const copies = new Map<string, string>();
   for (const rows of parts) {

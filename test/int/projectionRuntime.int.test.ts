@@ -9,7 +9,7 @@ import { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
 import { projectionStatus } from '../../services/projector/projectionStatus.ts';
 import { rebuildReadModel } from '../../services/projector/rebuild.ts';
 import { describeOnEachDatabase } from '../support/databases.ts';
-import { foldedBasisText } from '../support/readModelTables.ts';
+import { catchUpThroughFailures, foldedBasisText } from '../support/readModelTables.ts';
 
 // A read model that lists the CRM properties it saw, per customer, and counts all events in
 // `shared`; it fails on property 'poison' until `fixed` is set (a bug and its fix).
@@ -36,16 +36,6 @@ async function append(db: LedgerDatabase, customerId: string, property: string, 
   await db.store.append(`customer-${customerId}`, [fact(customerId, property, n)], { expectedVersion: 'any' });
 }
 
-async function catchUp(runner: ProjectionRunner<unknown>) {
-  for (;;) {
-    try {
-      const r = await runner.runBatch();
-      if (!r.more) return;
-    } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith('projection failed'))) throw error;
-    }
-  }
-}
 
 async function rows(db: LedgerDatabase, table = 'read_crm') {
   const { rows } = await db.sql.query<{ customer_id: string; doc: string; basis: string; position: string }>(
@@ -69,7 +59,7 @@ describeOnEachDatabase('projection runtime', (suite) => {
     for (const c of ['b', 'c', 'd']) await append(db, `cust_${c}`, 'ok', 3);
     await append(db, 'cust_a', 'after', 4);
     await append(db, 'cust_b', 'later', 5);
-    await catchUp(runner);
+    await catchUpThroughFailures(runner);
 
     const docs = new Map((await rows(db)).map((r) => [r.customer_id, JSON.parse(r.doc) as Doc]));
     assert.deepEqual(docs.get('cust_a')?.seen, ['first']);
@@ -88,7 +78,7 @@ describeOnEachDatabase('projection runtime', (suite) => {
     fixed = true;
     assert.deepEqual(await drainCustomer(db.sql, runner, 'cust_a', 'test'), { customerId: 'cust_a', applied: 2, stillParked: 0 });
     await append(db, 'cust_a', 'next', 6);
-    await catchUp(runner);
+    await catchUpThroughFailures(runner);
     const a = (await rows(db)).find((r) => r.customer_id === 'cust_a')!;
     assert.deepEqual((JSON.parse(a.doc) as Doc).seen, ['first', 'poison', 'after', 'next']);
     assert.equal((await listParked(db.sql, { projection: 'crm' })).length, 0);
@@ -99,7 +89,7 @@ describeOnEachDatabase('projection runtime', (suite) => {
     const runner = new ProjectionRunner(db.sql, listing as ReadModel<unknown, unknown, null>, null, { maxAttempts: 1 });
     await append(db, 'cust_e', 'poison', 7);
     await append(db, 'cust_e', 'after', 8);
-    await catchUp(runner);
+    await catchUpThroughFailures(runner);
     const [failed] = await listParked(db.sql, { projection: 'crm' });
     const drained = await skipParked(db.sql, runner, failed!.id, 'ops@example', 'known bad import');
     assert.deepEqual(drained, { customerId: 'cust_e', applied: 1, stillParked: 0 });
@@ -113,12 +103,12 @@ describeOnEachDatabase('projection runtime', (suite) => {
 
     // A customer whose only event is skipped: its state still starts from that event.
     await append(db, 'cust_f', 'poison', 9);
-    await catchUp(runner);
+    await catchUpThroughFailures(runner);
     const [only] = await listParked(db.sql, { projection: 'crm' });
     assert.deepEqual(await skipParked(db.sql, runner, only!.id, 'ops@example', 'known bad import'), { customerId: 'cust_f', applied: 0, stillParked: 0 });
     fixed = true;
     await append(db, 'cust_f', 'after', 10);
-    await catchUp(runner);
+    await catchUpThroughFailures(runner);
     const f = (await rows(db)).find((r) => r.customer_id === 'cust_f')!;
     assert.deepEqual((JSON.parse(f.doc) as Doc).seen, ['after']);
     assert.equal(f.basis, await foldedBasisText(db, 'cust_f', f.position));
@@ -129,7 +119,7 @@ describeOnEachDatabase('projection runtime', (suite) => {
     for (let i = 0; i < 300; i += 1) await append(db, `cust_r${i % 10}`, `p${i}`, i);
     const one = new ProjectionRunner(db.sql, listing as ReadModel<unknown, unknown, null>, null, { batchSize: 13 });
     const two = new ProjectionRunner(db.sql, listing as ReadModel<unknown, unknown, null>, null, { batchSize: 13 });
-    await Promise.all([catchUp(one), catchUp(two), catchUp(one)]);
+    await Promise.all([catchUpThroughFailures(one), catchUpThroughFailures(two), catchUpThroughFailures(one)]);
     for (const r of (await rows(db)).filter((x) => x.customer_id.startsWith('cust_r'))) {
       const seen = (JSON.parse(r.doc) as Doc).seen;
       assert.equal(seen.length, 30, r.customer_id);
@@ -140,7 +130,7 @@ describeOnEachDatabase('projection runtime', (suite) => {
   test('rebuild replays into a new table that equals the live one byte for byte, then swaps', { skip }, async () => {
     fixed = true;
     const runner = new ProjectionRunner(db.sql, listing as ReadModel<unknown, unknown, null>, null, {});
-    await catchUp(runner);
+    await catchUpThroughFailures(runner);
     // Customers whose history involved a skipped event legitimately differ after a rebuild
     // with the fix in place; every other row must come back identical.
     const untouched = (all: Awaited<ReturnType<typeof rows>>) => all.filter((r) => !['cust_a', 'cust_e', 'cust_f'].includes(r.customer_id));
@@ -161,7 +151,7 @@ describeOnEachDatabase('projection runtime', (suite) => {
     // the same result; cust_e and cust_f had skipped their poison events).
     assert.deepEqual(feed.map((r) => r.customer_id).sort(), ['cust_e', 'cust_f']);
     await append(db, 'cust_r1', 'post-rebuild', 999);
-    await catchUp(runner);
+    await catchUpThroughFailures(runner);
     const r1 = (await rows(db)).find((r) => r.customer_id === 'cust_r1')!;
     assert.equal((JSON.parse(r1.doc) as Doc).seen.at(-1), 'post-rebuild');
   });

@@ -4,12 +4,11 @@ import { domainEvent } from '../../contracts/domainEvents.ts';
 import { loadConfig } from '../../services/config.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { listParked } from '../../services/projector/parkedEvents.ts';
-import type { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
 import { runTogether } from '../../services/projector/projectionCycle.ts';
 import { createProjector, createRunners } from '../../services/projector/readModelRunners.ts';
 import { recordHistories } from '../support/customerHistories.ts';
 import { describeOnEachDatabase } from '../support/databases.ts';
-import { referenceRows, tableRows } from '../support/readModelTables.ts';
+import { catchUpThroughFailures, referenceRows, tableRows } from '../support/readModelTables.ts';
 import { TEST_ENV } from '../support/testApp.ts';
 
 // The read models batched together store a customer's basis in one row only (readModelBasis.ts).
@@ -24,16 +23,6 @@ async function appendTicket(db: LedgerDatabase, customerId: string, n: number): 
   await db.store.append(`customer-${customerId}`, [{ ...event, metadata: { customerId, occurredAt: '2026-02-01T00:00:00Z', source: 'support', correlationId: `late-${n}` } }], {
     expectedVersion: 'any',
   });
-}
-
-async function runAlone(runner: ProjectionRunner<unknown>): Promise<void> {
-  for (;;) {
-    try {
-      if (!(await runner.runBatch()).more) return;
-    } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith('projection failed'))) throw error;
-    }
-  }
 }
 
 const withoutBasis = async (db: LedgerDatabase, table: string): Promise<number> =>
@@ -86,7 +75,7 @@ describeOnEachDatabase('read-model bases stored once', (suite) => {
     for (const [n, customerId] of customers.entries()) await appendTicket(db, customerId, 100 + n);
     assert.equal(await withoutBasis(db, 'read_app'), CUSTOMERS);
     const app = createRunners(db, loadConfig(TEST_ENV), { shareFolds: false, maxAttempts: 2 }).get('app')!;
-    await runAlone(app);
+    await catchUpThroughFailures(app);
 
     const parked = await listParked(db.sql, { projection: 'app', status: 'parked' });
     assert.deepEqual(parked.map((p) => [p.customerId, p.reason]), [[broken, 'failed']]);
