@@ -6,7 +6,8 @@ import { evolve, type CustomerState } from './customerState.ts';
 import { LedgerError } from './errors.ts';
 import { evaluateLifecycle } from './lifecycleMachine.ts';
 import { arrivalOf, isSuperseded, losesTie, orderingKey } from './ordering.ts';
-import { liveSubscriptions } from './subscriptions.ts';
+import { subscriptionIdOf } from './factGuards.ts';
+import { bestLiveState, liveSubscriptions } from './subscriptions.ts';
 
 // Record a fact from the outside world (Stripe, the CRM, the support desk, the app).
 export interface RecordFact {
@@ -55,12 +56,15 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
   const key = orderingKey(fact);
   const watermark = state.watermarks[key];
   const arrival = arrivalOf(watermark, fact.data.occurredAt);
-  if (arrival === 'stale' || isSuperseded(state, fact) || state.lifecycle === 'needs_review') return [fact];
+  if (arrival === 'stale' || state.lifecycle === 'needs_review') return [fact];
 
   // Same-instant siblings are all judged from the instant's base (ordering.ts), so the order
-  // they arrive in cannot change the outcome.
+  // they arrive in cannot change the outcome. A superseded fact (an older subscription's, while
+  // a newer one is current) moves nothing by the table, but it is still that subscription's
+  // newest word, so what the customer holds side by side is judged again below.
   const base = arrival === 'tie' && watermark !== undefined ? watermark.base : { lifecycle: state.lifecycle, subscriptionId: state.subscriptionId };
-  const verdict = evaluateLifecycle(base.lifecycle, base.subscriptionId, fact, liveSubscriptions(state));
+  const judged = isSuperseded(state, fact) ? { to: base.lifecycle, reviewReason: null } : evaluateLifecycle(base.lifecycle, base.subscriptionId, fact, liveSubscriptions(state));
+  const verdict = { ...judged, to: heldSideBySide(fact, state, judged.to) };
   if (verdict.to === base.lifecycle) return [fact];
   if (arrival === 'tie' && watermark !== undefined && losesTie(watermark, verdict.to)) return [fact];
   // A same-instant sibling already took the customer there.
@@ -71,6 +75,22 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
     return [fact, domainEvent('FlaggedForReview', { reason: verdict.reviewReason ?? 'manual_review', from: state.lifecycle, cause })];
   }
   return [fact, domainEvent('LifecycleChanged', { from: state.lifecycle, to: verdict.to, cause })];
+}
+
+// Several subscriptions at once: the table judges a fact by its own subscription (and what
+// was live before it), which leaves the outcome to arrival order when another subscription's
+// word came first. So a subscription fact that leaves the customer on a subscription's terms
+// (trial, active, past due, canceled) ends where their best live subscription, after it,
+// makes them: active, else past due, else trial; with none live, the table's outcome stands.
+// A refunded customer is left to the table (their own subscription reporting active again does
+// not restore access), as are flags.
+function heldSideBySide(fact: FactEvent, state: CustomerState, to: LifecycleState): LifecycleState {
+  if (to !== 'trial' && to !== 'active' && to !== 'past_due' && to !== 'canceled') return to;
+  const subscriptionId = subscriptionIdOf(fact);
+  if (state.lifecycle === 'refunded' || subscriptionId === undefined) return to;
+  const held = Object.keys(state.subscriptions ?? {});
+  if (held.length + (held.includes(subscriptionId) ? 0 : 1) < 2) return to;
+  return bestLiveState(evolve(state, fact)) ?? to;
 }
 
 // The fact still means what it means (the new customer's subscription is active); the flag

@@ -22,9 +22,9 @@ const never: Row = { lead: stay, trial: stay, active: stay, past_due: stay, canc
 
 type Row = Record<ReviewableState, Outcome>;
 
-const REMAINS_ACTIVE: Row = { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: stay, refunded: stay };
-const REMAINS_PAST_DUE: Row = { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay };
-const REMAINS_TRIAL: Row = { lead: to('trial'), trial: stay, active: to('trial'), past_due: to('trial'), canceled: stay, refunded: stay };
+const REMAINS_ACTIVE: Row = { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: to('active'), refunded: stay };
+const REMAINS_PAST_DUE: Row = { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: to('past_due'), refunded: stay };
+const REMAINS_TRIAL: Row = { lead: to('trial'), trial: stay, active: to('trial'), past_due: to('trial'), canceled: to('trial'), refunded: stay };
 
 // A fact case is a fact type narrowed by named guards (all must hold). The cases of one type
 // are mutually exclusive and together cover every fact of that type (tested).
@@ -93,16 +93,17 @@ export const LIFECYCLE_TABLE: Record<FactCaseName, Row> = {
   'SubscriptionChanged.active.newSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: to('active'), refunded: to('active') },
   'SubscriptionChanged.active.knownSubscription': { lead: to('active'), trial: to('active'), active: stay, past_due: to('active'), canceled: flag('canceled_subscription_resumed'), refunded: stay },
   'SubscriptionChanged.pastDue.knownSubscription': { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay },
-  // Another subscription than the (ended) current one is running, unpaid: a canceled customer
-  // still holds it, as a canceled customer paying a new subscription is active again.
-  'SubscriptionChanged.pastDue.newSubscription': { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: to('past_due'), refunded: stay },
+  // Another subscription than the current one is running, unpaid: a canceled customer still
+  // holds it, as a canceled customer paying a new subscription is active again. An active one
+  // is still paying for the current one (an add-on going unpaid is not the customer's dunning).
+  'SubscriptionChanged.pastDue.newSubscription': { lead: to('past_due'), trial: to('past_due'), active: stay, past_due: stay, canceled: to('past_due'), refunded: stay },
   // The end of the last live subscription (current or not): nothing is left, so canceled. While
   // another is live, the rows below apply instead.
   'SubscriptionChanged.canceled.noLiveRemains': { lead: to('canceled'), trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
   // A subscription ends while another (an add-on, a second plan, the new half of an upgrade) is
   // live: the customer is what the best remaining one makes them (applyFact makes it current).
-  // Not a cancellation, and not a loss of access. Canceled and refunded stay: a live
-  // subscription's own facts moved the customer when they arrived.
+  // Not a cancellation, and not a loss of access. A canceled customer still holding a live one
+  // (its word came first, out of order) is what it makes them; refunded stays.
   'SubscriptionChanged.canceled.activeRemains': REMAINS_ACTIVE,
   'SubscriptionChanged.canceled.pastDueRemains': REMAINS_PAST_DUE,
   'SubscriptionChanged.canceled.trialRemains': REMAINS_TRIAL,
@@ -123,7 +124,7 @@ export const LIFECYCLE_TABLE: Record<FactCaseName, Row> = {
   // a lead whose subscription renews was paying, so past_due, as in-order delivery would end.
   'PaymentFailed.renewal.knownSubscription': { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: stay, refunded: stay },
   // As SubscriptionChanged.pastDue.newSubscription: another subscription is running, unpaid.
-  'PaymentFailed.renewal.newSubscription': { lead: to('past_due'), trial: to('past_due'), active: to('past_due'), past_due: stay, canceled: to('past_due'), refunded: stay },
+  'PaymentFailed.renewal.newSubscription': { lead: to('past_due'), trial: to('past_due'), active: stay, past_due: stay, canceled: to('past_due'), refunded: stay },
   // A declined add-on or one-off invoice: the subscription (if any) is untouched.
   'PaymentFailed.oneOff': never,
   // A cancellation ends a subscription's life whatever came before it, so it decides the same

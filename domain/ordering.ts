@@ -60,8 +60,10 @@ export interface Watermark {
 export type Arrival = 'newer' | 'tie' | 'stale';
 
 // A fact about a subscription that began before the customer's current, live one (the old half
-// of an upgrade, delivered late): history, recorded but deciding nothing, however it arrives.
-// Without this, the old subscription's late "active" would take over the current one. Once the
+// of an upgrade, delivered late): history, recorded, and the table judges nothing from it,
+// however it arrives. Without this, the old subscription's late "active" would take over the
+// current one. It is still that subscription's newest word: if it is a plan held beside the
+// current one, what the customer holds side by side decides (customerCommands.ts). Once the
 // current subscription has ended, an older one's facts are no longer history: it may be a plan
 // held beside it that still runs (domain/subscriptions.ts). Money (refunds, disputes) is never
 // superseded.

@@ -1,7 +1,7 @@
 import type { FactEvent } from '../contracts/domainEvents.ts';
-import type { SubscriptionStatus } from '../contracts/events/vocabulary.ts';
+import type { LifecycleState, SubscriptionStatus } from '../contracts/events/vocabulary.ts';
 import type { CustomerState, SubscriptionSnapshot } from './customerState.ts';
-import { REMAINING_ORDER, STATUS_MEANING, type LiveSubscription } from './factGuards.ts';
+import { bestRemaining, REMAINING_ORDER, STATUS_MEANING, type LiveSubscription } from './factGuards.ts';
 import type { Arrival } from './ordering.ts';
 
 // The customer's subscriptions side by side. The lifecycle follows the current one; these
@@ -69,6 +69,14 @@ export function liveSubscriptions(state: Pick<CustomerState, 'subscriptions'>): 
     const meaning = meaningOf(snapshot.status);
     return isLiveMeaning(meaning) ? [{ id, meaning }] : [];
   });
+}
+
+const STATE_OF: Record<LiveSubscription['meaning'], LifecycleState> = { active: 'active', pastDue: 'past_due', trialing: 'trial' };
+
+// What the customer's best live subscription makes them (REMAINING_ORDER); null when none is live.
+export function bestLiveState(state: Pick<CustomerState, 'subscriptions'>): LifecycleState | null {
+  const best = bestRemaining(liveSubscriptions(state), undefined);
+  return best === null ? null : STATE_OF[best];
 }
 
 // The current subscription ended: another live one, if any, becomes current, with its terms.

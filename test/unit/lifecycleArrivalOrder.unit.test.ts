@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FactEvent } from '../../contracts/domainEvents.ts';
 import { facts, permutations, recordFact, run } from './lifecycleFixtures.ts';
+import { describeFacts, seededRandom, shuffled, twoSubscriptionLife } from './subscriptionLives.ts';
 
 // Stripe does not deliver a subscription's events in order, and a retried delivery can arrive
 // days late. Whatever the arrival order of one subscription's facts, the customer must end
@@ -188,5 +189,53 @@ describe('subscriptions held side by side, every arrival order, one final state'
 
   test('both canceled in the same second: canceled', () => {
     assertConverges([facts.subscriptionActivated(1, MAIN), facts.subscriptionActivated(3, ADD_ON), facts.subscriptionCanceled(5, ADD_ON), facts.subscriptionCanceled(5, MAIN)], 'canceled');
+  });
+
+  // The customer is what their best live subscription makes them, whichever spoke last.
+  test('the add-on goes past due while the main plan is paid: active in every order', () => {
+    assertConverges(
+      [
+        facts.subscriptionActivated(1, MAIN),
+        facts.paymentSucceeded(1, MAIN),
+        facts.subscriptionActivated(3, ADD_ON),
+        facts.paymentSucceeded(3, ADD_ON),
+        facts.renewalFailed(5, ADD_ON),
+        facts.subscriptionChanged(5, 'past_due', ADD_ON),
+      ],
+      'active',
+    );
+  });
+
+  test("the main plan's past-due word arriving after the add-on's paid invoice: active in every order", () => {
+    // The order that once ended past_due: the add-on's invoice, then the main plan's start and
+    // its failed renewal (judged on the main plan alone), then the add-on's own start (a tie).
+    const history = [
+      facts.subscriptionActivated(1, MAIN),
+      facts.paymentSucceeded(1, MAIN),
+      facts.renewalFailed(2, MAIN),
+      facts.subscriptionChanged(2, 'past_due', MAIN),
+      facts.subscriptionActivated(4, ADD_ON),
+      facts.paymentSucceeded(4, ADD_ON),
+    ];
+    const [activated, paid, failed, pastDue, addOnActivated, addOnPaid] = history as [FactEvent, FactEvent, FactEvent, FactEvent, FactEvent, FactEvent];
+    assert.equal(run([paid, addOnPaid, activated, failed, addOnActivated, pastDue].map(recordFact)).state.lifecycle, 'active');
+    assertConverges(history, 'active');
+  });
+
+  test("a trial added beside a paid plan, the trial's word first: active in every order", () => {
+    // The paid plan began before the trial, so its facts arrive as an older subscription's.
+    assertConverges([facts.subscriptionActivated(1, MAIN), facts.paymentSucceeded(1, MAIN), facts.trialStarted(2, ADD_ON)], 'active');
+  });
+
+  test('generated two-subscription lives: in order, the best final status; in any order, the same state', () => {
+    const random = seededRandom(7);
+    const failures: string[] = [];
+    for (let n = 0; n < 150; n += 1) {
+      const { inOrder: history, expected } = twoSubscriptionLife(random);
+      const finals = new Set([inOrder(history)]);
+      for (let order = 0; order < 20; order += 1) finals.add(run(shuffled(history, random).map(recordFact)).state.lifecycle);
+      if (inOrder(history) !== expected || finals.size > 1) failures.push(`${[...finals].join(' / ')}, expected ${expected}: ${describeFacts(history)}`);
+    }
+    assert.deepEqual(failures, []);
   });
 });

@@ -63,6 +63,8 @@ describe('lifecycle table: the rules the business asked for, written out', () =>
     ['a refunded subscription reporting active does not restore access', 'refunded', facts.subscriptionChanged(WHEN, 'active'), 'stay'],
     ['a one-off payment is not a subscription', 'lead', facts.paymentSucceeded(WHEN, null), 'stay'],
     ['a declined add-on purchase leaves an active customer active', 'active', facts.paymentFailed(WHEN, null), 'stay'],
+    ['an add-on subscription going past due leaves a paying customer active', 'active', facts.subscriptionChanged(WHEN, 'past_due', 'sub_2'), 'stay'],
+    ["an add-on's failed renewal leaves a paying customer active", 'active', facts.renewalFailed(WHEN, 'sub_2'), 'stay'],
     ['a declined one-off invoice leaves a trial on its trial', 'trial', facts.paymentFailed(WHEN, null), 'stay'],
     ['a declined one-off invoice changes nothing for a past-due customer', 'past_due', facts.paymentFailed(WHEN, null), 'stay'],
     ["a lead's failed first subscription invoice keeps it a lead", 'lead', facts.paymentFailed(WHEN), 'stay'],

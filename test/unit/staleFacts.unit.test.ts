@@ -5,7 +5,7 @@ import { customerDecider } from '../../domain/customerDecider.ts';
 import { FACT_CASES, LIFECYCLE_TABLE, type FactCaseName, type ReviewableState } from '../../domain/lifecycleTable.ts';
 import { arrivalOf, orderingKey } from '../../domain/ordering.ts';
 import { deciderSpecification } from './deciderSpecification.ts';
-import { at, facts, historyTo, NOW, recordFact, sampleFact, stateAfter } from './lifecycleFixtures.ts';
+import { at, facts, givenFor, historyTo, NOW, recordFact, sampleFact, stateAfter } from './lifecycleFixtures.ts';
 
 const spec = deciderSpecification(customerDecider, { now: NOW });
 const caseNames = Object.keys(FACT_CASES) as FactCaseName[];
@@ -25,10 +25,10 @@ describe('stale facts: older than what was applied for the same object -> record
       test(`${state} + stale ${name}`, () => {
         const fact = sampleFact(name, 10);
         assert.match(orderingKey(fact), /^subscription:/);
-        const decidedWhenFresh = customerDecider.decide(recordFact(fact), stateAfter(historyTo(state)), { now: NOW });
+        const decidedWhenFresh = customerDecider.decide(recordFact(fact), stateAfter(givenFor(name, state)), { now: NOW });
         assert.equal(decidedWhenFresh.length, 2, 'control: the same fact decides something when it is not stale');
         spec
-          .given([...historyTo(state), newerNoOpOn(fact, 20)])
+          .given([...givenFor(name, state), newerNoOpOn(fact, 20)])
           .when(recordFact(fact))
           .then([fact]);
       });

@@ -1,0 +1,87 @@
+import type { FactEvent } from '../../contracts/domainEvents.ts';
+import type { LifecycleState } from '../../contracts/events/vocabulary.ts';
+import { facts } from './lifecycleFixtures.ts';
+
+// Valid Stripe lives of two subscriptions one customer holds side by side, generated from a
+// seed (the same seed, the same lives): each a trial or a paid start, maybe a conversion, maybe
+// a failed renewal with or without recovery, maybe a cancellation; the second starting up to
+// four seconds after the first. Shared by the arrival-order tests and the wider net of
+// `npx tsx scripts/subscriptionLives.ts`.
+
+type Meaning = 'trialing' | 'active' | 'pastDue' | 'canceled';
+
+export interface TwoSubscriptionLife {
+  // Both subscriptions' facts, in source-time order.
+  inOrder: FactEvent[];
+  // What the customer should end as: their best subscription's final status (active, else
+  // past due, else trial), canceled when neither is live.
+  expected: LifecycleState;
+}
+
+export function seededRandom(seed: number): () => number {
+  let next = seed;
+  return () => (next = (next * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
+export function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}
+
+function life(id: string, start: number, random: () => number): { events: FactEvent[]; end: Meaning } {
+  const chance = (p: number) => random() < p;
+  const events: FactEvent[] = [];
+  let t = start;
+  let end: Meaning;
+  if (chance(0.4)) {
+    events.push(facts.trialStarted(t, id));
+    end = 'trialing';
+    if (chance(0.6)) {
+      t += 1 + Math.floor(random() * 2);
+      events.push(facts.subscriptionChanged(t, 'active', id), facts.paymentSucceeded(t, id));
+      end = 'active';
+    }
+  } else {
+    events.push(facts.subscriptionActivated(t, id), facts.paymentSucceeded(t, id));
+    end = 'active';
+  }
+  if (end === 'active' && chance(0.4)) {
+    t += 1 + Math.floor(random() * 2);
+    events.push(facts.renewalFailed(t, id), facts.subscriptionChanged(t, 'past_due', id));
+    end = 'pastDue';
+    if (chance(0.4)) {
+      t += 1;
+      events.push(facts.paymentSucceeded(t, id), facts.subscriptionChanged(t, 'active', id));
+      end = 'active';
+    }
+  }
+  if (chance(0.5)) {
+    t += 1 + Math.floor(random() * 2);
+    events.push(facts.subscriptionCanceled(t, id));
+    end = 'canceled';
+  }
+  return { events, end };
+}
+
+const best = (ends: Meaning[]): LifecycleState =>
+  ends.includes('active') ? 'active' : ends.includes('pastDue') ? 'past_due' : ends.includes('trialing') ? 'trial' : 'canceled';
+
+export function twoSubscriptionLife(random: () => number): TwoSubscriptionLife {
+  const a = life('sub_a', 1, random);
+  const b = life('sub_b', 1 + Math.floor(random() * 5), random);
+  const inOrder = [...a.events, ...b.events].sort((x, y) => Date.parse(x.data.occurredAt) - Date.parse(y.data.occurredAt));
+  return { inOrder, expected: best([a.end, b.end]) };
+}
+
+export const describeFacts = (history: readonly FactEvent[]) =>
+  history
+    .map((fact) => {
+      const status = 'status' in fact.data ? `(${String(fact.data.status)})` : '';
+      const subscription = 'subscriptionId' in fact.data ? String(fact.data.subscriptionId) : '';
+      return `${fact.type}${status}@${fact.data.occurredAt.slice(17, 19)} ${subscription}`;
+    })
+    .join(', ');
