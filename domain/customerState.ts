@@ -3,7 +3,7 @@ import type { Plan } from '../contracts/events/common.ts';
 import type { Cause, ReviewReason } from '../contracts/events/decisions.ts';
 import type { IdentityKind, LifecycleState, SubscriptionStatus } from '../contracts/events/vocabulary.ts';
 import { applyFact } from './applyFact.ts';
-import { trackSubscription } from './subscriptions.ts';
+import { currentSubscriptionOf, trackSubscription } from './subscriptions.ts';
 import { arrivalOf, isSuperseded, orderingKey, type Watermark } from './ordering.ts';
 
 // A customer as the decider sees it, rebuilt by folding its stream with `evolve`. It also
@@ -66,8 +66,13 @@ export interface SubscriptionSnapshot {
   plan: Plan | null;
   mrrCents: number | null;
   currency: string | null;
-  // The earliest source time seen for it.
+  // The source time of the word its status is from. Optional: snapshots stored before it lack it.
+  statusAt?: string;
+  // The earliest source time seen for it, stale facts included.
   since: string;
+  // The source time of the fact each term was taken from: the newest that stated it.
+  // Optional: snapshots stored before it lack it.
+  termsAt?: { plan?: string; mrrCents?: string; currency?: string };
 }
 
 export const initialState: CustomerState = {
@@ -130,8 +135,9 @@ function evolveFact(state: CustomerState, fact: FactEvent): CustomerState {
   const key = orderingKey(fact);
   const watermark = state.watermarks[key];
   const arrival = arrivalOf(watermark, fact.data.occurredAt);
-  // A stale fact stays in the stream for the record but must not overwrite newer data.
-  if (arrival === 'stale') return state;
+  // A stale fact stays in the stream for the record but must not overwrite newer data; it may
+  // only fill in what its subscription's newer words left unsaid.
+  if (arrival === 'stale') return withCurrentTerms(trackSubscription(state, fact, arrival));
   const withWatermark =
     arrival === 'newer'
       ? {
@@ -148,8 +154,28 @@ function evolveFact(state: CustomerState, fact: FactEvent): CustomerState {
       : state;
   const tracked = trackSubscription(withWatermark, fact, arrival);
   // Recorded and watermarked, but an older subscription's history changes nothing else we cache.
-  if (isSuperseded(state, fact)) return tracked;
-  return applyFact(tracked, fact);
+  if (isSuperseded(state, fact)) return withCurrentTerms(tracked);
+  return withCurrentTerms(applyFact(tracked, fact));
+}
+
+// Which subscription is current, and its status, terms and start, follow from the snapshots,
+// which do not depend on the order facts arrived in (subscriptions.ts).
+function withCurrentTerms(state: CustomerState): CustomerState {
+  const id = currentSubscriptionOf(state);
+  const snapshot = id === null ? undefined : state.subscriptions?.[id];
+  if (id === null || snapshot === undefined) return state;
+  const { status, plan, mrrCents, currency, since } = snapshot;
+  if (
+    state.subscriptionId === id &&
+    state.subscriptionStatus === status &&
+    state.plan === plan &&
+    state.mrrCents === mrrCents &&
+    state.currency === currency &&
+    state.subscriptionSince === since
+  ) {
+    return state;
+  }
+  return { ...state, subscriptionId: id, subscriptionStatus: status, plan, mrrCents, currency, subscriptionSince: since };
 }
 
 function markWinner(state: CustomerState, cause: Cause, winner: LifecycleState): CustomerState {

@@ -1,5 +1,6 @@
 import type { FactEvent } from '../contracts/domainEvents.ts';
 import type { LifecycleState, SubscriptionStatus } from '../contracts/events/vocabulary.ts';
+import type { Plan } from '../contracts/events/common.ts';
 import type { CustomerState, SubscriptionSnapshot } from './customerState.ts';
 import { bestRemaining, REMAINING_ORDER, STATUS_MEANING, type LiveSubscription } from './factGuards.ts';
 import type { Arrival } from './ordering.ts';
@@ -34,30 +35,69 @@ function statusOf(fact: FactEvent, known: SubscriptionSnapshot | undefined): Sub
   }
 }
 
-// Same-instant snapshots of one subscription keep the one furthest along its life, so the
+// Same-instant statuses of one subscription keep the one furthest along its life, so the
 // arrival order of a same-second "active" and "canceled" cannot change what is recorded.
 const RANK: Record<ReturnType<typeof meaningOf>, number> = { undecided: 0, trialing: 1, active: 2, pastDue: 3, canceled: 4 };
 const meaningOf = (status: SubscriptionStatus) => STATUS_MEANING[status];
 
-// Called for every fact that is not stale for its ordering key (the subscription's), superseded
-// or not: the snapshot is always the subscription's newest word.
+// Called for every fact, stale for its ordering key or not, superseded or not. Each part of a
+// snapshot is the subscription's newest word on it: its status (at the same instant the one
+// furthest along its life), each term, and its start (the earliest). So a status-less newer fact
+// (a trial reminder) does not hide an older fact's status, and the arrival order does not
+// decide what is recorded.
 export function trackSubscription(state: CustomerState, fact: FactEvent, arrival: Arrival): CustomerState {
   if (!('subscriptionId' in fact.data) || fact.data.subscriptionId === undefined) return state;
   const id = fact.data.subscriptionId;
+  const occurredAt = fact.data.occurredAt;
   const known = state.subscriptions?.[id];
   const status = statusOf(fact, known);
-  if (status === undefined) return state;
-  if (known !== undefined && arrival === 'tie' && RANK[meaningOf(known.status)] > RANK[meaningOf(status)]) return state;
-  const terms = 'plan' in fact.data ? fact.data : undefined;
+  if (known === undefined) {
+    if (status === undefined) return state;
+    return withSnapshot(state, id, noteWord({ status, statusAt: occurredAt, plan: null, mrrCents: null, currency: null, since: occurredAt, termsAt: {} }, fact));
+  }
+  // A snapshot stored before `statusAt` existed is as new as its ordering key's watermark.
+  const order = known.statusAt === undefined ? (arrival === 'newer' ? 1 : arrival === 'tie' ? 0 : -1) : Date.parse(occurredAt) - Date.parse(known.statusAt);
+  const newer = status !== undefined && (order > 0 || (order === 0 && RANK[meaningOf(status)] >= RANK[meaningOf(known.status)]));
+  return withSnapshot(state, id, noteWord(newer ? { ...known, status, statusAt: occurredAt } : known, fact));
+}
+
+const withSnapshot = (state: CustomerState, id: string, snapshot: SubscriptionSnapshot): CustomerState =>
+  state.subscriptions?.[id] === snapshot ? state : { ...state, subscriptions: { ...state.subscriptions, [id]: snapshot } };
+
+type Term = 'plan' | 'mrrCents' | 'currency';
+const TERMS: readonly Term[] = ['plan', 'mrrCents', 'currency'];
+
+// Each term from the newest fact that states it (whatever order they arrive in); at the same
+// instant the greater value, so that two same-second words cannot leave it to arrival order.
+// Snapshots stored before `termsAt` existed count their terms as of `since`.
+function noteWord(snapshot: SubscriptionSnapshot, fact: FactEvent): SubscriptionSnapshot {
   const occurredAt = fact.data.occurredAt;
-  const snapshot: SubscriptionSnapshot = {
-    status,
-    plan: terms?.plan ?? known?.plan ?? null,
-    mrrCents: (terms && 'mrrCents' in terms ? terms.mrrCents : undefined) ?? known?.mrrCents ?? null,
-    currency: (terms && 'currency' in terms ? terms.currency : undefined) ?? known?.currency ?? null,
-    since: known === undefined || Date.parse(occurredAt) < Date.parse(known.since) ? occurredAt : known.since,
-  };
-  return { ...state, subscriptions: { ...state.subscriptions, [id]: snapshot } };
+  const since = Date.parse(occurredAt) < Date.parse(snapshot.since) ? occurredAt : snapshot.since;
+  let next = since === snapshot.since ? snapshot : { ...snapshot, since };
+  for (const term of TERMS) {
+    const stated = termOf(fact, term);
+    if (stated === undefined) continue;
+    const at = snapshot.termsAt?.[term] ?? (snapshot[term] === null ? undefined : snapshot.since);
+    const difference = at === undefined ? 1 : Date.parse(occurredAt) - Date.parse(at);
+    if (difference < 0 || (difference === 0 && JSON.stringify(stated) <= JSON.stringify(snapshot[term]))) continue;
+    next = { ...next, [term]: stated, termsAt: { ...next.termsAt, [term]: occurredAt } };
+  }
+  // In one key order, so that the same snapshot serialises the same whatever the arrival order.
+  const termsAt = next.termsAt;
+  if (termsAt === snapshot.termsAt || termsAt === undefined) return next;
+  return { ...next, termsAt: Object.fromEntries(TERMS.flatMap((term) => (termsAt[term] === undefined ? [] : [[term, termsAt[term]]]))) };
+}
+
+function termOf(fact: FactEvent, term: Term): Plan | number | string | undefined {
+  switch (fact.type) {
+    case 'TrialStarted':
+    case 'SubscriptionActivated':
+    case 'SubscriptionChanged':
+    case 'PaymentSucceeded':
+      return fact.data[term] ?? undefined;
+    default:
+      return undefined;
+  }
 }
 
 const isLiveMeaning = (meaning: ReturnType<typeof meaningOf>): meaning is LiveSubscription['meaning'] =>
@@ -79,18 +119,37 @@ export function bestLiveState(state: Pick<CustomerState, 'subscriptions'>): Life
   return best === null ? null : STATE_OF[best];
 }
 
-// The current subscription ended: another live one, if any, becomes current, with its terms.
-// In the order the lifecycle judges them (factGuards.ts, REMAINING_ORDER), then the newest.
+// In the order the lifecycle judges live subscriptions (factGuards.ts, REMAINING_ORDER), then
+// the newest, then by id.
+const bestFirst =
+  (snapshots: Record<string, SubscriptionSnapshot>) =>
+  (a: LiveSubscription, b: LiveSubscription): number =>
+    REMAINING_ORDER.indexOf(a.meaning) - REMAINING_ORDER.indexOf(b.meaning) ||
+    Date.parse(snapshots[b.id]!.since) - Date.parse(snapshots[a.id]!.since) ||
+    a.id.localeCompare(b.id);
+
+// The subscription the customer's state comes from: the best live one (REMAINING_ORDER, then the
+// newest, then by id); with none live, the one whose last word is newest (then by id); with no
+// snapshots (a basis stored before them), whatever the state says.
+export function currentSubscriptionOf(state: Pick<CustomerState, 'subscriptions' | 'subscriptionId' | 'watermarks'>): string | null {
+  const snapshots = state.subscriptions ?? {};
+  const ids = Object.keys(snapshots);
+  if (ids.length === 0) return state.subscriptionId;
+  const live = liveSubscriptions(state);
+  if (live.length > 0) {
+    return live.sort(bestFirst(snapshots))[0]!.id;
+  }
+  const lastWord = (id: string) => Date.parse(state.watermarks[`subscription:${id}`]?.occurredAt ?? snapshots[id]!.since);
+  return ids.sort((a, b) => lastWord(b) - lastWord(a) || a.localeCompare(b))[0]!;
+}
+
+// The current subscription ended: the best other live one, if any, becomes current, with its
+// terms (bestFirst).
 export function handOverToLive(state: CustomerState): CustomerState {
   const snapshots = state.subscriptions ?? {};
   const [next] = liveSubscriptions(state)
     .filter((live) => live.id !== state.subscriptionId)
-    .sort(
-      (a, b) =>
-        REMAINING_ORDER.indexOf(a.meaning) - REMAINING_ORDER.indexOf(b.meaning) ||
-        Date.parse(snapshots[b.id]!.since) - Date.parse(snapshots[a.id]!.since) ||
-        a.id.localeCompare(b.id),
-    );
+    .sort(bestFirst(snapshots));
   if (next === undefined) return state;
   const snapshot = snapshots[next.id]!;
   return {

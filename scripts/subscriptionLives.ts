@@ -4,11 +4,13 @@
 // For each generated life (test/unit/subscriptionLives.ts) it reports
 //   - "wrong": in-order delivery ends elsewhere than the best of the two subscriptions' final
 //     statuses (active, else past_due, else trial; canceled when neither is live), and
-//   - "diverging": random arrival orders do not all end in the same state.
+//   - "diverging": random arrival orders do not all end in the same state, and
+//   - "view diverging": they do not all leave the same current subscription, status, terms and
+//     snapshots (subscriptionView).
 // The unit tests (lifecycleArrivalOrder) hold a smaller sample of the same lives to zero; this is
 // the wider net for the next change to the rules. A dev tool: not run by `npm test`.
 import { recordFact, run } from '../test/unit/lifecycleFixtures.ts';
-import { describeFacts, seededRandom, shuffled, twoSubscriptionLife } from '../test/unit/subscriptionLives.ts';
+import { describeFacts, seededRandom, shuffled, subscriptionView, twoSubscriptionLife } from '../test/unit/subscriptionLives.ts';
 
 const random = seededRandom(Number(process.argv[2] ?? 7));
 const lives = Number(process.argv[3] ?? 200);
@@ -16,12 +18,19 @@ const orders = Number(process.argv[4] ?? 40);
 
 let wrong = 0;
 let diverging = 0;
+let viewDiverging = 0;
 const examples: string[] = [];
 for (let n = 0; n < lives; n += 1) {
   const { inOrder, expected } = twoSubscriptionLife(random);
   const final = run(inOrder.map(recordFact)).state.lifecycle;
   const finals = new Set([final]);
-  for (let order = 0; order < orders; order += 1) finals.add(run(shuffled(inOrder, random).map(recordFact)).state.lifecycle);
+  const views = new Set([subscriptionView(inOrder)]);
+  for (let order = 0; order < orders; order += 1) {
+    const shuffledOrder = shuffled(inOrder, random);
+    finals.add(run(shuffledOrder.map(recordFact)).state.lifecycle);
+    views.add(subscriptionView(shuffledOrder));
+  }
+  if (views.size > 1) viewDiverging += 1;
   if (final !== expected) {
     wrong += 1;
     if (examples.length < 6) examples.push(`wrong: ${final}, expected ${expected}: ${describeFacts(inOrder)}`);
@@ -31,5 +40,5 @@ for (let n = 0; n < lives; n += 1) {
     if (examples.length < 6) examples.push(`diverging: ${[...finals].join(' / ')}: ${describeFacts(inOrder)}`);
   }
 }
-console.log(`${lives} two-subscription lives, ${orders} arrival orders each: in order wrong ${wrong}, diverging across arrival orders ${diverging}`);
+console.log(`${lives} two-subscription lives, ${orders} arrival orders each: in order wrong ${wrong}, diverging across arrival orders ${diverging}, view diverging ${viewDiverging}`);
 for (const example of examples) console.log(`  ${example}`);

@@ -42,7 +42,10 @@ export function customerViewOf({ customerId, state, version, events }: LoadedCus
     subscriptionStatus: state.subscriptionStatus,
     mrrCents: state.mrrCents,
     currency: state.currency,
-    subscriptions: Object.entries(state.subscriptions ?? {}).map(([id, snapshot]) => ({ id, ...snapshot })),
+    // Oldest first (then by id), whatever order their facts arrived in; bookkeeping stays inside.
+    subscriptions: Object.entries(state.subscriptions ?? {})
+      .map(([id, { status, plan, mrrCents, currency, since }]) => ({ id, status, plan, mrrCents, currency, since }))
+      .sort((a, b) => Date.parse(a.since) - Date.parse(b.since) || a.id.localeCompare(b.id)),
     trialEndsAt: state.trialEndsAt,
     lastPayment: state.lastPayment,
     lastRefund: state.lastRefund,

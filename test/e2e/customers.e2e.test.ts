@@ -108,6 +108,43 @@ for (const target of databaseTargets) {
       assert.equal(res.headers['cache-control'], 'private, no-cache');
     });
 
+    test('two subscriptions delivered in either order: the same view, the paid plan current, oldest first', { skip }, async () => {
+      const addOnPlan = { ...plan, priceId: 'price_addon', productId: 'prod_addon', nickname: 'Add-on' };
+      const main: FactEvent[] = [
+        domainEvent('SubscriptionActivated', { occurredAt: '2026-03-02T09:00:00Z', subscriptionId: 'sub_main', plan, mrrCents: 4900, currency: 'eur' }),
+        domainEvent('PaymentSucceeded', { occurredAt: '2026-03-02T09:00:00Z', subscriptionId: 'sub_main', invoiceId: 'in_main', amountCents: 4900, currency: 'eur' }),
+      ];
+      const addOn: FactEvent[] = [
+        domainEvent('SubscriptionActivated', { occurredAt: '2026-03-03T09:00:00Z', subscriptionId: 'sub_addon', plan: addOnPlan, mrrCents: 900, currency: 'eur' }),
+        domainEvent('PaymentFailed', { occurredAt: '2026-03-04T09:00:00Z', subscriptionId: 'sub_addon', invoiceId: 'in_addon', amountCents: 900, currency: 'eur', billingReason: 'subscription_cycle' }),
+        domainEvent('SubscriptionChanged', { occurredAt: '2026-03-04T09:00:00Z', subscriptionId: 'sub_addon', plan: addOnPlan, mrrCents: 900, currency: 'eur', status: 'past_due' }),
+      ];
+      const views: unknown[] = [];
+      for (const [name, order] of [['in-order', [...main, ...addOn]], ['add-on-first', [...[...addOn].reverse(), ...main]]] as const) {
+        const stripeId = `cus_two_${name}`;
+        for (const [index, fact] of order.entries()) await record(t, fact, [{ kind: 'stripe', externalId: stripeId }], `evt_${name}_${index}`);
+        const { customerId: _id, identities: _ids, version: _version, ...view } = (await get(t, `stripe:${stripeId}`)).json();
+        views.push(view);
+      }
+      const [inOrder, addOnFirst] = views as [Record<string, unknown>, Record<string, unknown>];
+      // The add-on going past due while the main plan is paid: still active, on the main plan.
+      assert.equal((inOrder.lifecycle as { state: string }).state, 'active');
+      assert.equal(inOrder.subscriptionId, 'sub_main');
+      assert.equal(inOrder.mrrCents, 4900);
+      assert.deepEqual(
+        inOrder.subscriptions,
+        [
+          { id: 'sub_main', status: 'active', plan, mrrCents: 4900, currency: 'eur', since: '2026-03-02T09:00:00Z' },
+          { id: 'sub_addon', status: 'past_due', plan: addOnPlan, mrrCents: 900, currency: 'eur', since: '2026-03-03T09:00:00Z' },
+        ],
+      );
+      assert.deepEqual(
+        { ...addOnFirst, lifecycle: (addOnFirst.lifecycle as { state: string }).state },
+        { ...inOrder, lifecycle: (inOrder.lifecycle as { state: string }).state },
+        'every field but when the lifecycle moved',
+      );
+    });
+
     test('a lead that never moved: lead since its first fact', { skip }, async () => {
       const view = (await get(t, 'app:app-user-lin')).json();
       assert.equal(view.customerId, leadId);

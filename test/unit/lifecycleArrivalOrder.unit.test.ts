@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FactEvent } from '../../contracts/domainEvents.ts';
 import { facts, permutations, recordFact, run } from './lifecycleFixtures.ts';
-import { describeFacts, seededRandom, shuffled, twoSubscriptionLife } from './subscriptionLives.ts';
+import { describeFacts, seededRandom, shuffled, subscriptionView, twoSubscriptionLife } from './subscriptionLives.ts';
 
 // Stripe does not deliver a subscription's events in order, and a retried delivery can arrive
 // days late. Whatever the arrival order of one subscription's facts, the customer must end
@@ -24,6 +24,13 @@ function assertConverges(history: readonly FactEvent[], expected: string) {
   assert.equal(inOrder(history), expected, 'control: in-order delivery');
   const finals = finalStates(history);
   assert.deepEqual([...finals.keys()], [expected], `orders that end elsewhere: ${JSON.stringify([...finals])}`);
+}
+
+function assertViewConverges(history: readonly FactEvent[], orders: readonly (readonly FactEvent[])[] = permutations(history)): string {
+  const expected = subscriptionView(history);
+  const elsewhere = orders.filter((order) => subscriptionView(order) !== expected);
+  assert.deepEqual(elsewhere.slice(0, 1).map((order) => `${subscriptionView(order)} after ${describeFacts(order)}`), [], `in order: ${expected}`);
+  return expected;
 }
 
 // A trial that converts, fails a renewal and is canceled. Same-second pairs are what Stripe
@@ -64,6 +71,14 @@ describe('one subscription, every arrival order, one final state', () => {
     assert.equal(state.subscriptionId, 'sub_1', 'the cancellation names the subscription the customer had');
     assert.equal(state.subscriptionStatus, 'canceled');
     assert.equal(appended.filter((event) => event.type === 'LifecycleChanged').length, 1, 'the late facts are recorded and decide nothing');
+  });
+
+  test(`its plan, MRR, currency and start are the same in all ${permutations(dunningToCancel).length} orders, the deletion first included`, () => {
+    // The deletion names no plan: the late facts, stale for the lifecycle, still tell its terms.
+    const view = JSON.parse(assertViewConverges(dunningToCancel)) as { subscriptionSince: string; mrrCents: number; plan: unknown };
+    assert.equal(view.subscriptionSince, facts.trialStarted(1).data.occurredAt);
+    assert.equal(view.mrrCents, 4900);
+    assert.notEqual(view.plan, null);
   });
 
   test('a subscription that never started (incomplete, failed, expired) converges too', () => {
@@ -237,5 +252,19 @@ describe('subscriptions held side by side, every arrival order, one final state'
       if (inOrder(history) !== expected || finals.size > 1) failures.push(`${[...finals].join(' / ')}, expected ${expected}: ${describeFacts(history)}`);
     }
     assert.deepEqual(failures, []);
+  });
+
+  test('generated two-subscription lives: the current subscription, its terms and every snapshot are the same in any order', () => {
+    const random = seededRandom(11);
+    for (let n = 0; n < 150; n += 1) {
+      const { inOrder: history } = twoSubscriptionLife(random);
+      assertViewConverges(history, Array.from({ length: 20 }, () => shuffled(history, random)));
+    }
+  });
+
+  test('the current subscription is the best live one, whichever spoke last', () => {
+    // The add-on started later and its trial spoke last; the paid plan is what the customer is on.
+    const history = [facts.subscriptionActivated(1, MAIN), facts.paymentSucceeded(1, MAIN), facts.trialStarted(4, ADD_ON)];
+    assert.equal(JSON.parse(assertViewConverges(history)).subscriptionId, MAIN);
   });
 });

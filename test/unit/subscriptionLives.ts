@@ -1,6 +1,6 @@
 import type { FactEvent } from '../../contracts/domainEvents.ts';
 import type { LifecycleState } from '../../contracts/events/vocabulary.ts';
-import { facts } from './lifecycleFixtures.ts';
+import { facts, recordFact, run } from './lifecycleFixtures.ts';
 
 // Valid Stripe lives of two subscriptions one customer holds side by side, generated from a
 // seed (the same seed, the same lives): each a trial or a paid start, maybe a conversion, maybe
@@ -85,3 +85,13 @@ export const describeFacts = (history: readonly FactEvent[]) =>
       return `${fact.type}${status}@${fact.data.occurredAt.slice(17, 19)} ${subscription}`;
     })
     .join(', ');
+
+// What the customer's subscriptions look like after the facts, in order: which one is current,
+// its status, terms and start, and every subscription's snapshot (map order aside). Read by the
+// customer API, the CRM's MRR and plan, and the app's entitlements.
+export function subscriptionView(history: readonly FactEvent[]): string {
+  const state = run(history.map(recordFact)).state;
+  const { lifecycle, subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency } = state;
+  const snapshots = Object.entries(state.subscriptions ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify({ lifecycle, subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency, snapshots });
+}
