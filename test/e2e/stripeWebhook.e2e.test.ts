@@ -172,6 +172,19 @@ async function finalStates(t: TestApp, customers: string[]): Promise<Record<stri
   return states;
 }
 
+// What the customer API shows of a customer's subscriptions: the current one, its terms, and every
+// subscription's snapshot (oldest first).
+async function subscriptionViews(t: TestApp, customers: string[]): Promise<Record<string, unknown>> {
+  const views: Record<string, unknown> = {};
+  for (const customer of customers) {
+    const { state } = await customerOf(t, customer);
+    const { subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency } = state;
+    const snapshots = Object.entries(state.subscriptions ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    views[customer] = { subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency, snapshots };
+  }
+  return views;
+}
+
 async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(run));
 }
@@ -529,11 +542,13 @@ for (const target of databaseTargets) {
 
         const factTypes = async (app: TestApp) => (await allEvents(app)).filter((e) => !['IdentityLinked', 'LifecycleChanged', 'FlaggedForReview'].includes(e.type)).length;
         let factsInOrder: number;
+        let viewsInOrder: Record<string, unknown>;
         const ordered = await fresh();
         try {
           for (const event of inOrder) assert.equal((await deliver(ordered, event)).statusCode, 200);
           assert.deepEqual(await finalStates(ordered, customers), expected);
           factsInOrder = await factTypes(ordered);
+          viewsInOrder = await subscriptionViews(ordered, customers);
         } finally {
           await ordered.close();
         }
@@ -542,6 +557,7 @@ for (const target of databaseTargets) {
         try {
           await inBatches(shuffled, 8, async (event) => assert.equal((await deliver(t, event)).statusCode, 200));
           assert.deepEqual(await finalStates(t, customers), expected);
+          assert.deepEqual(await subscriptionViews(t, customers), viewsInOrder, 'the same current subscription, terms and snapshots');
           assert.equal(await streamCount(t), 20);
           for (const customer of customers) {
             const { state } = await customerOf(t, customer);
