@@ -8,7 +8,7 @@ import { readRowsBench } from './readRowsBench.ts';
 import { rebuildBench } from './rebuildBench.ts';
 import { storeBench } from './storeBench.ts';
 
-// `npm run bench -- <name>`: each bench prints markdown tables for the README.
+// `npm run bench -- <name>`: each bench prints markdown tables for bench/RESULTS.md (and the README's summary).
 const benches: Record<string, () => Promise<void>> = {
   store: storeBench,
   ingest: ingestBench,
