@@ -106,15 +106,8 @@ function applySubscription(state: CustomerState, fact: SubscriptionFact, status:
 }
 
 function applyPayment(state: CustomerState, fact: PaymentFact): CustomerState {
-  const { occurredAt, amountCents, currency, invoiceId, subscriptionId } = fact.data;
-  // Payments on different invoices have different ordering keys, so guard the "last" here too.
-  const newest = state.lastPayment === null || Date.parse(occurredAt) >= Date.parse(state.lastPayment.occurredAt);
-  const next = newest
-    ? {
-        ...state,
-        lastPayment: { outcome: fact.type === 'PaymentSucceeded' ? ('succeeded' as const) : ('failed' as const), amountCents, currency, occurredAt, invoiceId: invoiceId ?? null },
-      }
-    : state;
+  const { occurredAt, currency, subscriptionId } = fact.data;
+  const next = withLastPayment(state, fact);
   if (fact.type !== 'PaymentSucceeded' || subscriptionId === undefined) return next;
   const { plan, mrrCents } = fact.data;
   // A paid invoice is the first word on a subscription when its created event is late.
@@ -127,6 +120,25 @@ function applyPayment(state: CustomerState, fact: PaymentFact): CustomerState {
     currency: sameSubscription ? (state.currency ?? currency) : currency,
   };
 }
+
+// The newest payment by source time, whatever order they arrive in: called for stale facts too
+// (a payment older than its subscription's newest word is still the customer's last payment
+// when nothing newer was paid). Payments of the same instant: the greater of the two, so that
+// arrival order cannot choose (a failure and the retry that paid it: succeeded).
+export function withLastPayment(state: CustomerState, fact: FactEvent): CustomerState {
+  if (fact.type !== 'PaymentSucceeded' && fact.type !== 'PaymentFailed') return state;
+  const { occurredAt, amountCents, currency, invoiceId } = fact.data;
+  const payment = { outcome: fact.type === 'PaymentSucceeded' ? ('succeeded' as const) : ('failed' as const), amountCents, currency, occurredAt, invoiceId: invoiceId ?? null };
+  const last = state.lastPayment;
+  if (last !== null) {
+    const difference = Date.parse(occurredAt) - Date.parse(last.occurredAt);
+    if (difference < 0 || (difference === 0 && paymentRank(payment) <= paymentRank(last))) return state;
+  }
+  return { ...state, lastPayment: payment };
+}
+
+const paymentRank = (payment: NonNullable<CustomerState['lastPayment']>) =>
+  `${payment.outcome}|${payment.invoiceId ?? ''}|${String(payment.amountCents).padStart(15, '0')}|${payment.currency}`;
 
 type Profile = CustomerState['profile'];
 

@@ -2,7 +2,7 @@ import type { DomainEvent, FactEvent } from '../contracts/domainEvents.ts';
 import type { Plan } from '../contracts/events/common.ts';
 import type { Cause, ReviewReason } from '../contracts/events/decisions.ts';
 import type { IdentityKind, LifecycleState, SubscriptionStatus } from '../contracts/events/vocabulary.ts';
-import { applyFact } from './applyFact.ts';
+import { applyFact, withLastPayment } from './applyFact.ts';
 import { currentSubscriptionOf, trackSubscription } from './subscriptions.ts';
 import { arrivalOf, isSuperseded, orderingKey, type Watermark } from './ordering.ts';
 
@@ -70,9 +70,11 @@ export interface SubscriptionSnapshot {
   statusAt?: string;
   // The earliest source time seen for it, stale facts included.
   since: string;
+  // When its trial ends, if a fact said. Optional: snapshots stored before it lack it.
+  trialEndsAt?: string | null;
   // The source time of the fact each term was taken from: the newest that stated it.
   // Optional: snapshots stored before it lack it.
-  termsAt?: { plan?: string; mrrCents?: string; currency?: string };
+  termsAt?: { plan?: string; mrrCents?: string; currency?: string; trialEndsAt?: string };
 }
 
 export const initialState: CustomerState = {
@@ -137,7 +139,7 @@ function evolveFact(state: CustomerState, fact: FactEvent): CustomerState {
   const arrival = arrivalOf(watermark, fact.data.occurredAt);
   // A stale fact stays in the stream for the record but must not overwrite newer data; it may
   // only fill in what its subscription's newer words left unsaid.
-  if (arrival === 'stale') return withCurrentTerms(trackSubscription(state, fact, arrival));
+  if (arrival === 'stale') return withCurrentTerms(withLastPayment(trackSubscription(state, fact, arrival), fact));
   const withWatermark =
     arrival === 'newer'
       ? {
@@ -154,7 +156,7 @@ function evolveFact(state: CustomerState, fact: FactEvent): CustomerState {
       : state;
   const tracked = trackSubscription(withWatermark, fact, arrival);
   // Recorded and watermarked, but an older subscription's history changes nothing else we cache.
-  if (isSuperseded(state, fact)) return withCurrentTerms(tracked);
+  if (isSuperseded(state, fact)) return withCurrentTerms(withLastPayment(tracked, fact));
   return withCurrentTerms(applyFact(tracked, fact));
 }
 
@@ -165,17 +167,19 @@ function withCurrentTerms(state: CustomerState): CustomerState {
   const snapshot = id === null ? undefined : state.subscriptions?.[id];
   if (id === null || snapshot === undefined) return state;
   const { status, plan, mrrCents, currency, since } = snapshot;
+  const trialEndsAt = snapshot.trialEndsAt === undefined ? state.trialEndsAt : snapshot.trialEndsAt;
   if (
     state.subscriptionId === id &&
     state.subscriptionStatus === status &&
     state.plan === plan &&
     state.mrrCents === mrrCents &&
     state.currency === currency &&
+    state.trialEndsAt === trialEndsAt &&
     state.subscriptionSince === since
   ) {
     return state;
   }
-  return { ...state, subscriptionId: id, subscriptionStatus: status, plan, mrrCents, currency, subscriptionSince: since };
+  return { ...state, subscriptionId: id, subscriptionStatus: status, plan, mrrCents, currency, trialEndsAt, subscriptionSince: since };
 }
 
 function markWinner(state: CustomerState, cause: Cause, winner: LifecycleState): CustomerState {

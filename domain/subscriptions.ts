@@ -17,6 +17,10 @@ function statusOf(fact: FactEvent, known: SubscriptionSnapshot | undefined): Sub
   switch (fact.type) {
     case 'TrialStarted':
       return 'trialing';
+    // Stripe sends it only while the subscription is trialing (when a trial is ended at once, in
+    // the same second as the update that ends it, which the tie rule keeps).
+    case 'TrialWillEnd':
+      return 'trialing';
     case 'SubscriptionActivated':
       return 'active';
     case 'SubscriptionChanged':
@@ -53,7 +57,8 @@ export function trackSubscription(state: CustomerState, fact: FactEvent, arrival
   const status = statusOf(fact, known);
   if (known === undefined) {
     if (status === undefined) return state;
-    return withSnapshot(state, id, noteWord({ status, statusAt: occurredAt, plan: null, mrrCents: null, currency: null, since: occurredAt, termsAt: {} }, fact));
+    const fresh: SubscriptionSnapshot = { status, statusAt: occurredAt, plan: null, mrrCents: null, currency: null, trialEndsAt: null, since: occurredAt, termsAt: {} };
+    return withSnapshot(state, id, noteWord(fresh, fact));
   }
   // A snapshot stored before `statusAt` existed is as new as its ordering key's watermark.
   const order = known.statusAt === undefined ? (arrival === 'newer' ? 1 : arrival === 'tie' ? 0 : -1) : Date.parse(occurredAt) - Date.parse(known.statusAt);
@@ -64,8 +69,8 @@ export function trackSubscription(state: CustomerState, fact: FactEvent, arrival
 const withSnapshot = (state: CustomerState, id: string, snapshot: SubscriptionSnapshot): CustomerState =>
   state.subscriptions?.[id] === snapshot ? state : { ...state, subscriptions: { ...state.subscriptions, [id]: snapshot } };
 
-type Term = 'plan' | 'mrrCents' | 'currency';
-const TERMS: readonly Term[] = ['plan', 'mrrCents', 'currency'];
+type Term = 'plan' | 'mrrCents' | 'currency' | 'trialEndsAt';
+const TERMS: readonly Term[] = ['plan', 'mrrCents', 'currency', 'trialEndsAt'];
 
 // Each term from the newest fact that states it (whatever order they arrive in); at the same
 // instant the greater value, so that two same-second words cannot leave it to arrival order.
@@ -91,10 +96,13 @@ function noteWord(snapshot: SubscriptionSnapshot, fact: FactEvent): Subscription
 function termOf(fact: FactEvent, term: Term): Plan | number | string | undefined {
   switch (fact.type) {
     case 'TrialStarted':
-    case 'SubscriptionActivated':
     case 'SubscriptionChanged':
-    case 'PaymentSucceeded':
       return fact.data[term] ?? undefined;
+    case 'SubscriptionActivated':
+    case 'PaymentSucceeded':
+      return term === 'trialEndsAt' ? undefined : (fact.data[term] ?? undefined);
+    case 'TrialWillEnd':
+      return term === 'trialEndsAt' ? fact.data.trialEndsAt : undefined;
     default:
       return undefined;
   }

@@ -172,15 +172,15 @@ async function finalStates(t: TestApp, customers: string[]): Promise<Record<stri
   return states;
 }
 
-// What the customer API shows of a customer's subscriptions: the current one, its terms, and every
-// subscription's snapshot (oldest first).
+// What the customer API shows of a customer's subscriptions: the current one, its terms and trial
+// end, every subscription's snapshot, and the last payment.
 async function subscriptionViews(t: TestApp, customers: string[]): Promise<Record<string, unknown>> {
   const views: Record<string, unknown> = {};
   for (const customer of customers) {
     const { state } = await customerOf(t, customer);
-    const { subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency } = state;
+    const { subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency, trialEndsAt, lastPayment } = state;
     const snapshots = Object.entries(state.subscriptions ?? {}).sort(([a], [b]) => a.localeCompare(b));
-    views[customer] = { subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency, snapshots };
+    views[customer] = { subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency, trialEndsAt, lastPayment, snapshots };
   }
   return views;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { FactEvent } from '../../contracts/domainEvents.ts';
-import { facts, permutations, recordFact, run } from './lifecycleFixtures.ts';
+import { domainEvent, type FactEvent } from '../../contracts/domainEvents.ts';
+import { at, facts, permutations, recordFact, run } from './lifecycleFixtures.ts';
 import { describeFacts, seededRandom, shuffled, subscriptionView, twoSubscriptionLife } from './subscriptionLives.ts';
 
 // Stripe does not deliver a subscription's events in order, and a retried delivery can arrive
@@ -79,6 +79,27 @@ describe('one subscription, every arrival order, one final state', () => {
     assert.equal(view.subscriptionSince, facts.trialStarted(1).data.occurredAt);
     assert.equal(view.mrrCents, 4900);
     assert.notEqual(view.plan, null);
+  });
+
+  test('a trial reminder that overtakes the trial: trialing, with the newest trial end, in every order', () => {
+    const extended = domainEvent('TrialWillEnd', { occurredAt: at(2), subscriptionId: 'sub_1', trialEndsAt: '2026-02-20T00:00:00Z' });
+    const view = JSON.parse(assertViewConverges([facts.trialStarted(1), extended])) as { lifecycle: string; subscriptionStatus: string; trialEndsAt: string };
+    assert.deepEqual([view.lifecycle, view.subscriptionStatus, view.trialEndsAt], ['trial', 'trialing', '2026-02-20T00:00:00Z']);
+  });
+
+  test('the last payment is the newest by source time, also when it arrives after the deletion', () => {
+    const history = [facts.subscriptionActivated(1), facts.paymentFailed(2), facts.paymentSucceeded(3), facts.subscriptionCanceled(5)];
+    const view = JSON.parse(assertViewConverges(history)) as { lastPayment: { occurredAt: string; outcome: string } };
+    assert.deepEqual([view.lastPayment.occurredAt, view.lastPayment.outcome], [at(3), 'succeeded']);
+  });
+
+  test('a failed payment and the retry that paid it in the same second: the last payment succeeded, in every order', () => {
+    const failed = facts.paymentFailed(4);
+    const paid = facts.paymentSucceeded(4);
+    assert.equal(failed.data.invoiceId, paid.data.invoiceId);
+    const history = [facts.subscriptionActivated(1), failed, paid];
+    const lastPayments = new Set(permutations(history).map((order) => JSON.stringify(run(order.map(recordFact)).state.lastPayment)));
+    assert.deepEqual([...lastPayments].map((payment) => JSON.parse(payment).outcome), ['succeeded']);
   });
 
   test('a subscription that never started (incomplete, failed, expired) converges too', () => {

@@ -87,11 +87,11 @@ export const describeFacts = (history: readonly FactEvent[]) =>
     .join(', ');
 
 // What the customer's subscriptions look like after the facts, in order: which one is current,
-// its status, terms and start, and every subscription's snapshot (map order aside). Read by the
-// customer API, the CRM's MRR and plan, and the app's entitlements.
+// its status, terms, trial end and start, every subscription's snapshot (map order aside), and
+// the last payment. Read by the customer API, the CRM's MRR and plan, and the app's entitlements.
 export function subscriptionView(history: readonly FactEvent[]): string {
   const state = run(history.map(recordFact)).state;
-  const { lifecycle, subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency } = state;
+  const { lifecycle, subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency, trialEndsAt, lastPayment } = state;
   const snapshots = Object.entries(state.subscriptions ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  return JSON.stringify({ lifecycle, subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency, snapshots });
+  return JSON.stringify({ lifecycle, subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency, trialEndsAt, lastPayment, snapshots });
 }
