@@ -15,8 +15,8 @@ export interface CustomerState {
   // Source time of the fact (or override) that moved the customer into `lifecycle`.
   since: string | null;
   review: { reason: ReviewReason; from: LifecycleState; flaggedAt: string } | null;
-  // The current subscription: the one the latest subscription fact was about, or, when that one
-  // ended while another was still live, that other one (see `subscriptions`).
+  // The current subscription: the best live one, else the one that spoke last (`subscriptions`,
+  // currentSubscriptionOf), with its status, terms and start below.
   subscriptionId: string | null;
   subscriptionStatus: SubscriptionStatus | null;
   // The earliest source time seen for the current subscription: facts of a subscription that
@@ -155,7 +155,8 @@ function evolveFact(state: CustomerState, fact: FactEvent): CustomerState {
         }
       : state;
   const tracked = trackSubscription(withWatermark, fact, arrival);
-  // Recorded and watermarked, but an older subscription's history changes nothing else we cache.
+  // Recorded and watermarked; an older subscription's history is not applied as the current one's
+  // (its snapshot above may still make it current, and a payment still counts as the last one).
   if (isSuperseded(state, fact)) return withCurrentTerms(withLastPayment(tracked, fact));
   return withCurrentTerms(applyFact(tracked, fact));
 }

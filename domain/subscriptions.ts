@@ -5,9 +5,9 @@ import type { CustomerState, SubscriptionSnapshot } from './customerState.ts';
 import { bestRemaining, REMAINING_ORDER, STATUS_MEANING, type LiveSubscription } from './factGuards.ts';
 import type { Arrival } from './ordering.ts';
 
-// The customer's subscriptions side by side. The lifecycle follows the current one; these
-// snapshots say whether another is still live when it ends (an add-on canceled while the main
-// plan runs must not cancel the customer, nor take away their access).
+// The customer's subscriptions side by side, each the newest word on it: which are live, and so
+// which one is current and what the customer is while they hold several (an add-on canceled or
+// going unpaid while the main plan runs must not cancel the customer, nor take away access).
 
 // What a fact says about its subscription's status, given what was known of it. A payment
 // speaks for the subscription the way the lifecycle table reads it: paid means active, a failed
@@ -82,7 +82,7 @@ function noteWord(snapshot: SubscriptionSnapshot, fact: FactEvent): Subscription
   for (const term of TERMS) {
     const stated = termOf(fact, term);
     if (stated === undefined) continue;
-    const at = snapshot.termsAt?.[term] ?? (snapshot[term] === null ? undefined : snapshot.since);
+    const at = snapshot.termsAt?.[term] ?? (snapshot[term] === null || snapshot[term] === undefined ? undefined : snapshot.since);
     const difference = at === undefined ? 1 : Date.parse(occurredAt) - Date.parse(at);
     if (difference < 0 || (difference === 0 && JSON.stringify(stated) <= JSON.stringify(snapshot[term]))) continue;
     next = { ...next, [term]: stated, termsAt: { ...next.termsAt, [term]: occurredAt } };

@@ -91,6 +91,25 @@ describe('customer state: evolve', () => {
     assert.deepEqual(state.deletedIn, ['stripe']);
   });
 
+  test('a subscription snapshot stored before statusAt and termsAt: newer words update it, older ones only fill what it lacks', () => {
+    // A read-model basis written by an earlier version: the snapshot has no statusAt, termsAt or
+    // trialEndsAt, and its terms count as of its start.
+    const stored = stateAfter([facts.subscriptionActivated(5), facts.paymentSucceeded(5)]);
+    const legacy = {
+      ...stored,
+      subscriptions: { sub_1: { status: 'active' as const, plan: stored.plan, mrrCents: 4900, currency: 'usd', since: at(5) } },
+    };
+    const older = { ...facts.subscriptionChanged(3, 'trialing'), data: { ...facts.subscriptionChanged(3, 'trialing').data, mrrCents: 100, trialEndsAt: '2026-02-10T00:00:00Z' } };
+    const afterOlder = stateAfter([older], legacy);
+    assert.equal(afterOlder.subscriptions?.sub_1?.status, 'active', 'an older status does not undo the stored one');
+    assert.equal(afterOlder.subscriptions?.sub_1?.mrrCents, 4900, 'nor an older term');
+    assert.equal(afterOlder.subscriptions?.sub_1?.trialEndsAt, '2026-02-10T00:00:00Z', 'a term it lacked is filled');
+    assert.equal(afterOlder.subscriptions?.sub_1?.since, at(3), 'the start moves to the earliest word');
+    const newer = { ...facts.subscriptionChanged(9, 'past_due'), data: { ...facts.subscriptionChanged(9, 'past_due').data, mrrCents: 5900 } };
+    const afterNewer = stateAfter([newer], legacy);
+    assert.deepEqual([afterNewer.subscriptionStatus, afterNewer.mrrCents], ['past_due', 5900]);
+  });
+
   test('evolve replays the decisions it is given rather than re-deciding', () => {
     // A decision today's rules would not take (trial -> refunded) still replays as recorded.
     const refund = facts.refundIssued(5);
