@@ -44,7 +44,10 @@ export const CustomerView = z.object({
         since: OccurredAt.meta({ description: 'The earliest source time seen for it' }),
       }),
     )
-    .meta({ description: 'Every subscription seen, with its last known status: a plan and an add-on side by side; `subscriptionId` is the current one' }),
+    .meta({
+      description:
+        'Every subscription seen, oldest first: a plan and an add-on side by side. Each part (status, terms, start) is the newest word on it, whatever order the facts arrived in; `subscriptionId` is the current one (the best live subscription)',
+    }),
   trialEndsAt: OccurredAt.nullable(),
   lastPayment: z
     .object({
