@@ -2,7 +2,6 @@ import type { DomainEventOf, FactEvent } from '../contracts/domainEvents.ts';
 import type { SubscriptionStatus } from '../contracts/events/vocabulary.ts';
 import type { CustomerState } from './customerState.ts';
 import { isFullRefund, STATUS_MEANING } from './factGuards.ts';
-import { handOverToLive } from './subscriptions.ts';
 
 // What a (non-stale) fact changes in the customer's cached read data. The lifecycle itself is
 // never touched here: only the decisions appended after a fact move it.
@@ -20,7 +19,7 @@ export function applyFact(state: CustomerState, fact: FactEvent): CustomerState 
       // The old subscription of an upgrade reporting its end: the live one stays current, with
       // its plan and MRR (SubscriptionCanceled of another subscription is ignored the same way).
       if (STATUS_MEANING[fact.data.status] === 'canceled' && isOtherThanLiveSubscription(state, fact.data.subscriptionId)) return state;
-      if (STATUS_MEANING[fact.data.status] === 'canceled') return handOverToLive(applySubscription(state, fact, fact.data.status));
+      // Its end hands over to another live subscription in evolve (customerState.ts).
       return applySubscription(state, fact, fact.data.status);
     case 'TrialWillEnd': {
       const { subscriptionId, trialEndsAt } = fact.data;
@@ -32,8 +31,9 @@ export function applyFact(state: CustomerState, fact: FactEvent): CustomerState 
       // A cancellation that overtook its subscription's earlier events still names it, so the
       // customer is not left with no subscription at all.
       const ours = state.subscriptionId === null || fact.data.subscriptionId === state.subscriptionId;
-      // The end of the current subscription while another is live: that one carries on.
-      return ours ? handOverToLive({ ...state, ...current(state, fact.data.subscriptionId, fact.data.occurredAt), subscriptionStatus: 'canceled' }) : state;
+      // The end of the current subscription while another is live: that one carries on (evolve
+      // makes the best live subscription current, customerState.ts).
+      return ours ? { ...state, ...current(state, fact.data.subscriptionId, fact.data.occurredAt), subscriptionStatus: 'canceled' } : state;
     }
     case 'PaymentSucceeded':
     case 'PaymentFailed':

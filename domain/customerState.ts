@@ -3,6 +3,7 @@ import type { Plan } from '../contracts/events/common.ts';
 import type { Cause, ReviewReason } from '../contracts/events/decisions.ts';
 import type { IdentityKind, LifecycleState, SubscriptionStatus } from '../contracts/events/vocabulary.ts';
 import { applyFact, withLastPayment } from './applyFact.ts';
+import { subscriptionIdOf } from './factGuards.ts';
 import { currentSubscriptionOf, trackSubscription } from './subscriptions.ts';
 import { arrivalOf, isSuperseded, orderingKey, type Watermark } from './ordering.ts';
 
@@ -139,7 +140,7 @@ function evolveFact(state: CustomerState, fact: FactEvent): CustomerState {
   const arrival = arrivalOf(watermark, fact.data.occurredAt);
   // A stale fact stays in the stream for the record but must not overwrite newer data; it may
   // only fill in what its subscription's newer words left unsaid.
-  if (arrival === 'stale') return withCurrentTerms(withLastPayment(trackSubscription(state, fact, arrival), fact));
+  if (arrival === 'stale') return withCurrentTerms(withLastPayment(trackSubscription(state, fact, arrival), fact), fact);
   const withWatermark =
     arrival === 'newer'
       ? {
@@ -157,18 +158,22 @@ function evolveFact(state: CustomerState, fact: FactEvent): CustomerState {
   const tracked = trackSubscription(withWatermark, fact, arrival);
   // Recorded and watermarked; an older subscription's history is not applied as the current one's
   // (its snapshot above may still make it current, and a payment still counts as the last one).
-  if (isSuperseded(state, fact)) return withCurrentTerms(withLastPayment(tracked, fact));
-  return withCurrentTerms(applyFact(tracked, fact));
+  if (isSuperseded(state, fact)) return withCurrentTerms(withLastPayment(tracked, fact), fact);
+  return withCurrentTerms(applyFact(tracked, fact), fact);
 }
 
 // Which subscription is current, and its status, terms and start, follow from the snapshots,
-// which do not depend on the order facts arrived in (subscriptions.ts).
-function withCurrentTerms(state: CustomerState): CustomerState {
+// which do not depend on the order facts arrived in (subscriptions.ts); only a fact about a
+// subscription changes them. A current subscription that ended hands over to the best live one
+// here too.
+function withCurrentTerms(state: CustomerState, fact: FactEvent): CustomerState {
+  if (subscriptionIdOf(fact) === undefined) return state;
   const id = currentSubscriptionOf(state);
   const snapshot = id === null ? undefined : state.subscriptions?.[id];
   if (id === null || snapshot === undefined) return state;
   const { status, plan, mrrCents, currency, since } = snapshot;
-  const trialEndsAt = snapshot.trialEndsAt === undefined ? state.trialEndsAt : snapshot.trialEndsAt;
+  // A snapshot stored before trialEndsAt: the trial end stays with the subscription it was said of.
+  const trialEndsAt = snapshot.trialEndsAt !== undefined ? snapshot.trialEndsAt : id === state.subscriptionId ? state.trialEndsAt : null;
   if (
     state.subscriptionId === id &&
     state.subscriptionStatus === status &&

@@ -101,7 +101,7 @@ export const LIFECYCLE_TABLE: Record<FactCaseName, Row> = {
   // another is live, the rows below apply instead.
   'SubscriptionChanged.canceled.noLiveRemains': { lead: to('canceled'), trial: to('canceled'), active: to('canceled'), past_due: to('canceled'), canceled: stay, refunded: stay },
   // A subscription ends while another (an add-on, a second plan, the new half of an upgrade) is
-  // live: the customer is what the best remaining one makes them (applyFact makes it current).
+  // live: the customer is what the best remaining one makes them (evolve makes it current).
   // Not a cancellation, and not a loss of access. A canceled customer still holding a live one
   // (its word came first, out of order) is what it makes them; refunded stays.
   'SubscriptionChanged.canceled.activeRemains': REMAINS_ACTIVE,

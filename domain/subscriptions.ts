@@ -127,15 +127,6 @@ export function bestLiveState(state: Pick<CustomerState, 'subscriptions'>): Life
   return best === null ? null : STATE_OF[best];
 }
 
-// In the order the lifecycle judges live subscriptions (factGuards.ts, REMAINING_ORDER), then
-// the newest, then by id.
-const bestFirst =
-  (snapshots: Record<string, SubscriptionSnapshot>) =>
-  (a: LiveSubscription, b: LiveSubscription): number =>
-    REMAINING_ORDER.indexOf(a.meaning) - REMAINING_ORDER.indexOf(b.meaning) ||
-    Date.parse(snapshots[b.id]!.since) - Date.parse(snapshots[a.id]!.since) ||
-    a.id.localeCompare(b.id);
-
 // The subscription the customer's state comes from: the best live one (REMAINING_ORDER, then the
 // newest, then by id); with none live, the one whose last word is newest (then by id); with no
 // snapshots (a basis stored before them), whatever the state says.
@@ -145,29 +136,13 @@ export function currentSubscriptionOf(state: Pick<CustomerState, 'subscriptions'
   if (ids.length === 0) return state.subscriptionId;
   const live = liveSubscriptions(state);
   if (live.length > 0) {
-    return live.sort(bestFirst(snapshots))[0]!.id;
+    return live.sort(
+      (a, b) =>
+        REMAINING_ORDER.indexOf(a.meaning) - REMAINING_ORDER.indexOf(b.meaning) ||
+        Date.parse(snapshots[b.id]!.since) - Date.parse(snapshots[a.id]!.since) ||
+        a.id.localeCompare(b.id),
+    )[0]!.id;
   }
   const lastWord = (id: string) => Date.parse(state.watermarks[`subscription:${id}`]?.occurredAt ?? snapshots[id]!.since);
   return ids.sort((a, b) => lastWord(b) - lastWord(a) || a.localeCompare(b))[0]!;
-}
-
-// The current subscription ended: the best other live one, if any, becomes current, with its
-// terms (bestFirst).
-export function handOverToLive(state: CustomerState): CustomerState {
-  const snapshots = state.subscriptions ?? {};
-  const [next] = liveSubscriptions(state)
-    .filter((live) => live.id !== state.subscriptionId)
-    .sort(bestFirst(snapshots));
-  if (next === undefined) return state;
-  const snapshot = snapshots[next.id]!;
-  return {
-    ...state,
-    subscriptionId: next.id,
-    subscriptionSince: snapshot.since,
-    subscriptionStatus: snapshot.status,
-    plan: snapshot.plan,
-    mrrCents: snapshot.mrrCents,
-    currency: snapshot.currency,
-    trialEndsAt: null,
-  };
 }

@@ -14,6 +14,7 @@ import {
 } from '../support/stripeEvents.ts';
 import { signedStripeHeaders } from '../support/stripeSigning.ts';
 import { startTestApp, STRIPE_TEST_SECRET, type TestApp } from '../support/testApp.ts';
+import { subscriptionViewOf } from '../unit/subscriptionLives.ts';
 
 // POST /webhooks/stripe over HTTP (app.inject), signed exactly as Stripe signs, on every store.
 
@@ -172,16 +173,10 @@ async function finalStates(t: TestApp, customers: string[]): Promise<Record<stri
   return states;
 }
 
-// What the customer API shows of a customer's subscriptions: the current one, its terms and trial
-// end, every subscription's snapshot, and the last payment.
+// What the customer API shows of a customer's subscriptions (subscriptionViewOf).
 async function subscriptionViews(t: TestApp, customers: string[]): Promise<Record<string, unknown>> {
   const views: Record<string, unknown> = {};
-  for (const customer of customers) {
-    const { state } = await customerOf(t, customer);
-    const { subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency, trialEndsAt, lastPayment } = state;
-    const snapshots = Object.entries(state.subscriptions ?? {}).sort(([a], [b]) => a.localeCompare(b));
-    views[customer] = { subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency, trialEndsAt, lastPayment, snapshots };
-  }
+  for (const customer of customers) views[customer] = subscriptionViewOf((await customerOf(t, customer)).state);
   return views;
 }
 

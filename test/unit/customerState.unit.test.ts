@@ -108,6 +108,15 @@ describe('customer state: evolve', () => {
     const newer = { ...facts.subscriptionChanged(9, 'past_due'), data: { ...facts.subscriptionChanged(9, 'past_due').data, mrrCents: 5900 } };
     const afterNewer = stateAfter([newer], legacy);
     assert.deepEqual([afterNewer.subscriptionStatus, afterNewer.mrrCents], ['past_due', 5900]);
+
+    // Its trial end stays with it: when it ends and a legacy add-on takes over, the add-on has none said.
+    const withAddOn = {
+      ...legacy,
+      trialEndsAt: '2026-02-10T00:00:00Z',
+      subscriptions: { ...legacy.subscriptions, sub_addon: { status: 'active' as const, plan: stored.plan, mrrCents: 900, currency: 'usd', since: at(6) } },
+    };
+    const handedOver = stateAfter([facts.subscriptionCanceled(9)], withAddOn);
+    assert.deepEqual([handedOver.subscriptionId, handedOver.mrrCents, handedOver.trialEndsAt], ['sub_addon', 900, null]);
   });
 
   test('evolve replays the decisions it is given rather than re-deciding', () => {

@@ -1,5 +1,6 @@
 import type { FactEvent } from '../../contracts/domainEvents.ts';
 import type { LifecycleState } from '../../contracts/events/vocabulary.ts';
+import type { CustomerState } from '../../domain/customerState.ts';
 import { facts, recordFact, run } from './lifecycleFixtures.ts';
 
 // Valid Stripe lives of two subscriptions one customer holds side by side, generated from a
@@ -89,9 +90,10 @@ export const describeFacts = (history: readonly FactEvent[]) =>
 // What the customer's subscriptions look like after the facts, in order: which one is current,
 // its status, terms, trial end and start, every subscription's snapshot (map order aside), and
 // the last payment. Read by the customer API, the CRM's MRR and plan, and the app's entitlements.
-export function subscriptionView(history: readonly FactEvent[]): string {
-  const state = run(history.map(recordFact)).state;
+export const subscriptionView = (history: readonly FactEvent[]): string => JSON.stringify(subscriptionViewOf(run(history.map(recordFact)).state));
+
+export function subscriptionViewOf(state: CustomerState): Record<string, unknown> {
   const { lifecycle, subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency, trialEndsAt, lastPayment } = state;
   const snapshots = Object.entries(state.subscriptions ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  return JSON.stringify({ lifecycle, subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency, trialEndsAt, lastPayment, snapshots });
+  return { lifecycle, subscriptionId, subscriptionStatus, subscriptionSince, plan, mrrCents, currency, trialEndsAt, lastPayment, snapshots };
 }
