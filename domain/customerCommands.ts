@@ -7,6 +7,7 @@ import { LedgerError } from './errors.ts';
 import { evaluateLifecycle } from './lifecycleMachine.ts';
 import { arrivalOf, isSuperseded, losesTie, orderingKey } from './ordering.ts';
 import { subscriptionIdOf } from './factGuards.ts';
+import { mayBeRefunded, paymentKnownBefore, refundStanding } from './refunds.ts';
 import { bestLiveState, liveSubscriptions } from './subscriptions.ts';
 
 // Record a fact from the outside world (Stripe, the CRM, the support desk, the app).
@@ -63,14 +64,25 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
   // a newer one is current) moves nothing by the table, but it is still that subscription's
   // newest word, so what the customer holds side by side is judged again below.
   const base = arrival === 'tie' && watermark !== undefined ? watermark.base : { lifecycle: state.lifecycle, subscriptionId: state.subscriptionId };
-  const judged = isSuperseded(state, fact) ? { to: base.lifecycle, reviewReason: null } : evaluateLifecycle(base.lifecycle, base.subscriptionId, fact, liveSubscriptions(state));
-  const verdict = { ...judged, to: heldSideBySide(fact, state, judged.to) };
+  const judged = isSuperseded(state, fact) ? { to: base.lifecycle, reviewReason: null } : evaluateLifecycle(base.lifecycle, base.subscriptionId, fact, liveSubscriptions(state), paymentKnownBefore(state, fact));
+  let after: CustomerState | undefined;
+  const stateAfter = () => (after ??= evolve(state, fact));
+  const verdict = { ...judged, to: heldSideBySide(fact, state, judged.to, stateAfter) };
+  const cause: Cause = { type: fact.type, occurredAt: fact.data.occurredAt, orderingKey: key };
+
+  // A full refund stands until newer money or a newer subscription, whatever order the facts
+  // arrive in (domain/refunds.ts). Where it stands the customer is refunded, whatever a fact older
+  // than it (a late invoice.paid) or a same-instant sibling said; one that newer money overtook
+  // moves nothing when it arrives. Flags stand.
+  const refund = verdict.to === 'needs_review' || !BILLING_FACTS.has(fact.type) || !mayBeRefunded(state, fact) ? 'none' : refundStanding(stateAfter());
+  if (refund === 'stands') return state.lifecycle === 'refunded' ? [fact] : [fact, domainEvent('LifecycleChanged', { from: state.lifecycle, to: 'refunded', cause })];
+  if (refund === 'overtaken' && fact.type === 'RefundIssued') return [fact];
+
   if (verdict.to === base.lifecycle) return [fact];
   if (arrival === 'tie' && watermark !== undefined && losesTie(watermark, verdict.to)) return [fact];
   // A same-instant sibling already took the customer there.
   if (verdict.to === state.lifecycle) return [fact];
 
-  const cause: Cause = { type: fact.type, occurredAt: fact.data.occurredAt, orderingKey: key };
   if (verdict.to === 'needs_review') {
     return [fact, domainEvent('FlaggedForReview', { reason: verdict.reviewReason ?? 'manual_review', from: state.lifecycle, cause })];
   }
@@ -84,14 +96,27 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
 // makes them: active, else past due, else trial; with none live, the table's outcome stands.
 // A refunded customer is left to the table (their own subscription reporting active again does
 // not restore access), as are flags.
-function heldSideBySide(fact: FactEvent, state: CustomerState, to: LifecycleState): LifecycleState {
+function heldSideBySide(fact: FactEvent, state: CustomerState, to: LifecycleState, stateAfter: () => CustomerState): LifecycleState {
   if (to !== 'trial' && to !== 'active' && to !== 'past_due' && to !== 'canceled') return to;
   const subscriptionId = subscriptionIdOf(fact);
   if (state.lifecycle === 'refunded' || subscriptionId === undefined) return to;
   const held = Object.keys(state.subscriptions ?? {});
   if (held.length + (held.includes(subscriptionId) ? 0 : 1) < 2) return to;
-  return bestLiveState(evolve(state, fact)) ?? to;
+  return bestLiveState(stateAfter()) ?? to;
 }
+
+// The facts a refund's standing is judged on: what pays, refunds, or starts and ends a subscription.
+const BILLING_FACTS: ReadonlySet<FactEvent['type']> = new Set([
+  'TrialStarted',
+  'SubscriptionActivated',
+  'SubscriptionChanged',
+  'TrialWillEnd',
+  'SubscriptionCanceled',
+  'PaymentSucceeded',
+  'PaymentFailed',
+  'RefundIssued',
+]);
+
 
 // The fact still means what it means (the new customer's subscription is active); the flag
 // comes after it, so resolving the review without a target returns the customer there.

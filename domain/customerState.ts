@@ -3,6 +3,7 @@ import type { Plan } from '../contracts/events/common.ts';
 import type { Cause, ReviewReason } from '../contracts/events/decisions.ts';
 import type { IdentityKind, LifecycleState, SubscriptionStatus } from '../contracts/events/vocabulary.ts';
 import { applyFact, withLastPayment } from './applyFact.ts';
+import { withMoneyTimes } from './refunds.ts';
 import { subscriptionIdOf } from './factGuards.ts';
 import { currentSubscriptionOf, trackSubscription } from './subscriptions.ts';
 import { arrivalOf, isSuperseded, orderingKey, type Watermark } from './ordering.ts';
@@ -36,6 +37,11 @@ export interface CustomerState {
     occurredAt: string;
     invoiceId: string | null;
   } | null;
+  // Source times of the newest successful subscription payment and of the newest full refund,
+  // whatever order they arrive in: a full refund stands until newer money or a newer subscription
+  // (domain/refunds.ts). Optional: bases stored before them fall back to lastPayment/lastRefund.
+  paidAt?: string | null;
+  fullRefundAt?: string | null;
   lastRefund: {
     chargeId: string;
     refundedAmountCents: number;
@@ -90,6 +96,8 @@ export const initialState: CustomerState = {
   currency: null,
   trialEndsAt: null,
   lastPayment: null,
+  paidAt: null,
+  fullRefundAt: null,
   lastRefund: null,
   profile: { email: null, firstName: null, lastName: null, phone: null },
   crmProperties: {},
@@ -140,7 +148,7 @@ function evolveFact(state: CustomerState, fact: FactEvent): CustomerState {
   const arrival = arrivalOf(watermark, fact.data.occurredAt);
   // A stale fact stays in the stream for the record but must not overwrite newer data; it may
   // only fill in what its subscription's newer words left unsaid.
-  if (arrival === 'stale') return withCurrentTerms(withLastPayment(trackSubscription(state, fact, arrival), fact), fact);
+  if (arrival === 'stale') return withCurrentTerms(withMoneyTimes(withLastPayment(trackSubscription(state, fact, arrival), fact), fact), fact);
   const withWatermark =
     arrival === 'newer'
       ? {
@@ -155,7 +163,7 @@ function evolveFact(state: CustomerState, fact: FactEvent): CustomerState {
           },
         }
       : state;
-  const tracked = trackSubscription(withWatermark, fact, arrival);
+  const tracked = withMoneyTimes(trackSubscription(withWatermark, fact, arrival), fact);
   // Recorded and watermarked; an older subscription's history is not applied as the current one's
   // (its snapshot above may still make it current, and a payment still counts as the last one).
   if (isSuperseded(state, fact)) return withCurrentTerms(withLastPayment(tracked, fact), fact);

@@ -11,6 +11,10 @@ export interface LifecycleContext {
   reviewReason: ReviewReason | null;
   // The customer's live subscriptions before the fact, with what each means.
   liveSubscriptions: readonly LiveSubscription[];
+  // Whether a subscription payment of this customer is known: a refund of money we never saw
+  // paid needs a human, whatever state the customer is in (a paying customer now on a trial of
+  // another plan did pay).
+  paymentKnown: boolean;
 }
 
 export interface LiveSubscription {
@@ -107,6 +111,8 @@ export const factGuards = {
   statusIsPastDue: statusMeans('pastDue'),
   statusIsCanceled: statusMeans('canceled'),
   statusIsUndecided: statusMeans('undecided'),
+  paymentKnown: ({ context }: GuardArgs) => context.paymentKnown,
+  noPaymentKnown: ({ context }: GuardArgs) => !context.paymentKnown,
   isFullRefund: ({ event }: GuardArgs) => event.type === 'RefundIssued' && isFullRefund(event.data),
   isPartialRefund: ({ event }: GuardArgs) => event.type === 'RefundIssued' && !isFullRefund(event.data),
 } satisfies Record<string, (args: GuardArgs) => boolean>;

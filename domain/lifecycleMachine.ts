@@ -66,7 +66,7 @@ function stateConfig(state: LifecycleState): StateConfig {
 export const lifecycleMachine = lifecycleSetup.createMachine({
   id: 'customerLifecycle',
   initial: 'lead',
-  context: { subscriptionId: null, reviewReason: null, liveSubscriptions: [] },
+  context: { subscriptionId: null, reviewReason: null, liveSubscriptions: [], paymentKnown: false },
   states: Object.fromEntries(LIFECYCLE_STATES.map((state) => [state, stateConfig(state)])),
 });
 
@@ -81,17 +81,18 @@ export function evaluateLifecycle(
   subscriptionId: string | null,
   event: LifecycleEvent,
   liveSubscriptions: readonly LiveSubscription[] = [],
+  paymentKnown = false,
 ): LifecycleVerdict {
-  if (event.type === 'ManualOverrideApplied') return machineVerdict(from, subscriptionId, event, liveSubscriptions);
+  if (event.type === 'ManualOverrideApplied') return machineVerdict(from, subscriptionId, event, liveSubscriptions, paymentKnown);
   // The machine's answer depends on the state, the fact type and which named guards hold, and
   // nothing else (its one action assigns a fixed reason), so it is asked once per combination:
   // a transition costs ~30 µs, the guards a few hundred nanoseconds.
-  const context: LifecycleContext = { subscriptionId, reviewReason: null, liveSubscriptions };
+  const context: LifecycleContext = { subscriptionId, reviewReason: null, liveSubscriptions, paymentKnown };
   let key = `${from}|${event.type}|`;
   for (const guard of GUARD_NAMES) key += factGuards[guard]({ context, event }) ? '1' : '0';
   let verdict = verdicts.get(key);
   if (verdict === undefined) {
-    verdict = Object.freeze(machineVerdict(from, subscriptionId, event, liveSubscriptions));
+    verdict = Object.freeze(machineVerdict(from, subscriptionId, event, liveSubscriptions, paymentKnown));
     verdicts.set(key, verdict);
   }
   return verdict;
@@ -107,8 +108,9 @@ export function machineVerdict(
   subscriptionId: string | null,
   event: LifecycleEvent,
   liveSubscriptions: readonly LiveSubscription[],
+  paymentKnown = false,
 ): LifecycleVerdict {
-  const snapshot = lifecycleMachine.resolveState({ value: from, context: { subscriptionId, reviewReason: null, liveSubscriptions } });
+  const snapshot = lifecycleMachine.resolveState({ value: from, context: { subscriptionId, reviewReason: null, liveSubscriptions, paymentKnown } });
   const [next] = transition(lifecycleMachine, snapshot, event);
   const to = LIFECYCLE_STATES.find((state) => next.matches(state));
   if (to === undefined) throw new Error(`Lifecycle machine reached an unknown state ${JSON.stringify(next.value)}`);

@@ -62,8 +62,10 @@ export const FACT_CASES = {
   'SubscriptionCanceled.activeRemains': { type: 'SubscriptionCanceled', guards: ['activeRemains'] },
   'SubscriptionCanceled.pastDueRemains': { type: 'SubscriptionCanceled', guards: ['pastDueRemains'] },
   'SubscriptionCanceled.trialRemains': { type: 'SubscriptionCanceled', guards: ['trialRemains'] },
-  'RefundIssued.full': { type: 'RefundIssued', guards: ['isFullRefund'] },
-  'RefundIssued.partial': { type: 'RefundIssued', guards: ['isPartialRefund'] },
+  'RefundIssued.full.paymentKnown': { type: 'RefundIssued', guards: ['isFullRefund', 'paymentKnown'] },
+  'RefundIssued.full.noPaymentKnown': { type: 'RefundIssued', guards: ['isFullRefund', 'noPaymentKnown'] },
+  'RefundIssued.partial.paymentKnown': { type: 'RefundIssued', guards: ['isPartialRefund', 'paymentKnown'] },
+  'RefundIssued.partial.noPaymentKnown': { type: 'RefundIssued', guards: ['isPartialRefund', 'noPaymentKnown'] },
   DisputeOpened: { type: 'DisputeOpened', guards: [] },
   TicketOpened: { type: 'TicketOpened', guards: [] },
   TicketUpdated: { type: 'TicketUpdated', guards: [] },
@@ -137,8 +139,16 @@ export const LIFECYCLE_TABLE: Record<FactCaseName, Row> = {
   'SubscriptionCanceled.activeRemains': REMAINS_ACTIVE,
   'SubscriptionCanceled.pastDueRemains': REMAINS_PAST_DUE,
   'SubscriptionCanceled.trialRemains': REMAINS_TRIAL,
-  'RefundIssued.full': { lead: flag('refund_without_payment'), trial: flag('refund_without_payment'), active: to('refunded'), past_due: to('refunded'), canceled: to('refunded'), refunded: stay },
-  'RefundIssued.partial': { lead: flag('refund_without_payment'), trial: flag('refund_without_payment'), active: stay, past_due: stay, canceled: stay, refunded: stay },
+  // A full refund of a customer we saw pay: refunded, from a trial too (their paid plan ended,
+  // another is on trial). It stands until newer money or a newer subscription, whatever order
+  // the facts arrive in (domain/refunds.ts).
+  'RefundIssued.full.paymentKnown': { lead: to('refunded'), trial: to('refunded'), active: to('refunded'), past_due: to('refunded'), canceled: to('refunded'), refunded: stay },
+  // No payment known: a lead's or a trial's refund is money we never saw paid (a human looks:
+  // a missed delivery, or the wrong customer); a subscriber's is the subscription's first charge
+  // whose invoice is late.
+  'RefundIssued.full.noPaymentKnown': { lead: flag('refund_without_payment'), trial: flag('refund_without_payment'), active: to('refunded'), past_due: to('refunded'), canceled: to('refunded'), refunded: stay },
+  'RefundIssued.partial.paymentKnown': never,
+  'RefundIssued.partial.noPaymentKnown': { lead: flag('refund_without_payment'), trial: flag('refund_without_payment'), active: stay, past_due: stay, canceled: stay, refunded: stay },
   // A dispute always needs a human (evidence is due within days), even after a refund.
   DisputeOpened: { lead: flag('dispute_without_payment'), trial: flag('dispute_without_payment'), active: flag('dispute_opened'), past_due: flag('dispute_opened'), canceled: flag('dispute_opened'), refunded: flag('dispute_opened') },
   TicketOpened: never,

@@ -45,6 +45,9 @@ export const facts = {
   trialWillEnd: (second: number, subscriptionId = KNOWN) => domainEvent('TrialWillEnd', { occurredAt: at(second), subscriptionId, trialEndsAt: '2026-02-15T00:00:00Z' }),
   refundIssued: (second: number, refundedAmountCents = 4900, subscription: string | null = KNOWN) =>
     domainEvent('RefundIssued', { occurredAt: at(second), chargeId: `ch_${second}`, subscriptionId: subscription ?? undefined, chargeAmountCents: 4900, refundedAmountCents, currency: 'usd' }),
+  // As charge.refunded sends it: the charge and its invoice, not the subscription.
+  chargeRefunded: (second: number, invoiceId: string, refundedAmountCents = 4900) =>
+    domainEvent('RefundIssued', { occurredAt: at(second), chargeId: `ch_${invoiceId}`, invoiceId, chargeAmountCents: 4900, refundedAmountCents, currency: 'usd' }),
   disputeOpened: (second: number, subscription: string | null = KNOWN) =>
     domainEvent('DisputeOpened', { occurredAt: at(second), disputeId: `dp_${second}`, chargeId: `ch_${second}`, subscriptionId: subscription ?? undefined, amountCents: 4900, currency: 'usd' }),
 };
@@ -81,8 +84,10 @@ export function sampleFact(name: FactCaseName, second: number): FactEvent {
     case 'SubscriptionCanceled.activeRemains':
     case 'SubscriptionCanceled.pastDueRemains':
     case 'SubscriptionCanceled.trialRemains': return facts.subscriptionCanceled(second);
-    case 'RefundIssued.full': return facts.refundIssued(second, 4900);
-    case 'RefundIssued.partial': return facts.refundIssued(second, 1000);
+    case 'RefundIssued.full.paymentKnown':
+    case 'RefundIssued.full.noPaymentKnown': return facts.refundIssued(second, 4900);
+    case 'RefundIssued.partial.paymentKnown':
+    case 'RefundIssued.partial.noPaymentKnown': return facts.refundIssued(second, 1000);
     case 'DisputeOpened': return facts.disputeOpened(second);
     case 'TicketOpened': return domainEvent('TicketOpened', { occurredAt, ticketId: 'tk_1', subject: 'Charged twice', status: 'new', priority: 'high', via: 'email', tags: ['billing'] });
     case 'TicketUpdated': return domainEvent('TicketUpdated', { occurredAt, ticketId: 'tk_1', status: 'pending' });
@@ -126,9 +131,11 @@ export function historyTo(state: LifecycleState): DomainEvent[] {
 }
 
 // The history a fact case is judged after: historyTo(state), with an add-on subscription live
-// beside KNOWN for the cases about what remains when KNOWN ends. Given events are evolved, not
-// decided, so the add-on changes no lifecycle state, only what is live.
+// beside KNOWN for the cases about what remains when KNOWN ends, and a paid invoice for the
+// cases of a customer whose payment is known. Given events are evolved, not decided, so these
+// change no lifecycle state, only what is live and what was paid.
 export function givenFor(name: FactCaseName, state: LifecycleState): DomainEvent[] {
+  if (name.endsWith('.paymentKnown')) return [facts.paymentSucceeded(0), ...historyTo(state)];
   const addOn = name.endsWith('.activeRemains')
     ? facts.subscriptionActivated(0, ADDON)
     : name.endsWith('.pastDueRemains')

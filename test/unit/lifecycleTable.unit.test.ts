@@ -111,12 +111,12 @@ describe('lifecycle table: shape', () => {
 
   // The machine takes the first enabled transition, so cases of one type must never overlap,
   // and together they must cover every fact of that type.
-  const contexts: LifecycleContext[] = [
-    { subscriptionId: null, reviewReason: null, liveSubscriptions: [] },
-    { subscriptionId: KNOWN, reviewReason: null, liveSubscriptions: [] },
-    { subscriptionId: KNOWN, reviewReason: null, liveSubscriptions: [{ id: KNOWN, meaning: 'active' }] },
-    ...(['active', 'pastDue', 'trialing'] as const).map((meaning) => ({ subscriptionId: KNOWN, reviewReason: null, liveSubscriptions: [{ id: KNOWN, meaning: 'active' as const }, { id: ADDON, meaning }] })),
-  ];
+  const contexts: LifecycleContext[] = [false, true].flatMap((paymentKnown) => [
+    { subscriptionId: null, reviewReason: null, liveSubscriptions: [], paymentKnown },
+    { subscriptionId: KNOWN, reviewReason: null, liveSubscriptions: [], paymentKnown },
+    { subscriptionId: KNOWN, reviewReason: null, liveSubscriptions: [{ id: KNOWN, meaning: 'active' as const }], paymentKnown },
+    ...(['active', 'pastDue', 'trialing'] as const).map((meaning) => ({ subscriptionId: KNOWN, reviewReason: null, liveSubscriptions: [{ id: KNOWN, meaning: 'active' as const }, { id: ADDON, meaning }], paymentKnown })),
+  ]);
   for (const name of caseNames) {
     test(`${name}: exactly one case of its type matches its sample, in every context`, () => {
       const event = sampleFact(name, WHEN);

@@ -29,14 +29,16 @@ test('the remembered verdicts are the machine verdicts, for every state, fact ca
       const fact = sampleFact(name, 30);
       for (const current of [KNOWN, OTHER, null]) {
         for (const live of lives) {
-          const expected = machineVerdict(from, current, fact, live);
-          // The first call may ask the machine; the second answers from memory.
-          assert.deepEqual(evaluateLifecycle(from, current, fact, live), expected, `${from} + ${name}, current ${current}, live ${JSON.stringify(live)}`);
-          assert.deepEqual(evaluateLifecycle(from, current, fact, live), expected, `${from} + ${name} again`);
-          compared += 1;
+          for (const paid of [false, true]) {
+            const expected = machineVerdict(from, current, fact, live, paid);
+            // The first call may ask the machine; the second answers from memory.
+            assert.deepEqual(evaluateLifecycle(from, current, fact, live, paid), expected, `${from} + ${name}, current ${current}, live ${JSON.stringify(live)}, paid ${paid}`);
+            assert.deepEqual(evaluateLifecycle(from, current, fact, live, paid), expected, `${from} + ${name} again`);
+            compared += 1;
+          }
         }
       }
     }
   }
-  assert.equal(compared, LIFECYCLE_STATES.length * Object.keys(FACT_CASES).length * 3 * lives.length);
+  assert.equal(compared, LIFECYCLE_STATES.length * Object.keys(FACT_CASES).length * 3 * lives.length * 2);
 });

@@ -78,6 +78,45 @@ export function twoSubscriptionLife(random: () => number): TwoSubscriptionLife {
   return { inOrder, expected: best([a.end, b.end]) };
 }
 
+export interface RefundedLife {
+  inOrder: FactEvent[];
+  // The full refund (as charge.refunded sends it) and the invoice whose charge it refunds.
+  refund: FactEvent;
+  refundedInvoiceId: string;
+  // Refunded, unless a subscription still running was paid again after the refund.
+  expected: LifecycleState;
+}
+
+// A generated life with a full refund of one of the first subscription's paid invoices, in the
+// second of the life's last fact or the next (and after the payment); sometimes the first subscription canceled with
+// it, sometimes a running subscription renewed and paid after it (new money). Null when the
+// first subscription never paid.
+export function withFullRefund(history: readonly FactEvent[], random: () => number): RefundedLife | null {
+  const paid = history.filter((fact) => fact.type === 'PaymentSucceeded' && fact.data.subscriptionId === 'sub_a');
+  const refunded = paid[Math.floor(random() * paid.length)];
+  if (refunded?.type !== 'PaymentSucceeded' || refunded.data.invoiceId === undefined) return null;
+  const second = (fact: FactEvent) => new Date(fact.data.occurredAt).getUTCSeconds();
+  // After the payment it refunds, as a refund is.
+  const at = Math.max(Math.max(...history.map(second)) + (random() < 0.5 ? 0 : 1), second(refunded) + 1);
+  const refund = facts.chargeRefunded(at, refunded.data.invoiceId);
+  const extra: FactEvent[] = [refund];
+  if (random() < 0.3) extra.push(facts.subscriptionCanceled(at, 'sub_a'));
+  const canceled = (id: string) => [...history, ...extra].some((fact) => fact.type === 'SubscriptionCanceled' && fact.data.subscriptionId === id);
+  const held = (id: string) => history.some((fact) => 'subscriptionId' in fact.data && fact.data.subscriptionId === id);
+  const running = ['sub_a', 'sub_b'].filter((id) => held(id) && !canceled(id));
+  const renewed = running.length > 0 && random() < 0.3 ? running[Math.floor(random() * running.length)] : undefined;
+  if (renewed !== undefined) extra.push(facts.paymentSucceeded(at + 1 + Math.floor(random() * 2), renewed));
+  const inOrder = [...history, ...extra].sort((x, y) => Date.parse(x.data.occurredAt) - Date.parse(y.data.occurredAt));
+  return { inOrder, refund, refundedInvoiceId: refunded.data.invoiceId, expected: renewed === undefined ? 'refunded' : 'active' };
+}
+
+// Whether a refund arrives after the payment it refunds in this order. One that overtakes it is
+// money the ledger never saw paid, and a lead's or a trial's goes to a human (lifecycleTable.ts).
+export function refundFollowsItsPayment(order: readonly FactEvent[], life: RefundedLife): boolean {
+  const payment = order.findIndex((fact) => fact.type === 'PaymentSucceeded' && fact.data.invoiceId === life.refundedInvoiceId);
+  return payment !== -1 && payment < order.indexOf(life.refund);
+}
+
 export const describeFacts = (history: readonly FactEvent[]) =>
   history
     .map((fact) => {

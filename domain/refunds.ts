@@ -1,0 +1,66 @@
+import type { FactEvent } from '../contracts/domainEvents.ts';
+import type { CustomerState } from './customerState.ts';
+import { isFullRefund } from './factGuards.ts';
+
+// When a full refund makes a customer refunded, whatever order the facts arrive in. In source-time
+// order the table reads it so: a full refund of a paying customer makes them refunded, and only
+// new money (a subscription payment) or a new subscription moves them on. Judged fact by fact as
+// they arrive, that depends on arrival order: Stripe's charge.refunded names a charge, not the
+// subscription, so a late invoice.paid older than the refund (often of the same second as the
+// subscription's creation, and so not stale for it) took a refunded customer back to active, and
+// a late refund older than a renewal that paid made a paying customer refunded.
+//
+// So the newest full refund stands while no subscription payment is newer and no subscription
+// began after it: the newest times of each are kept whatever order they arrive in (evolve, for
+// stale facts too). At the same instant the refund wins, as it does in the tie rule (PRECEDENCE).
+// A refund before any known payment is the table's to judge (a lead's is flagged for a human).
+
+export type RefundStanding = 'none' | 'stands' | 'overtaken';
+
+export function refundStanding(state: CustomerState): RefundStanding {
+  const refundAt = fullRefundAtOf(state);
+  const paidAt = paidAtOf(state);
+  if (refundAt === null || paidAt === null) return 'none';
+  const refunded = Date.parse(refundAt);
+  if (Date.parse(paidAt) > refunded) return 'overtaken';
+  for (const snapshot of Object.values(state.subscriptions ?? {})) if (Date.parse(snapshot.since) > refunded) return 'overtaken';
+  return 'stands';
+}
+
+// The newest successful subscription payment's source time; a basis stored before `paidAt` has
+// its last payment.
+export function paidAtOf(state: CustomerState): string | null {
+  return state.paidAt !== undefined ? state.paidAt : state.lastPayment?.outcome === 'succeeded' ? state.lastPayment.occurredAt : null;
+}
+
+// Most customers were never refunded: their facts need not be folded to ask.
+export function mayBeRefunded(state: CustomerState, fact: FactEvent): boolean {
+  return fullRefundAtOf(state) !== null || (fact.type === 'RefundIssued' && isFullRefund(fact.data));
+}
+
+const fullRefundAtOf = (state: CustomerState): string | null =>
+  state.fullRefundAt !== undefined ? state.fullRefundAt : state.lastRefund?.full === true ? state.lastRefund.occurredAt : null;
+
+// Whether the customer is known to have paid, not counting a payment of the fact's own instant:
+// like the rest of an instant's facts, a refund is judged from before it, so that a same-second
+// payment and refund end alike in either arrival order.
+export function paymentKnownBefore(state: CustomerState, fact: FactEvent): boolean {
+  const paidAt = paidAtOf(state);
+  return paidAt !== null && Date.parse(paidAt) !== Date.parse(fact.data.occurredAt);
+}
+
+// The newest successful subscription payment and the newest full refund, by source time. A
+// one-off payment is not what ends a refund (the table: it grants no lifecycle state).
+export function withMoneyTimes(state: CustomerState, fact: FactEvent): CustomerState {
+  if (fact.type === 'PaymentSucceeded' && fact.data.subscriptionId !== undefined) {
+    const paidAt = newest(fact.data.occurredAt, paidAtOf(state));
+    return paidAt === state.paidAt ? state : { ...state, paidAt };
+  }
+  if (fact.type === 'RefundIssued' && isFullRefund(fact.data)) {
+    const fullRefundAt = newest(fact.data.occurredAt, fullRefundAtOf(state));
+    return fullRefundAt === state.fullRefundAt ? state : { ...state, fullRefundAt };
+  }
+  return state;
+}
+
+const newest = (occurredAt: string, than: string | null) => (than === null || Date.parse(occurredAt) > Date.parse(than) ? occurredAt : than);

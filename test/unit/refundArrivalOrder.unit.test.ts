@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { FactEvent } from '../../contracts/domainEvents.ts';
+import { customerDecider } from '../../domain/customerDecider.ts';
+import { refundStanding } from '../../domain/refunds.ts';
+import { facts, permutations, recordFact, run, stateAfter } from './lifecycleFixtures.ts';
+import { describeFacts, refundFollowsItsPayment, seededRandom, shuffled, subscriptionView, twoSubscriptionLife, withFullRefund } from './subscriptionLives.ts';
+
+// A refunded customer keeps access: the field report's first bug. Stripe's charge.refunded names
+// the charge and its invoice, not the subscription, so a refund and the subscription's own facts
+// are ordered apart; retried deliveries arrive in any order. Whatever the order, once the refund
+// follows the payment it refunds, the customer ends where in-order delivery leaves them.
+
+const lifecycleOf = (order: readonly FactEvent[]) => run(order.map(recordFact)).state.lifecycle;
+
+// Every order in which the refund arrives after the payment it refunds (`paid`).
+function finalStates(history: readonly FactEvent[], paid: FactEvent, refund: FactEvent): Map<string, string> {
+  const finals = new Map<string, string>();
+  for (const order of permutations(history)) {
+    if (order.indexOf(paid) > order.indexOf(refund)) continue;
+    const lifecycle = lifecycleOf(order);
+    if (!finals.has(lifecycle)) finals.set(lifecycle, describeFacts(order));
+  }
+  return finals;
+}
+
+describe('a full refund, every arrival order after its payment, one final state', () => {
+  const created = facts.subscriptionActivated(1);
+  const paid = facts.paymentSucceeded(1);
+  const refund = facts.chargeRefunded(5, 'in_1');
+
+  test('a late invoice.paid older than the refund does not give the refunded customer access again', () => {
+    // The invoice is of the subscription's own second, so it ties with its creation rather than
+    // arriving stale: it used to be judged from before that second, over the refund.
+    assert.equal(lifecycleOf([created, refund, paid]), 'refunded');
+    assert.deepEqual([...finalStates([created, paid, refund], paid, refund).keys()], ['refunded']);
+  });
+
+  test('refunded and canceled together: refunded in every order', () => {
+    assert.deepEqual([...finalStates([created, paid, refund, facts.subscriptionCanceled(5)], paid, refund).keys()], ['refunded']);
+  });
+
+  test('a renewal paid after the refund: active, also when the refund arrives last', () => {
+    const renewal = facts.paymentSucceeded(30);
+    assert.equal(lifecycleOf([created, paid, renewal, refund]), 'active');
+    assert.deepEqual([...finalStates([created, paid, refund, renewal], paid, refund).keys()], ['active']);
+  });
+
+  test('a renewal that failed after the refund leaves the customer refunded, in every order', () => {
+    assert.deepEqual([...finalStates([created, paid, refund, facts.renewalFailed(30), facts.subscriptionChanged(30, 'past_due')], paid, refund).keys()], ['refunded']);
+  });
+
+  test('a new subscription after the refund: the customer moves on, in every order', () => {
+    const resubscribed = facts.subscriptionActivated(30, 'sub_2');
+    assert.deepEqual([...finalStates([created, paid, refund, facts.subscriptionCanceled(5), resubscribed, facts.paymentSucceeded(30, 'sub_2')], paid, refund).keys()], ['active']);
+  });
+
+  test('a refund in the same second as a renewal: refunded in either order (money back outranks money in)', () => {
+    const renewal = facts.paymentSucceeded(5);
+    assert.deepEqual([...finalStates([created, paid, refund, renewal], paid, refund).keys()], ['refunded']);
+  });
+
+  test('a partial refund changes nothing, in every order', () => {
+    const partial = facts.chargeRefunded(5, 'in_1', 1000);
+    assert.deepEqual([...finalStates([created, paid, partial], paid, partial).keys()], ['active']);
+  });
+
+  test('a customer who paid for a plan that ended, now on a trial of another, is refunded, not flagged', () => {
+    const history = [created, paid, facts.subscriptionCanceled(3), facts.trialStarted(3, 'sub_2'), refund];
+    assert.deepEqual([...finalStates(history, paid, refund).keys()], ['refunded']);
+  });
+
+  test('a refund that arrives before any payment is still money we never saw paid: a human looks', () => {
+    const { state, appended } = run([refund, created, paid].map(recordFact));
+    assert.equal(state.lifecycle, 'needs_review');
+    assert.deepEqual(
+      appended.filter((event) => event.type === 'FlaggedForReview').map((event) => event.data.reason),
+      ['refund_without_payment'],
+    );
+  });
+
+  test('a dispute older than the refund, arriving after it, still needs a human', () => {
+    const dispute = facts.disputeOpened(3);
+    assert.equal(lifecycleOf([created, paid, refund, dispute]), 'needs_review');
+    assert.equal(lifecycleOf([created, paid, dispute, refund]), 'needs_review');
+  });
+
+  test('generated lives with a refund, one or two subscriptions: in order, refunded unless paid again; in any order after its payment, the same', () => {
+    const random = seededRandom(7);
+    const failures: string[] = [];
+    let lives = 0;
+    while (lives < 150) {
+      const single = lives % 2 === 0;
+      const life = twoSubscriptionLife(random).inOrder.filter((fact) => !single || !('subscriptionId' in fact.data) || fact.data.subscriptionId === 'sub_a');
+      const refunded = withFullRefund(life, random);
+      if (refunded === null) continue;
+      lives += 1;
+      const { inOrder, expected } = refunded;
+      const view = subscriptionView(inOrder);
+      const finals = new Set<string>([lifecycleOf(inOrder)]);
+      let orders = 0;
+      while (orders < 20) {
+        const order = shuffled(inOrder, random);
+        if (!refundFollowsItsPayment(order, refunded)) continue;
+        orders += 1;
+        finals.add(lifecycleOf(order));
+        if (subscriptionView(order) !== view) finals.add(`view differs after ${describeFacts(order)}`);
+      }
+      if (lifecycleOf(inOrder) !== expected || finals.size > 1) failures.push(`${[...finals].join(' / ')}, expected ${expected}: ${describeFacts(inOrder)}`);
+    }
+    assert.deepEqual(failures, []);
+  });
+});
+
+describe('a refund stands until newer money or a newer subscription', () => {
+  const created = facts.subscriptionActivated(1);
+  const paid = facts.paymentSucceeded(1);
+  const refund = facts.chargeRefunded(5, 'in_1');
+
+  test('stands, is overtaken by a later payment or subscription, and not by a one-off charge', () => {
+    const after = (...events: FactEvent[]) => refundStanding(stateAfter(events));
+    assert.equal(after(created, paid), 'none');
+    assert.equal(after(created, paid, refund), 'stands');
+    assert.equal(after(created, refund, paid), 'stands');
+    assert.equal(after(created, paid, refund, facts.paymentSucceeded(30)), 'overtaken');
+    assert.equal(after(created, paid, facts.paymentSucceeded(30), refund), 'overtaken');
+    assert.equal(after(created, paid, refund, facts.trialStarted(30, 'sub_2')), 'overtaken');
+    assert.equal(after(created, paid, refund, facts.paymentSucceeded(30, null)), 'stands');
+    assert.equal(after(created, paid, facts.chargeRefunded(6, 'in_1', 1000)), 'none');
+  });
+
+  test('a basis stored before the refund and payment times reads its last refund and payment', () => {
+    const { paidAt, fullRefundAt, ...legacy } = stateAfter([created, paid, refund]);
+    assert.equal(paidAt, paid.data.occurredAt);
+    assert.equal(fullRefundAt, refund.data.occurredAt);
+    assert.equal(refundStanding(legacy), 'stands');
+    // Its next fact, a late copy of the paid invoice, leaves the customer refunded.
+    const state = { ...legacy, lifecycle: 'refunded' as const };
+    assert.deepEqual(customerDecider.decide(recordFact(paid), state, { now: '2026-03-01T00:00:00Z' }), [paid]);
+  });
+
+  test('a basis stored before them takes an older payment without forgetting its newer last one', () => {
+    const renewal = facts.paymentSucceeded(30);
+    const { paidAt: _paidAt, fullRefundAt: _fullRefundAt, ...legacy } = stateAfter([created, renewal]);
+    assert.equal(stateAfter([paid], legacy).paidAt, renewal.data.occurredAt);
+    assert.equal(stateAfter([refund], legacy).fullRefundAt, refund.data.occurredAt);
+  });
+});
