@@ -127,6 +127,10 @@ const fields = z.object({
   LEDGER_API_KEYS: apiKeys,
   STRIPE_API_KEY: secret,
   LEDGER_INBOX_RETENTION_DAYS: integer(1, 3650, 30),
+  // Unmatched deliveries (no known customer yet) are tried again on a backoff starting at this
+  // many seconds, for the window below (Stripe retries for three days); 0 turns it off.
+  LEDGER_UNMATCHED_RETRY_SECONDS: integer(0, 86_400, 60),
+  LEDGER_UNMATCHED_RETRY_HOURS: integer(1, 24 * 30, 72),
   LEDGER_BODY_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024, 1024 * 1024),
   // Requests per second accepted per source, across all clients; 0 turns the limit off.
   LEDGER_RATE_LIMIT_STRIPE_PER_SECOND: integer(0, 1_000_000, 2000),
@@ -221,7 +225,10 @@ export const ConfigEnv = fields
     },
     apiKeys: env.LEDGER_API_KEYS,
     stripeApiKey: env.STRIPE_API_KEY,
-    inbox: { retentionDays: env.LEDGER_INBOX_RETENTION_DAYS },
+    inbox: {
+      retentionDays: env.LEDGER_INBOX_RETENTION_DAYS,
+      unmatchedRetry: { intervalMs: env.LEDGER_UNMATCHED_RETRY_SECONDS * 1000, windowMs: env.LEDGER_UNMATCHED_RETRY_HOURS * 3_600_000 },
+    },
     webhookMaxInFlight: env.LEDGER_WEBHOOK_MAX_IN_FLIGHT,
     rateLimitsPerSecond: {
       stripe: env.LEDGER_RATE_LIMIT_STRIPE_PER_SECOND,

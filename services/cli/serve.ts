@@ -2,6 +2,8 @@ import { describeConfig, loadConfig } from '../config.ts';
 import { openDatabase } from '../eventstore/openDatabase.ts';
 import { buildApp } from '../http/app.ts';
 import { scheduleInboxPruning } from '../ingest/inbox.ts';
+import { todaysSources } from '../operations/redeliver.ts';
+import { scheduleUnmatchedRetry } from '../operations/unmatchedRetry.ts';
 import { notifyOtherProcesses } from '../projector/appendSignals.ts';
 import { createProjector } from '../projector/readModelRunners.ts';
 import { currentTelemetry } from '../telemetry/activeTelemetry.ts';
@@ -31,12 +33,18 @@ export async function run(_args: string[]): Promise<number> {
   const stopPruning = scheduleInboxPruning(db.sql, config.inbox.retentionDays, (error) =>
     app.log.warn({ err: error }, 'inbox pruning failed; retrying in an hour'),
   );
+  const stopRetrying = scheduleUnmatchedRetry({ store: db.store, sql: db.sql, now: () => new Date() }, todaysSources(config), config.inbox.unmatchedRetry, {
+    matched: (pass) => app.log.info(pass, 'unmatched deliveries tried again'),
+    failed: (error) => app.log.warn({ err: error }, 'trying unmatched deliveries again failed; retrying at the next interval'),
+  });
 
   const signal = await stopSignal;
   app.log.info({ signal }, 'stopping: no new connections, draining in-flight requests');
   stopPruning();
   const drained = await withTimeout(app.close(), DRAIN_TIMEOUT_MS);
   stopNotifying();
+  // Before the store closes: a pass in flight finishes its delivery.
+  await stopRetrying();
   // After the HTTP drain: a batch in flight commits or rolls back whole, never half.
   await projector.stop();
   if (!drained) app.log.error({ timeoutMs: DRAIN_TIMEOUT_MS }, 'in-flight requests did not finish in time');

@@ -30,6 +30,15 @@ create index ledger_inbox_source on ledger_inbox (source, received_at);
   // A body is the provider's whole payload (a Stripe event is 2-4 kB): compressed on every
   // delivery, with pglz that was a few percent of PostgreSQL's CPU at the ingest bench's max.
   { id: '0015_inbox_lz4', sql: lz4ColumnsSql('ledger_inbox', ['body']) },
+  // An unmatched delivery whose customer turned up later and that was then processed
+  // (services/operations/unmatchedRetry.ts); the outcome stays what it was on arrival.
+  {
+    id: '0020_inbox_matched',
+    sql: `
+alter table ledger_inbox add column matched_at timestamptz;
+create index ledger_inbox_waiting on ledger_inbox (received_at) where outcome = 'unmatched' and matched_at is null;
+`,
+  },
 ];
 
 export type InboxOutcome = 'appended' | 'duplicate' | 'ignored' | 'unmatched' | 'failed';
@@ -131,6 +140,21 @@ export async function readDeliveries(
     outcome: r.outcome,
     correlationId: r.correlation_id,
   }));
+}
+
+// Unmatched deliveries received since `since` and not matched since, oldest first.
+export async function readUnmatched(sql: SqlExecutor, since: string): Promise<Array<{ id: string; receivedAt: string }>> {
+  const { rows } = await sql.query<{ id: string; received_at: Date | string }>(
+    `select id::text as id, received_at from ledger_inbox
+      where outcome = 'unmatched' and matched_at is null and received_at >= $1::timestamptz
+      order by ledger_inbox.received_at, ledger_inbox.id`,
+    [since],
+  );
+  return rows.map((r) => ({ id: r.id, receivedAt: new Date(r.received_at).toISOString() }));
+}
+
+export async function markMatched(sql: SqlExecutor, id: string): Promise<void> {
+  await sql.query(`update ledger_inbox set matched_at = now() where id = $1::bigint`, [id]);
 }
 
 export async function pruneInbox(sql: SqlExecutor, retentionDays: number): Promise<number> {

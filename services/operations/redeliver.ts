@@ -85,7 +85,7 @@ export async function redeliver(
   };
 }
 
-async function redeliverOne(deps: RedeliverDeps, sources: SourceRegistry, delivery: StoredDelivery): Promise<DeliveryRedelivered> {
+export async function redeliverOne(deps: RedeliverDeps, sources: SourceRegistry, delivery: StoredDelivery): Promise<DeliveryRedelivered> {
   const base = { inboxId: delivery.id, source: delivery.source, receivedAt: delivery.receivedAt, originalOutcome: delivery.outcome };
   if (!isRedeliverable(delivery.source)) {
     return { ...base, status: 'failed', facts: [], ignored: [], error: { code: 'LEDGER_VALIDATION', message: `no translator for source ${delivery.source}` } };

@@ -8,6 +8,7 @@ import { METRICS, type MetricDefinition } from './metricCatalog.ts';
 export interface LedgerInstruments {
   meter: Meter;
   webhookDeliveries: Counter;
+  unmatchedRetries: Counter;
   httpRequestDuration: Histogram;
   appendDuration: Histogram;
   appendGrouping: Counter;
@@ -36,6 +37,7 @@ function createInstruments(meter: Meter): LedgerInstruments {
   return {
     meter,
     webhookDeliveries: counter(METRICS.webhookDeliveries),
+    unmatchedRetries: counter(METRICS.unmatchedRetries),
     httpRequestDuration: histogram(METRICS.httpRequestDuration),
     appendDuration: histogram(METRICS.appendDuration),
     appendGrouping: counter(METRICS.appendGrouping),

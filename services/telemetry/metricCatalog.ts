@@ -30,6 +30,14 @@ export const METRICS = {
       'Webhook deliveries by source and outcome: appended, duplicate, ignored, unmatched (answered 2xx), rejected (4xx, with its LEDGER_* code) or failed (5xx)',
     labels: ['source', 'outcome', 'code'],
   },
+  unmatchedRetries: {
+    name: 'ledger_unmatched_retries',
+    kind: 'counter',
+    unit: '{delivery}',
+    description:
+      'Unmatched webhook deliveries tried again by the service, by outcome: matched (its customer is known now; processed), unmatched (still waiting) or failed (refused by today\'s translator)',
+    labels: ['outcome'],
+  },
   httpRequestDuration: {
     name: 'http_server_request_duration_seconds',
     kind: 'histogram',

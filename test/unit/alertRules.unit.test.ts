@@ -132,7 +132,7 @@ describe('metric catalogue (services/telemetry/metricCatalog.ts)', () => {
 
   test('the series the alert test trusts are exactly what the Prometheus exposition shows', async () => {
     const i = instruments();
-    for (const counter of [i.webhookDeliveries, i.appendGrouping, i.eventsAppended, i.manualOverrides, i.projectionBatches, i.ticketEvents]) counter.add(1);
+    for (const counter of [i.webhookDeliveries, i.unmatchedRetries, i.appendGrouping, i.eventsAppended, i.manualOverrides, i.projectionBatches, i.ticketEvents]) counter.add(1);
     for (const histogram of [i.httpRequestDuration, i.appendDuration, i.syncLatency]) histogram.record(0.5);
     i.ticketFailureStreak.record(1);
     const observed = [i.projectionLagEvents, i.projectionLagSeconds, i.parkedEvents, i.fenceHeldEvents];

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { loadCustomer } from '../../services/commands/loadCustomer.ts';
+import { todaysSources } from '../../services/operations/redeliver.ts';
+import { isDue, retryUnmatched } from '../../services/operations/unmatchedRetry.ts';
+import { databaseTargets } from '../support/databases.ts';
+import { startLedgerProcess } from '../support/servedProcess.ts';
+import { fixture, subscriptionEvent, type Json } from '../support/stripeEvents.ts';
+import { signedStripeHeaders } from '../support/stripeSigning.ts';
+import { startTestApp, type TestApp } from '../support/testApp.ts';
+
+// A delivery that finds no customer yet (a refund named only by its charge, delivered before
+// the invoice that claims the charge) is answered 2xx and kept as unmatched; the service tries it
+// again by itself once its customer is known, on a backoff, inside the provider's retry window.
+
+const MINUTE = 60_000;
+const OPTIONS = { intervalMs: MINUTE, windowMs: 72 * 60 * MINUTE };
+
+// A subscription's creation and its paid invoice in one second, and a full refund of that
+// invoice's charge 15 minutes later, as Stripe sends them (the refund names no subscription).
+function refundStory(n: string, created: number) {
+  const customer = `cus_um_${n}`;
+  const subscription = stampedAt(subscriptionEvent('customer.subscription.created', { id: `sub_um_${n}`, customer, status: 'active' }), `evt_um_${n}_1`, created);
+  const paid = stampedAt(fixture('invoice.paid'), `evt_um_${n}_2`, created);
+  Object.assign(paid.data.object, { id: `in_um_${n}`, customer, subscription: `sub_um_${n}`, charge: `ch_um_${n}`, payment_intent: `pi_um_${n}` });
+  const refund = stampedAt(fixture('charge.refunded'), `evt_um_${n}_3`, created + 900);
+  // Not the customer: found only through the charge, which the paid invoice claims.
+  Object.assign(refund.data.object, { id: `ch_um_${n}`, customer: null, invoice: `in_um_${n}`, payment_intent: `pi_um_${n}`, receipt_email: null, billing_details: null });
+  return { customer, subscription, paid, refund };
+}
+
+function stampedAt(event: Json, id: string, created: number): Json {
+  return { ...event, id, created };
+}
+
+function signed(event: Json, now: Date) {
+  const payload = JSON.stringify(event);
+  return { payload, headers: signedStripeHeaders(payload, { timestamp: Math.floor(now.getTime() / 1000) }) };
+}
+
+describe('when a pass tries an unmatched delivery: once per doubling of its age, inside the window', () => {
+  test('passes every interval for three days try a delivery 14 times: at once, then 1, 2, 4 … 4,096 intervals after it arrived', () => {
+    const received = 0;
+    let lastPass: number | null = null;
+    const tried: number[] = [];
+    for (let now = 30_000; now <= 72 * 60 * MINUTE; now += MINUTE) {
+      if (isDue(received, lastPass, now, MINUTE)) tried.push(Math.floor((now - received) / MINUTE));
+      lastPass = now;
+    }
+    assert.deepEqual(tried, [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]);
+  });
+
+  test('a process that just started tries every waiting delivery once', () => {
+    assert.equal(isDue(0, null, 10, MINUTE), true);
+  });
+});
+
+for (const target of databaseTargets) {
+  describe(`unmatched deliveries tried again on ${target.name} (e2e)`, async () => {
+    const skip = await target.skip();
+    let t: TestApp;
+    let now = new Date();
+    before(async () => {
+      if (!skip) t = await startTestApp(target, { now: () => now });
+    });
+    after(async () => {
+      if (!skip) await t.close();
+    });
+    const deps = () => ({ store: t.db.store, sql: t.db.sql, now: () => now });
+    const deliver = (event: Json) => t.app.inject({ method: 'POST', url: '/webhooks/stripe', ...signed(event, now) });
+    const customerOf = async (stripeId: string) => {
+      const id = await t.db.store.resolveIdentity('stripe', stripeId);
+      assert.ok(id, `no customer for ${stripeId}`);
+      return loadCustomer(t.db.store, id);
+    };
+    const matchedAt = async (inboxId: string) =>
+      (await t.db.sql.query<{ matched_at: Date | null }>('select matched_at from ledger_inbox where id = $1::bigint', [inboxId])).rows[0]?.matched_at ?? null;
+
+    test('a refund delivered before the invoice it refunds: refunded once the invoice arrives, by the next due pass, once', { skip }, async () => {
+      const story = refundStory('a', Math.floor(now.getTime() / 1000) - 3_600);
+      const unmatched = await deliver(story.refund);
+      assert.equal(unmatched.statusCode, 200);
+      assert.equal(unmatched.json().facts[0].outcome, 'unmatched');
+      const inboxId: string = unmatched.json().inboxId;
+      // The inbox stamps receipt with the database's clock; the passes run on the test's.
+      const { rows } = await t.db.sql.query<{ received_at: Date | string }>('select received_at from ledger_inbox where id = $1::bigint', [inboxId]);
+      const received = new Date(rows[0]!.received_at).getTime();
+
+      const first = received;
+      now = new Date(first);
+      assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, null), { waiting: 1, tried: 1, matched: 0, failed: 0 });
+      assert.equal(await matchedAt(inboxId), null);
+
+      assert.equal((await deliver(story.subscription)).statusCode, 200);
+      assert.equal((await deliver(story.paid)).statusCode, 200);
+      assert.equal((await customerOf(story.customer)).state.lifecycle, 'active');
+
+      // Not yet its turn half a minute later; a minute after it arrived, it is.
+      now = new Date(first + MINUTE / 2);
+      assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, first), { waiting: 1, tried: 0, matched: 0, failed: 0 });
+      const second = now.getTime();
+      now = new Date(first + MINUTE + 1_000);
+      assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, second), { waiting: 1, tried: 1, matched: 1, failed: 0 });
+      assert.notEqual(await matchedAt(inboxId), null);
+
+      const { state, events } = await customerOf(story.customer);
+      assert.equal(state.lifecycle, 'refunded');
+      assert.equal(events.filter((event) => event.type === 'RefundIssued').length, 1);
+      // The redelivered fact keeps the delivery's correlation id.
+      assert.equal(events.find((event) => event.type === 'RefundIssued')?.metadata.correlationId, unmatched.json().correlationId);
+
+      // Matched: never tried again, and nothing appended twice.
+      assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, null), { waiting: 0, tried: 0, matched: 0, failed: 0 });
+    });
+
+    test('past the window a delivery is left for a human (`ledger redeliver`)', { skip }, async () => {
+      const story = refundStory('b', Math.floor(now.getTime() / 1000));
+      const unmatched = await deliver(story.refund);
+      assert.equal(unmatched.json().facts[0].outcome, 'unmatched');
+      now = new Date(now.getTime() + OPTIONS.windowMs + MINUTE);
+      assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, null), { waiting: 0, tried: 0, matched: 0, failed: 0 });
+      assert.equal(await matchedAt(unmatched.json().inboxId), null);
+    });
+  });
+}
+
+describe('ledger serve tries unmatched deliveries again by itself (e2e, embedded store)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ledger-unmatched-'));
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  test('a refund delivered before its invoice: the customer is refunded within seconds of the invoice, with no command run', async () => {
+    const served = await startLedgerProcess(['serve'], { LEDGER_DATA_DIR: dataDir, LEDGER_UNMATCHED_RETRY_SECONDS: '1' });
+    try {
+      const story = refundStory('served', Math.floor(Date.now() / 1000) - 3_600);
+      const send = (event: Json) => {
+        const { payload, headers } = signed(event, new Date());
+        return fetch(`${served.url}/webhooks/stripe`, { method: 'POST', headers, body: payload });
+      };
+      const refund = await send(story.refund);
+      assert.equal(((await refund.json()) as { facts: { outcome: string }[] }).facts[0]?.outcome, 'unmatched');
+      for (const event of [story.subscription, story.paid]) assert.equal((await send(event)).status, 200);
+
+      const deadline = Date.now() + 20_000;
+      let lifecycle = '';
+      while (Date.now() < deadline) {
+        const response = await fetch(`${served.url}/v1/customers/stripe:${story.customer}`, { headers: { authorization: 'Bearer key-read' } });
+        lifecycle = response.ok ? ((await response.json()) as { lifecycle: { state: string } }).lifecycle.state : String(response.status);
+        if (lifecycle === 'refunded') break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      assert.equal(lifecycle, 'refunded', served.output());
+    } finally {
+      served.child.kill('SIGTERM');
+      assert.equal(await served.exited, 0, served.output());
+    }
+  });
+});
