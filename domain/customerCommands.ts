@@ -7,7 +7,7 @@ import { LedgerError } from './errors.ts';
 import { evaluateLifecycle } from './lifecycleMachine.ts';
 import { arrivalOf, isSuperseded, losesTie, orderingKey } from './ordering.ts';
 import { subscriptionIdOf } from './factGuards.ts';
-import { mayBeRefunded, paymentKnownBefore, refundStanding } from './refunds.ts';
+import { mayBeRefunded, paymentKnownBefore, underRefund } from './refunds.ts';
 import { bestLiveState, liveSubscriptions } from './subscriptions.ts';
 
 // Record a fact from the outside world (Stripe, the CRM, the support desk, the app).
@@ -71,12 +71,10 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
   const cause: Cause = { type: fact.type, occurredAt: fact.data.occurredAt, orderingKey: key };
 
   // A full refund stands until newer money or a newer subscription, whatever order the facts
-  // arrive in (domain/refunds.ts). Where it stands the customer is refunded, whatever a fact older
-  // than it (a late invoice.paid) or a same-instant sibling said; one that newer money overtook
-  // moves nothing when it arrives. Flags stand.
-  const refund = verdict.to === 'needs_review' || !BILLING_FACTS.has(fact.type) || !mayBeRefunded(state, fact) ? 'none' : refundStanding(stateAfter());
-  if (refund === 'stands') return state.lifecycle === 'refunded' ? [fact] : [fact, domainEvent('LifecycleChanged', { from: state.lifecycle, to: 'refunded', cause })];
-  if (refund === 'overtaken' && fact.type === 'RefundIssued') return [fact];
+  // arrive in (domain/refunds.ts): flags aside, it decides over the table here.
+  const refund = verdict.to === 'needs_review' || !BILLING_FACTS.has(fact.type) || !mayBeRefunded(state, fact) ? undefined : underRefund(state, stateAfter(), fact);
+  if (refund === 'nothing') return [fact];
+  if (refund === 'refunded') return [fact, domainEvent('LifecycleChanged', { from: state.lifecycle, to: 'refunded', cause })];
 
   if (verdict.to === base.lifecycle) return [fact];
   if (arrival === 'tie' && watermark !== undefined && losesTie(watermark, verdict.to)) return [fact];
@@ -116,7 +114,6 @@ const BILLING_FACTS: ReadonlySet<FactEvent['type']> = new Set([
   'PaymentFailed',
   'RefundIssued',
 ]);
-
 
 // The fact still means what it means (the new customer's subscription is active); the flag
 // comes after it, so resolving the review without a target returns the customer there.

@@ -27,6 +27,20 @@ export function refundStanding(state: CustomerState): RefundStanding {
   return 'stands';
 }
 
+// What a standing refund decides about a billing fact: the customer is refunded whatever a fact
+// older than the refund (a late invoice.paid) or a same-instant sibling said, and a refund that
+// newer money overtook moves nothing when it arrives; undefined leaves the fact to the table.
+// A human who moved the customer after the refund (an override: its time is when it was made)
+// is not overruled.
+export function underRefund(before: CustomerState, after: CustomerState, fact: FactEvent): 'refunded' | 'nothing' | undefined {
+  const standing = refundStanding(after);
+  if (standing === 'overtaken') return fact.type === 'RefundIssued' ? 'nothing' : undefined;
+  if (standing === 'none') return undefined;
+  if (before.lifecycle === 'refunded') return 'nothing';
+  const refundAt = fullRefundAtOf(after);
+  return before.since !== null && refundAt !== null && Date.parse(before.since) > Date.parse(refundAt) ? undefined : 'refunded';
+}
+
 // The newest successful subscription payment's source time; a basis stored before `paidAt` has
 // its last payment.
 export function paidAtOf(state: CustomerState): string | null {

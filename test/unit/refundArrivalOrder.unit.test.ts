@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { FactEvent } from '../../contracts/domainEvents.ts';
 import { customerDecider } from '../../domain/customerDecider.ts';
 import { refundStanding } from '../../domain/refunds.ts';
-import { facts, permutations, recordFact, run, stateAfter } from './lifecycleFixtures.ts';
+import { admin, facts, override, permutations, recordFact, run, stateAfter } from './lifecycleFixtures.ts';
 import { describeFacts, refundFollowsItsPayment, seededRandom, shuffled, subscriptionView, twoSubscriptionLife, withFullRefund } from './subscriptionLives.ts';
 
 // A refunded customer keeps access: the field report's first bug. Stripe's charge.refunded names
@@ -127,6 +127,14 @@ describe('a refund stands until newer money or a newer subscription', () => {
     assert.equal(after(created, paid, refund, facts.trialStarted(30, 'sub_2')), 'overtaken');
     assert.equal(after(created, paid, refund, facts.paymentSucceeded(30, null)), 'stands');
     assert.equal(after(created, paid, facts.chargeRefunded(6, 'in_1', 1000)), 'none');
+  });
+
+  test('a human who sets a refunded customer active again is not overruled by the billing facts that follow', () => {
+    const goodwill = override({ action: 'set_state', to: 'active', reason: 'refund was a goodwill gesture; keeps the plan', actor: admin });
+    const { state, appended } = run([recordFact(created), recordFact(paid), recordFact(refund), goodwill, recordFact(facts.subscriptionChanged(6, 'active')), recordFact(facts.paymentSucceeded(3))]);
+    assert.equal(state.lifecycle, 'active');
+    const moves = appended.flatMap((event) => (event.type === 'LifecycleChanged' ? [`${event.data.from}->${event.data.to}`] : []));
+    assert.deepEqual(moves, ['lead->active', 'active->refunded', 'refunded->active']);
   });
 
   test('a basis stored before the refund and payment times reads its last refund and payment', () => {
