@@ -17,7 +17,7 @@ for (const target of databaseTargets) {
     const schema = `t_crash_${Date.now().toString(36)}`;
     after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-    test('10 kills at random points mid-stream; the read models equal an uninterrupted run', { skip, timeout: 240_000 }, async () => {
+    test('6 kills at random points mid-stream; the read models equal an uninterrupted run', { skip, timeout: 240_000 }, async () => {
       const open = () =>
         target.name === 'postgres' ? openDatabase({ databaseUrl: POSTGRES_URL, schema }) : openDatabase({ dataDir });
       const env: Record<string, string> =
@@ -31,7 +31,7 @@ for (const target of databaseTargets) {
       if (target.name === 'pglite') await db.close();
 
       const checkpoints: string[] = [];
-      for (let kill = 0; kill < 10; kill += 1) {
+      for (let kill = 0; kill < 6; kill += 1) {
         const projector = await startLedgerProcess(['projections', 'run'], env);
         await waitForOutput(projector, /projectors running/);
         // A cold process needs a few hundred ms for its first batch; the whole catch-up takes about a second.
