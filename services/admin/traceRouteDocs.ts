@@ -14,6 +14,7 @@ const trailEntry: JsonSchema = {
     source: { type: 'string' },
     outcome: { type: 'string' },
     sourceEventIds: { type: 'array', items: { type: 'string' } },
+    matchedAt: { type: ['string', 'null'], format: 'date-time', description: 'An unmatched delivery processed later, once its customer was known' },
     position: { type: 'string', description: 'Global log position (decimal string)' },
     eventId: { type: 'string' },
     customerId: { type: 'string' },

@@ -51,7 +51,7 @@ interface Row {
 const what = (entry: TrailEntry): string => {
   switch (entry.kind) {
     case 'delivery':
-      return `${entry.source} delivery kept in inbox #${entry.inboxId}: ${entry.outcome}`;
+      return `${entry.source} delivery kept in inbox #${entry.inboxId}: ${entry.outcome}${entry.matchedAt ? `, matched ${entry.matchedAt}` : ''}`;
     case 'fact':
     case 'decision':
       return `${entry.type}${entry.detail ? ` ${entry.detail}` : ''}`;

@@ -9,7 +9,8 @@ import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
 // (and the Kafka relay) stands. Ids, types and times only: never a payload.
 
 export type TrailEntry =
-  | { kind: 'delivery'; at: string; inboxId: string; source: string; outcome: string; sourceEventIds: string[] }
+  // matchedAt: an unmatched delivery the service tried again once its customer was known.
+  | { kind: 'delivery'; at: string; inboxId: string; source: string; outcome: string; sourceEventIds: string[]; matchedAt: string | null }
   | {
       kind: 'fact' | 'decision';
       at: string;
@@ -46,8 +47,16 @@ const MAX_EVENTS = 1_000;
 const iso = (value: Date | string): string => new Date(value).toISOString();
 
 export async function correlationTrail(sql: SqlExecutor, correlationId: string): Promise<CorrelationTrail> {
-  const deliveries = await sql.query<{ id: string; source: string; received_at: Date | string; outcome: string; source_event_ids: string[]; traceparent: string | null }>(
-    `select id::text as id, source, received_at, outcome, source_event_ids, headers->>'traceparent' as traceparent
+  const deliveries = await sql.query<{
+    id: string;
+    source: string;
+    received_at: Date | string;
+    outcome: string;
+    source_event_ids: string[];
+    traceparent: string | null;
+    matched_at: Date | string | null;
+  }>(
+    `select id::text as id, source, received_at, outcome, source_event_ids, headers->>'traceparent' as traceparent, matched_at
        from ledger_inbox where correlation_id = $1 order by ledger_inbox.id`,
     [correlationId],
   );
@@ -74,6 +83,7 @@ export async function correlationTrail(sql: SqlExecutor, correlationId: string):
     source: d.source,
     outcome: d.outcome,
     sourceEventIds: d.source_event_ids,
+    matchedAt: d.matched_at === null ? null : iso(d.matched_at),
   }));
   for (const e of events.rows) {
     entries.push({

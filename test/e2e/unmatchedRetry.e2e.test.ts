@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
 import { todaysSources } from '../../services/operations/redeliver.ts';
 import { isDue, retryUnmatched } from '../../services/operations/unmatchedRetry.ts';
+import { correlationTrail } from '../../services/telemetry/correlationTrail.ts';
 import { databaseTargets } from '../support/databases.ts';
 import { startLedgerProcess } from '../support/servedProcess.ts';
 import { fixture, subscriptionEvent, type Json } from '../support/stripeEvents.ts';
@@ -111,6 +112,13 @@ for (const target of databaseTargets) {
       assert.equal(events.filter((event) => event.type === 'RefundIssued').length, 1);
       // The redelivered fact keeps the delivery's correlation id.
       assert.equal(events.find((event) => event.type === 'RefundIssued')?.metadata.correlationId, unmatched.json().correlationId);
+
+      // `ledger trace` on the delivery's correlation id: kept unmatched, matched later, the refund.
+      const trail = await correlationTrail(t.db.sql, unmatched.json().correlationId);
+      const delivery = trail.entries.find((entry) => entry.kind === 'delivery');
+      assert.equal(delivery?.kind === 'delivery' && delivery.outcome, 'unmatched');
+      assert.ok(delivery?.kind === 'delivery' && delivery.matchedAt !== null && Date.parse(delivery.matchedAt) >= received);
+      assert.ok(trail.entries.some((entry) => entry.kind === 'fact' && entry.type === 'RefundIssued'));
 
       // Matched: never tried again, and nothing appended twice.
       assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, null), { waiting: 0, tried: 0, matched: 0, failed: 0 });
