@@ -71,7 +71,8 @@ export function scheduleUnmatchedRetry(
   deps: RedeliverDeps & { sql: SqlExecutor },
   sources: SourceRegistry,
   options: UnmatchedRetryOptions,
-  report: { matched: (pass: UnmatchedRetryPass) => void; failed: (error: unknown) => void },
+  // `done` hears of a pass that matched or failed a delivery; `failed` of a pass that stopped.
+  report: { done: (pass: UnmatchedRetryPass) => void; failed: (error: unknown) => void },
 ): () => Promise<void> {
   if (options.intervalMs <= 0) return async () => {};
   let lastPass: number | null = null;
@@ -83,7 +84,7 @@ export function scheduleUnmatchedRetry(
     running = retryUnmatched(deps, sources, options, lastPass, () => stopped)
       .then((pass) => {
         lastPass = startedAt;
-        if (pass.matched > 0 || pass.failed > 0) report.matched(pass);
+        if (pass.matched > 0 || pass.failed > 0) report.done(pass);
       })
       .catch(report.failed)
       .finally(() => {

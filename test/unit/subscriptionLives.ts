@@ -88,9 +88,9 @@ export interface RefundedLife {
 }
 
 // A generated life with a full refund of one of the first subscription's paid invoices, in the
-// second of the life's last fact or the next (and after the payment); sometimes the first subscription canceled with
-// it, sometimes a running subscription renewed and paid after it (new money). Null when the
-// first subscription never paid.
+// second of the life's last fact or the next (and after the payment); sometimes the first
+// subscription canceled with it, sometimes a running subscription renewed and paid after it (new
+// money). Null when the first subscription never paid.
 export function withFullRefund(history: readonly FactEvent[], random: () => number): RefundedLife | null {
   const paid = history.filter((fact) => fact.type === 'PaymentSucceeded' && fact.data.subscriptionId === 'sub_a');
   const refunded = paid[Math.floor(random() * paid.length)];
