@@ -1,7 +1,7 @@
 import { DoctorEnv, type DoctorSettings } from '../../contracts/doctorEnv.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { kafkaCheck, webhookRejectsUnsignedCheck } from './doctorNetworkChecks.ts';
-import { longTransactionsCheck, projectionChecks, storeCheck } from './doctorStoreChecks.ts';
+import { longTransactionsCheck, projectionChecks, storeCheck, unmatchedDeliveriesCheck } from './doctorStoreChecks.ts';
 import { fail, pass, skip, type CheckResult, type DoctorContext } from './doctorResult.ts';
 import { ourFingerprints, parseFingerprints, sharedSecrets } from './secretFingerprints.ts';
 
@@ -33,6 +33,7 @@ export async function runDoctor(context: DoctorContext): Promise<CheckResult[]> 
     // Projection tables may not exist in a store that is not migrated.
     ...(await projectionChecks(context, settings, store.status === 'pass')),
     await longTransactionsCheck(context, settings),
+    store.status === 'pass' ? await unmatchedDeliveriesCheck(context) : skip('no unmatched deliveries past the retry window', 'the store is not ready'),
     await kafkaCheck(context, settings),
   ];
 }

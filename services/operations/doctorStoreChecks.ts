@@ -104,3 +104,34 @@ export async function longTransactionsCheck(context: DoctorContext, settings: Do
     'find them with `select pid, state, xact_start, query from pg_stat_activity order by xact_start`; end the session (pg_terminate_backend) or fix the client leaving it open',
   );
 }
+
+// Money the ledger has not recorded: a delivery still unmatched once the service has stopped
+// trying it (LEDGER_UNMATCHED_RETRY_HOURS, services/operations/unmatchedRetry.ts) names a
+// customer the ledger never learnt of, so a refund or dispute in it moved nobody.
+export async function unmatchedDeliveriesCheck(context: DoctorContext): Promise<CheckResult> {
+  const name = 'no unmatched deliveries past the retry window';
+  const { store } = context;
+  if (store.kind !== 'direct') return skip(name, 'read directly from the store (DATABASE_URL, or the embedded store with the service stopped)');
+  const hours = retryWindowHours(context.env);
+  const { rows } = await store.db.sql.query<{ waiting: number; expired: number; oldest: Date | string | null }>(
+    `select count(*) filter (where received_at >= now() - make_interval(hours => $1::int))::int as waiting,
+            count(*) filter (where received_at < now() - make_interval(hours => $1::int))::int as expired,
+            min(received_at) filter (where received_at < now() - make_interval(hours => $1::int)) as oldest
+       from ledger_inbox where outcome = 'unmatched' and matched_at is null`,
+    [hours],
+  );
+  const { waiting = 0, expired = 0, oldest = null } = rows[0] ?? {};
+  const still = `${waiting} younger still tried by the service`;
+  if (expired === 0) return pass(name, `none older than ${hours} h; ${still}`);
+  const since = oldest === null ? '' : new Date(oldest).toISOString();
+  return fail(
+    name,
+    `${expired} unmatched for more than ${hours} h (oldest received ${since}); ${still}`,
+    `\`ledger redeliver --since ${since}\` once their customer exists (link an identity with \`POST /admin/customers/{ref}/identities\` if it goes by another id); \`ledger trace <correlation id>\` shows each`,
+  );
+}
+
+function retryWindowHours(env: Record<string, string | undefined>): number {
+  const hours = Number(env.LEDGER_UNMATCHED_RETRY_HOURS?.trim() || 72);
+  return Number.isInteger(hours) && hours > 0 ? hours : 72;
+}

@@ -164,6 +164,27 @@ for (const target of databaseTargets) {
       await t.db.sql.query(`update ledger_parked_events set status = 'skipped' where customer_id = 'cust_parked'`);
     });
 
+    test('a delivery still unmatched past the retry window fails, with the redeliver command; younger ones and matched ones pass', { skip }, async () => {
+      const keep = (hoursAgo: number) =>
+        t.db.sql.query<{ id: string }>(
+          `insert into ledger_inbox (source, received_at, verified, headers, body, outcome, correlation_id)
+           values ('stripe', now() - make_interval(hours => $1::int), true, '{}', '{}', 'unmatched', $2) returning id::text as id`,
+          [hoursAgo, randomUUID()],
+        );
+      await keep(1);
+      assert.equal(statusOf(await runDoctor(context()), 'no unmatched deliveries past the retry window'), 'pass');
+      const old = (await keep(80)).rows[0]!.id;
+      const results = await runDoctor(context());
+      assert.deepEqual(failing(results), ['no unmatched deliveries past the retry window']);
+      const check = results.find((r) => r.status === 'fail')!;
+      assert.match(check.detail, /^1 unmatched for more than 72 h \(oldest received .*\); 1 younger still tried by the service$/);
+      assert.match(check.fix ?? '', /ledger redeliver --since \d{4}-/);
+      assert.deepEqual(failing(await runDoctor(context({ LEDGER_UNMATCHED_RETRY_HOURS: '96' }))), []);
+      await t.db.sql.query(`update ledger_inbox set matched_at = now() where id = $1::bigint`, [old]);
+      assert.deepEqual(failing(await runDoctor(context())), []);
+      await t.db.sql.query(`update ledger_inbox set matched_at = now() where outcome = 'unmatched'`);
+    });
+
     test('a transaction left open longer than the threshold fails (PostgreSQL)', { skip: skip ?? (target.name !== 'postgres' && 'PostgreSQL only') }, async () => {
       const client = new pg.Client({ connectionString: POSTGRES_URL });
       await client.connect();
