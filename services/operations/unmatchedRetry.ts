@@ -1,4 +1,5 @@
 import type { SqlExecutor } from '../eventstore/sqlClient.ts';
+import { LedgerError } from '../../domain/errors.ts';
 import { instruments } from '../telemetry/instruments.ts';
 import { markMatched, readDeliveries, readUnmatched } from '../ingest/inbox.ts';
 import { redeliverOne, type RedeliverDeps, type SourceRegistry } from './redeliver.ts';
@@ -27,6 +28,8 @@ export interface UnmatchedRetryPass {
   tried: number;
   matched: number;
   failed: number;
+  // Deliveries that threw, by inbox id and error name or code (never a payload).
+  errors: string[];
 }
 
 const DEFAULT_LIMIT = 500;
@@ -51,13 +54,23 @@ export async function retryUnmatched(
   const now = deps.now().getTime();
   const waiting = await readUnmatched(deps.sql, new Date(now - options.windowMs).toISOString());
   const due = waiting.filter((delivery) => isDue(Date.parse(delivery.receivedAt), lastPass, now, options.intervalMs)).slice(0, options.limit ?? DEFAULT_LIMIT);
-  const pass: UnmatchedRetryPass = { waiting: waiting.length, tried: due.length, matched: 0, failed: 0 };
+  const pass: UnmatchedRetryPass = { waiting: waiting.length, tried: due.length, matched: 0, failed: 0, errors: [] };
   for (const { id } of due) {
     if (stopping()) break;
     const [delivery] = await readDeliveries(deps.sql, { id });
     if (delivery === undefined) continue;
-    const result = await redeliverOne(deps, sources, delivery);
-    const outcome = result.status === 'failed' ? 'failed' : result.facts.some((fact) => fact.outcome === 'unmatched') ? 'unmatched' : 'matched';
+    let outcome: 'matched' | 'unmatched' | 'failed';
+    try {
+      const result = await redeliverOne(deps, sources, delivery);
+      outcome = result.status === 'failed' ? 'failed' : result.facts.some((fact) => fact.outcome === 'unmatched') ? 'unmatched' : 'matched';
+    } catch (error) {
+      // An outage fails every delivery alike: the pass stops and the next one starts where it
+      // did. Anything else is this delivery's (a translator that throws on it): counted, and the
+      // rest of the pass goes on, so one bad delivery cannot hold the others back for good.
+      if (error instanceof LedgerError && error.code === 'LEDGER_STORE_UNAVAILABLE') throw error;
+      outcome = 'failed';
+      pass.errors.push(`inbox ${id}: ${error instanceof LedgerError ? error.code : error instanceof Error ? error.name : 'error'}`);
+    }
     if (outcome === 'matched') await markMatched(deps.sql, id);
     if (outcome !== 'unmatched') pass[outcome] += 1;
     instruments().unmatchedRetries.add(1, { outcome });

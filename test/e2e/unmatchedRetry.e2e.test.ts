@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
+import type { StripeDelivery } from '../../services/ingest/stripe/stripeTranslate.ts';
 import { todaysSources } from '../../services/operations/redeliver.ts';
 import { isDue, retryUnmatched } from '../../services/operations/unmatchedRetry.ts';
 import { correlationTrail } from '../../services/telemetry/correlationTrail.ts';
@@ -92,7 +93,7 @@ for (const target of databaseTargets) {
 
       const first = received;
       now = new Date(first);
-      assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, null), { waiting: 1, tried: 1, matched: 0, failed: 0 });
+      assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, null), { waiting: 1, tried: 1, matched: 0, failed: 0, errors: [] });
       assert.equal(await matchedAt(inboxId), null);
 
       assert.equal((await deliver(story.subscription)).statusCode, 200);
@@ -101,10 +102,10 @@ for (const target of databaseTargets) {
 
       // Not yet its turn half a minute later; a minute after it arrived, it is.
       now = new Date(first + MINUTE / 2);
-      assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, first), { waiting: 1, tried: 0, matched: 0, failed: 0 });
+      assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, first), { waiting: 1, tried: 0, matched: 0, failed: 0, errors: [] });
       const second = now.getTime();
       now = new Date(first + MINUTE + 1_000);
-      assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, second), { waiting: 1, tried: 1, matched: 1, failed: 0 });
+      assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, second), { waiting: 1, tried: 1, matched: 1, failed: 0, errors: [] });
       assert.notEqual(await matchedAt(inboxId), null);
 
       const { state, events } = await customerOf(story.customer);
@@ -121,7 +122,7 @@ for (const target of databaseTargets) {
       assert.ok(trail.entries.some((entry) => entry.kind === 'fact' && entry.type === 'RefundIssued'));
 
       // Matched: never tried again, and nothing appended twice.
-      assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, null), { waiting: 0, tried: 0, matched: 0, failed: 0 });
+      assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, null), { waiting: 0, tried: 0, matched: 0, failed: 0, errors: [] });
     });
 
     test('12 customers refunded, their deliveries shuffled and duplicated: after a pass, the states in-order delivery gives', { skip }, async () => {
@@ -162,12 +163,36 @@ for (const target of databaseTargets) {
       }
     });
 
+    test('a delivery the translator throws on is counted failed and does not hold the others back', { skip }, async () => {
+      const first = refundStory('poison', Math.floor(now.getTime() / 1000) - 600);
+      const second = refundStory('after_poison', Math.floor(now.getTime() / 1000) - 600);
+      for (const event of [first.refund, second.refund]) assert.equal((await deliver(event)).json().facts[0].outcome, 'unmatched');
+      for (const event of [second.subscription, second.paid]) assert.equal((await deliver(event)).statusCode, 200);
+      const today = todaysSources(t.config);
+      const poisoned: typeof today = {
+        ...today,
+        stripe: {
+          ...today.stripe,
+          translate(payload) {
+            const delivery = payload as StripeDelivery;
+            if (delivery.kind === 'known' && delivery.event.id === first.refund.id) throw new TypeError('a translator bug');
+            return today.stripe.translate(payload);
+          },
+        },
+      };
+      const pass = await retryUnmatched(deps(), poisoned, OPTIONS, null);
+      assert.equal(pass.failed, 1);
+      assert.equal(pass.matched, 1);
+      assert.match(pass.errors.join(), /^inbox \d+: TypeError$/);
+      assert.equal((await customerOf(second.customer)).state.lifecycle, 'refunded');
+    });
+
     test('past the window a delivery is left for a human (`ledger redeliver`)', { skip }, async () => {
       const story = refundStory('b', Math.floor(now.getTime() / 1000));
       const unmatched = await deliver(story.refund);
       assert.equal(unmatched.json().facts[0].outcome, 'unmatched');
       now = new Date(now.getTime() + OPTIONS.windowMs + MINUTE);
-      assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, null), { waiting: 0, tried: 0, matched: 0, failed: 0 });
+      assert.deepEqual(await retryUnmatched(deps(), todaysSources(t.config), OPTIONS, null), { waiting: 0, tried: 0, matched: 0, failed: 0, errors: [] });
       assert.equal(await matchedAt(unmatched.json().inboxId), null);
     });
   });
