@@ -34,6 +34,24 @@ describe('replay a customer through today’s rules', () => {
     assert.equal(result.differences[0]!.correlationId, refund.metadata.correlationId);
   });
 
+  test('after the upgrade that judges refunds order-free: a late invoice that gave a refunded customer access again is listed', () => {
+    // Before it, a paid invoice of the subscription's own second, delivered after the refund,
+    // moved the customer back to active. As those rules recorded it:
+    const lateInvoiceRestoredAccess: typeof customerDecider = {
+      ...customerDecider,
+      decide: (command, state, context) =>
+        command.type === 'RecordFact' && command.fact.type === 'PaymentSucceeded' && state.lifecycle === 'refunded'
+          ? [command.fact, domainEvent('LifecycleChanged', { from: 'refunded', to: 'active', cause: { type: 'PaymentSucceeded', occurredAt: command.fact.data.occurredAt, orderingKey: 'subscription:sub_1' } })]
+          : customerDecider.decide(command, state, context),
+    };
+    const stream = recordStream([activated(2), refunded(5), paid(2)], lateInvoiceRestoredAccess);
+    const result = replayCustomer(CUSTOMER, stream);
+    assert.deepEqual(
+      result.differences.map((d) => ({ input: d.input, recorded: d.recorded, today: d.today, lifecycleRecorded: d.lifecycleRecorded, lifecycleToday: d.lifecycleToday })),
+      [{ input: 'PaymentSucceeded', recorded: ['LifecycleChanged → active'], today: [], lifecycleRecorded: 'active', lifecycleToday: 'refunded' }],
+    );
+  });
+
   test('a history the change does not touch stays clean under it', () => {
     const stream = recordStream([lead(0), trial(1), activated(2), paid(3)]);
     assert.deepEqual(replayCustomer(CUSTOMER, stream, { decider: refundsChangeNothing }).differences, []);
