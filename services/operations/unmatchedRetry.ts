@@ -28,7 +28,7 @@ export interface UnmatchedRetryPass {
   tried: number;
   matched: number;
   failed: number;
-  // Deliveries that threw, by inbox id and error name or code (never a payload).
+  // Deliveries that failed, by inbox id and error code or name (never a payload).
   errors: string[];
 }
 
@@ -63,6 +63,8 @@ export async function retryUnmatched(
     try {
       const result = await redeliverOne(deps, sources, delivery);
       outcome = result.status === 'failed' ? 'failed' : result.facts.some((fact) => fact.outcome === 'unmatched') ? 'unmatched' : 'matched';
+      // Refused by today's contract or rules (a LEDGER_* code, never the payload).
+      if (result.status === 'failed') pass.errors.push(`inbox ${id}: ${result.error?.code ?? 'failed'}`);
     } catch (error) {
       // An outage fails every delivery alike: the pass stops and the next one starts where it
       // did. Anything else is this delivery's (a translator that throws on it): counted, and the

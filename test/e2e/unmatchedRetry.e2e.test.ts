@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { LedgerError } from '../../domain/errors.ts';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
 import type { StripeDelivery } from '../../services/ingest/stripe/stripeTranslate.ts';
 import { todaysSources } from '../../services/operations/redeliver.ts';
@@ -163,10 +164,11 @@ for (const target of databaseTargets) {
       }
     });
 
-    test('a delivery the translator throws on is counted failed and does not hold the others back', { skip }, async () => {
+    test('deliveries the translator throws on or refuses are counted failed, named, and do not hold the others back', { skip }, async () => {
       const first = refundStory('poison', Math.floor(now.getTime() / 1000) - 600);
+      const refused = refundStory('refused', Math.floor(now.getTime() / 1000) - 600);
       const second = refundStory('after_poison', Math.floor(now.getTime() / 1000) - 600);
-      for (const event of [first.refund, second.refund]) assert.equal((await deliver(event)).json().facts[0].outcome, 'unmatched');
+      for (const event of [first.refund, refused.refund, second.refund]) assert.equal((await deliver(event)).json().facts[0].outcome, 'unmatched');
       for (const event of [second.subscription, second.paid]) assert.equal((await deliver(event)).statusCode, 200);
       const today = todaysSources(t.config);
       const poisoned: typeof today = {
@@ -176,14 +178,15 @@ for (const target of databaseTargets) {
           translate(payload) {
             const delivery = payload as StripeDelivery;
             if (delivery.kind === 'known' && delivery.event.id === first.refund.id) throw new TypeError('a translator bug');
+            if (delivery.kind === 'known' && delivery.event.id === refused.refund.id) throw new LedgerError('LEDGER_VALIDATION', 'today’s contract refuses it');
             return today.stripe.translate(payload);
           },
         },
       };
       const pass = await retryUnmatched(deps(), poisoned, OPTIONS, null);
-      assert.equal(pass.failed, 1);
+      assert.equal(pass.failed, 2);
       assert.equal(pass.matched, 1);
-      assert.match(pass.errors.join(), /^inbox \d+: TypeError$/);
+      assert.match(pass.errors.join(), /^inbox \d+: TypeError,inbox \d+: LEDGER_VALIDATION$/);
       assert.equal((await customerOf(second.customer)).state.lifecycle, 'refunded');
     });
 

@@ -117,6 +117,9 @@ describe('alert rules (deploy/prometheus/alerts.yml)', () => {
     assert.match(parked.expr, /ledger_projection_parked_events\) > 0$/);
     assert.equal(parked.for, undefined, 'any parked event, at once');
 
+    const unmatched = alert('LedgerUnmatchedRetryFailing');
+    assert.match(unmatched.expr, /ledger_unmatched_retries_total\{outcome="failed"\}\[1h\]\)\) > 0$/);
+
     const grouping = alert('LedgerAppendGroupingLost');
     assert.match(grouping.expr, /ledger_append_grouping_total\{outcome="fallback"\}\[15m\]/);
     assert.match(grouping.expr, /> 0\.2\s*$/);
