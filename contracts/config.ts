@@ -107,6 +107,9 @@ const kafkaBrokers = z
     return brokers;
   });
 
+// Stripe retries an unanswered delivery for three days; `ledger doctor` reads it too.
+export const UNMATCHED_RETRY_HOURS_DEFAULT = 72;
+
 const fields = z.object({
   PORT: integer(0, 65_535, 3000),
   // Loopback by default so a laptop never exposes an unauthenticated dev instance;
@@ -130,7 +133,7 @@ const fields = z.object({
   // Unmatched deliveries (no known customer yet) are tried again on a backoff starting at this
   // many seconds, for the window below (Stripe retries for three days); 0 turns it off.
   LEDGER_UNMATCHED_RETRY_SECONDS: integer(0, 86_400, 60),
-  LEDGER_UNMATCHED_RETRY_HOURS: integer(1, 24 * 30, 72),
+  LEDGER_UNMATCHED_RETRY_HOURS: integer(1, 24 * 30, UNMATCHED_RETRY_HOURS_DEFAULT),
   LEDGER_BODY_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024, 1024 * 1024),
   // Requests per second accepted per source, across all clients; 0 turns the limit off.
   LEDGER_RATE_LIMIT_STRIPE_PER_SECOND: integer(0, 1_000_000, 2000),

@@ -1,5 +1,6 @@
 import { ProjectionsStatus } from '../../contracts/api/adminApi.ts';
 import { parseWith } from '../../contracts/parseBody.ts';
+import { UNMATCHED_RETRY_HOURS_DEFAULT } from '../../contracts/config.ts';
 import type { DoctorSettings } from '../../contracts/doctorEnv.ts';
 import { loadConfig } from '../config.ts';
 import { projectionStatus, type ProjectionsReport } from '../projector/projectionStatus.ts';
@@ -132,6 +133,7 @@ export async function unmatchedDeliveriesCheck(context: DoctorContext): Promise<
 }
 
 function retryWindowHours(env: Record<string, string | undefined>): number {
-  const hours = Number(env.LEDGER_UNMATCHED_RETRY_HOURS?.trim() || 72);
-  return Number.isInteger(hours) && hours > 0 ? hours : 72;
+  const hours = Number(env.LEDGER_UNMATCHED_RETRY_HOURS?.trim() || UNMATCHED_RETRY_HOURS_DEFAULT);
+  // An unreadable value is the configuration check's to report; the service's default stands here.
+  return Number.isInteger(hours) && hours > 0 ? hours : UNMATCHED_RETRY_HOURS_DEFAULT;
 }
