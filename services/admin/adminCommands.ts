@@ -9,6 +9,7 @@ import { streamIdOf } from '../commands/customerIds.ts';
 import { handleCommand, type CommandDeps } from '../commands/handleCommand.ts';
 import { loadCustomer } from '../commands/loadCustomer.ts';
 import type { SqlExecutor } from '../eventstore/sqlClient.ts';
+import { waitingClaimsOf } from '../ingest/waitingClaims.ts';
 
 // Human decisions on one customer, appended as events that carry the actor (and, for overrides,
 // the role and the reason), so they show in the timeline as well as in the audit log.
@@ -90,6 +91,8 @@ export async function changeIdentity(
       // The port has no "release a claim in the append": the map row goes right after the event,
       // and a failure between the two is finished by repeating the unlink (above).
       if (action === 'unlink') await unmapIdentity(deps.sql, kind, externalId, customerId);
+      // A delivery kept unmatched until this id was known (a refund for it) can go on now.
+      else waitingClaimsOf(deps.store).arrived([{ kind, externalId }]);
       const state = decided.reduce(customerDecider.evolve, loaded.state);
       return { customerId, eventIds: result.eventIds, version: result.nextVersion, lifecycle: state.lifecycle, events: decided.map((e: DomainEvent) => e.type) };
     } catch (error) {

@@ -15,6 +15,11 @@ const trailEntry: JsonSchema = {
     outcome: { type: 'string' },
     sourceEventIds: { type: 'array', items: { type: 'string' } },
     matchedAt: { type: ['string', 'null'], format: 'date-time', description: 'An unmatched delivery processed later, once its customer was known' },
+    waitingFor: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'An unmatched delivery not yet matched: the claims (`stripe_charge:ch_…`) whose arrival wakes it; e-mail addresses left out',
+    },
     position: { type: 'string', description: 'Global log position (decimal string)' },
     eventId: { type: 'string' },
     customerId: { type: 'string' },

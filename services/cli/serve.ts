@@ -34,7 +34,9 @@ export async function run(_args: string[]): Promise<number> {
     app.log.warn({ err: error }, 'inbox pruning failed; retrying in an hour'),
   );
   const stopRetrying = scheduleUnmatchedRetry({ store: db.store, sql: db.sql, now: () => new Date() }, todaysSources(config), config.inbox.unmatchedRetry, {
-    done: (pass) => app.log.info(pass, 'unmatched deliveries tried again'),
+    done: (pass) => {
+      if (pass.matched > 0 || pass.failed > 0) app.log.info(pass, 'unmatched deliveries tried again');
+    },
     failed: (error) => app.log.warn({ err: error }, 'trying unmatched deliveries again failed; retrying at the next interval'),
   });
 

@@ -51,7 +51,9 @@ interface Row {
 const what = (entry: TrailEntry): string => {
   switch (entry.kind) {
     case 'delivery':
-      return `${entry.source} delivery kept in inbox #${entry.inboxId}: ${entry.outcome}${entry.matchedAt ? `, matched ${entry.matchedAt}` : ''}`;
+      return `${entry.source} delivery kept in inbox #${entry.inboxId}: ${entry.outcome}${entry.matchedAt ? `, matched ${entry.matchedAt}` : ''}${
+        entry.waitingFor.length > 0 ? `, waiting for ${entry.waitingFor.join(', ')}` : ''
+      }`;
     case 'fact':
     case 'decision':
       return `${entry.type}${entry.detail ? ` ${entry.detail}` : ''}`;

@@ -39,6 +39,9 @@ alter table ledger_inbox add column matched_at timestamptz;
 create index ledger_inbox_waiting on ledger_inbox (received_at) where outcome = 'unmatched' and matched_at is null;
 `,
   },
+  // The claims an unmatched delivery waits for (services/ingest/waitingClaims.ts): the delivery
+  // that brings one wakes it. Null for every other outcome, and for deliveries kept before it.
+  { id: '0021_inbox_waiting_for', sql: `alter table ledger_inbox add column waiting_for text[];` },
 ];
 
 export type InboxOutcome = 'appended' | 'duplicate' | 'ignored' | 'unmatched' | 'failed';
@@ -66,16 +69,18 @@ export function safeHeaders(headers: Record<string, string | string[] | undefine
 
 export interface InboxEntry extends InboxRecord {
   outcome: InboxOutcome;
+  // Unmatched: the claims (`kind:externalId`) of its facts that found no customer.
+  waitingFor?: string[];
 }
 
 // Deliveries recorded while an insert is in flight share the next one (StatementGroup): one
 // statement and one commit for all of them; rows come back in the order they were sent.
 const RECORD_DELIVERIES_SQL = namedStatement(
   'ledger_record_deliveries',
-  `insert into ledger_inbox (source, verified, headers, body, outcome, detail, correlation_id, source_event_ids)
-   select source, verified, headers, body, outcome, detail, correlation_id, source_event_ids
+  `insert into ledger_inbox (source, verified, headers, body, outcome, detail, correlation_id, source_event_ids, waiting_for)
+   select source, verified, headers, body, outcome, detail, correlation_id, source_event_ids, waiting_for
      from jsonb_to_recordset($1::jsonb) as r(source text, verified boolean, headers jsonb, body text, outcome text,
-                                             detail jsonb, correlation_id text, source_event_ids text[])
+                                             detail jsonb, correlation_id text, source_event_ids text[], waiting_for text[])
    returning id::text as id`,
 );
 
@@ -89,6 +94,7 @@ async function insertDeliveries(sql: SqlExecutor, entries: InboxEntry[]): Promis
     detail: entry.detail ?? null,
     correlation_id: entry.correlationId,
     source_event_ids: entry.sourceEventIds,
+    waiting_for: entry.waitingFor ?? null,
   }));
   const { rows: ids } = await sql.query<{ id: string }>(RECORD_DELIVERIES_SQL, [JSON.stringify(rows)]);
   return ids.map((row) => row.id);
@@ -142,15 +148,21 @@ export async function readDeliveries(
   }));
 }
 
-// Unmatched deliveries received since `since` and not matched since, oldest first.
-export async function readUnmatched(sql: SqlExecutor, since: string): Promise<Array<{ id: string; receivedAt: string }>> {
-  const { rows } = await sql.query<{ id: string; received_at: Date | string }>(
-    `select id::text as id, received_at from ledger_inbox
+// Unmatched deliveries received since `since` and not matched since, oldest first; with
+// `waitingFor`, only those waiting for one of those claims.
+export async function readUnmatched(
+  sql: SqlExecutor,
+  since: string,
+  waitingFor?: string[],
+): Promise<Array<{ id: string; receivedAt: string; waitingFor: string[] }>> {
+  const { rows } = await sql.query<{ id: string; received_at: Date | string; waiting_for: string[] | null }>(
+    `select id::text as id, received_at, waiting_for from ledger_inbox
       where outcome = 'unmatched' and matched_at is null and received_at >= $1::timestamptz
+        and ($2::text[] is null or waiting_for && $2::text[])
       order by ledger_inbox.received_at, ledger_inbox.id`,
-    [since],
+    [since, waitingFor ?? null],
   );
-  return rows.map((r) => ({ id: r.id, receivedAt: new Date(r.received_at).toISOString() }));
+  return rows.map((r) => ({ id: r.id, receivedAt: new Date(r.received_at).toISOString(), waitingFor: r.waiting_for ?? [] }));
 }
 
 export async function markMatched(sql: SqlExecutor, id: string): Promise<void> {

@@ -6,6 +6,7 @@ import { inDeliverySpan, inFactSpan, inVerifySpan, markDeliveryOutcome, recordDe
 import { requestTraceparent } from '../telemetry/httpSpans.ts';
 import { traceparentOf } from '../telemetry/tracer.ts';
 import { recordDelivery, safeHeaders, type InboxOutcome } from './inbox.ts';
+import { claimKey, waitingClaimsOf } from './waitingClaims.ts';
 import type { WebhookSource } from './webhookSource.ts';
 
 export interface IngestDeps extends CommandDeps {
@@ -61,7 +62,14 @@ export async function ingestDelivery<P>(deps: IngestDeps, source: WebhookSource<
       translation.facts.length === 1 ? record : undefined,
     );
     const outcome = overallOutcome(processed, translation.ignored.length);
-    const inboxId = (processed.length === 1 ? processed[0]!.inboxId : undefined) ?? (await recordDelivery(deps.sql, { ...record, outcome }));
+    const waitingFor = [
+      ...new Set(translation.facts.flatMap((item, i) => (processed[i]?.outcome === 'unmatched' ? item.identities.map(claimKey) : []))),
+    ];
+    const inboxId =
+      (processed.length === 1 ? processed[0]!.inboxId : undefined) ??
+      (await recordDelivery(deps.sql, { ...record, outcome, ...(waitingFor.length > 0 ? { waitingFor } : {}) }));
+    // Kept: now it can be woken (services/ingest/waitingClaims.ts).
+    waitingClaimsOf(deps.store).waiting(waitingFor);
     recordDeliveryOutcome(span, outcome, processed.length);
     markDeliveryOutcome(request, outcome);
     // A fact's inbox row is the delivery's, named once at the top of the receipt.
@@ -94,6 +102,8 @@ export async function processTranslation(
             metadata: { source, sourceEventId: item.sourceEventId, correlationId: trace.correlationId, traceparent },
             ...(inbox ? { inbox } : {}),
           });
+          // Durable: a delivery kept unmatched until this fact's customer was known may go on.
+          if (!result.duplicate) waitingClaimsOf(deps.store).arrived(item.identities);
           return {
             sourceEventId: item.sourceEventId,
             outcome: result.duplicate ? 'duplicate' : 'appended',

@@ -2,6 +2,7 @@ import type { SqlExecutor } from '../eventstore/sqlClient.ts';
 import { LedgerError } from '../../domain/errors.ts';
 import { instruments } from '../telemetry/instruments.ts';
 import { markMatched, readDeliveries, readUnmatched } from '../ingest/inbox.ts';
+import { waitingClaimsOf } from '../ingest/waitingClaims.ts';
 import { redeliverOne, type RedeliverDeps, type SourceRegistry } from './redeliver.ts';
 
 // A delivery that names no customer the ledger knows yet (a refund or dispute found only through
@@ -11,7 +12,9 @@ import { redeliverOne, type RedeliverDeps, type SourceRegistry } from './redeliv
 // unmatched deliveries again by itself, on a backoff from when each was received (1, 2, 4, 8 …
 // intervals after it, as providers retry), for as long as the provider itself would retry (Stripe:
 // three days); a delivery that now finds its customer is processed as a redelivery and marked
-// matched. After the window it stays unmatched, for a human and `ledger redeliver`.
+// matched. The delivery that brings its customer wakes it at once (services/ingest/waitingClaims.ts);
+// the backoff is for what that misses (another process's arrival, a customer linked by hand).
+// After the window it stays unmatched, for a human and `ledger redeliver`.
 
 export interface UnmatchedRetryOptions {
   // The backoff's first step; 0 turns retrying off.
@@ -52,10 +55,45 @@ export async function retryUnmatched(
   stopping: () => boolean = () => false,
 ): Promise<UnmatchedRetryPass> {
   const now = deps.now().getTime();
+  const claims = waitingClaimsOf(deps.store);
+  const mark = claims.mark();
   const waiting = await readUnmatched(deps.sql, new Date(now - options.windowMs).toISOString());
-  const due = waiting.filter((delivery) => isDue(Date.parse(delivery.receivedAt), lastPass, now, options.intervalMs)).slice(0, options.limit ?? DEFAULT_LIMIT);
-  const pass: UnmatchedRetryPass = { waiting: waiting.length, tried: due.length, matched: 0, failed: 0, errors: [] };
-  for (const { id } of due) {
+  claims.refresh(waiting.flatMap((delivery) => delivery.waitingFor), mark);
+  const due = waiting.filter((delivery) => isDue(Date.parse(delivery.receivedAt), lastPass, now, options.intervalMs));
+  return (await tryDeliveries(deps, sources, due.slice(0, options.limit ?? DEFAULT_LIMIT), waiting.length, stopping)).pass;
+}
+
+// The deliveries waiting for one of these claims, whatever their backoff says: a delivery just
+// brought their customer (services/ingest/waitingClaims.ts).
+export async function retryWaitingFor(
+  deps: RedeliverDeps & { sql: SqlExecutor },
+  sources: SourceRegistry,
+  options: UnmatchedRetryOptions,
+  keys: string[],
+  stopping: () => boolean = () => false,
+): Promise<UnmatchedRetryPass> {
+  const since = new Date(deps.now().getTime() - options.windowMs).toISOString();
+  const claims = waitingClaimsOf(deps.store);
+  const mark = claims.mark();
+  const waiting = await readUnmatched(deps.sql, since, keys);
+  const limit = options.limit ?? DEFAULT_LIMIT;
+  const { pass, stillWaiting } = await tryDeliveries(deps, sources, waiting.slice(0, limit), waiting.length, stopping);
+  // Nothing the inbox holds waits for a claim any longer once its deliveries matched: later
+  // appends with it (the refund itself, the customer's next invoice) need not look again.
+  if (waiting.length <= limit && !stopping()) claims.forget(keys.filter((key) => !stillWaiting.has(key)), mark);
+  return pass;
+}
+
+async function tryDeliveries(
+  deps: RedeliverDeps & { sql: SqlExecutor },
+  sources: SourceRegistry,
+  due: Array<{ id: string; waitingFor: string[] }>,
+  waiting: number,
+  stopping: () => boolean,
+): Promise<{ pass: UnmatchedRetryPass; stillWaiting: Set<string> }> {
+  const pass: UnmatchedRetryPass = { waiting, tried: due.length, matched: 0, failed: 0, errors: [] };
+  const stillWaiting = new Set<string>();
+  for (const { id, waitingFor } of due) {
     if (stopping()) break;
     const [delivery] = await readDeliveries(deps.sql, { id });
     if (delivery === undefined) continue;
@@ -74,38 +112,61 @@ export async function retryUnmatched(
       pass.errors.push(`inbox ${id}: ${error instanceof LedgerError ? error.code : error instanceof Error ? error.name : 'error'}`);
     }
     if (outcome === 'matched') await markMatched(deps.sql, id);
+    else for (const key of waitingFor) stillWaiting.add(key);
     if (outcome !== 'unmatched') pass[outcome] += 1;
     instruments().unmatchedRetries.add(1, { outcome });
   }
-  return pass;
+  return { pass, stillWaiting };
 }
 
-// Runs passes a quarter interval apart; a pass still running when the next is due is not
-// doubled. The timer never keeps the process alive.
+// Runs backoff passes a quarter interval apart, and a pass for the deliveries a new arrival may
+// have matched as soon as it is appended; one pass at a time (a backoff pass still running when
+// the next is due is not doubled; arrivals meanwhile are gathered into one pass after it). The
+// timer never keeps the process alive.
 export function scheduleUnmatchedRetry(
   deps: RedeliverDeps & { sql: SqlExecutor },
   sources: SourceRegistry,
   options: UnmatchedRetryOptions,
-  // `done` hears of a pass that matched or failed a delivery; `failed` of a pass that stopped.
-  report: { done: (pass: UnmatchedRetryPass) => void; failed: (error: unknown) => void },
+  // `done` hears of every pass that ran through; `failed` of a pass that stopped.
+  report: { done: (pass: UnmatchedRetryPass & { trigger: 'backoff' | 'arrival' }) => void; failed: (error: unknown) => void },
 ): () => Promise<void> {
   if (options.intervalMs <= 0) return async () => {};
   let lastPass: number | null = null;
   let running: Promise<void> | null = null;
   let stopped = false;
-  const runPass = () => {
-    if (running !== null || stopped) return;
-    const startedAt = deps.now().getTime();
-    running = retryUnmatched(deps, sources, options, lastPass, () => stopped)
-      .then((pass) => {
-        lastPass = startedAt;
-        if (pass.matched > 0 || pass.failed > 0) report.done(pass);
+  const arrivals = new Set<string>();
+  const run = (trigger: 'backoff' | 'arrival', pass: () => Promise<UnmatchedRetryPass>, after: () => void = () => {}) => {
+    running = pass()
+      .then((done) => {
+        after();
+        report.done({ ...done, trigger });
       })
       .catch(report.failed)
       .finally(() => {
         running = null;
+        runArrivals();
       });
   };
+  const claims = waitingClaimsOf(deps.store);
+  const runArrivals = () => {
+    if (running !== null || stopped) return;
+    // Still waited for: the pass just run may have matched what waited (the refund's own append
+    // names the claims that woke it).
+    const keys = [...arrivals].filter((key) => claims.has(key));
+    arrivals.clear();
+    if (keys.length > 0) run('arrival', () => retryWaitingFor(deps, sources, options, keys, () => stopped));
+  };
+  const runPass = () => {
+    if (running !== null || stopped) return;
+    const startedAt = deps.now().getTime();
+    run('backoff', () => retryUnmatched(deps, sources, options, lastPass, () => stopped), () => {
+      lastPass = startedAt;
+    });
+  };
+  const unlisten = claims.listen((keys) => {
+    for (const key of keys) arrivals.add(key);
+    runArrivals();
+  });
   // Passes come four times a step, so a delivery is tried within a quarter of the interval of its
   // turn (with a pass every interval, a refund whose invoice came seconds later waited up to two).
   const timer = setInterval(runPass, Math.max(1, Math.floor(options.intervalMs / 4)));
@@ -113,6 +174,7 @@ export function scheduleUnmatchedRetry(
   runPass();
   return async () => {
     stopped = true;
+    unlisten();
     clearInterval(timer);
     await running;
   };

@@ -9,8 +9,18 @@ import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
 // (and the Kafka relay) stands. Ids, types and times only: never a payload.
 
 export type TrailEntry =
-  // matchedAt: an unmatched delivery the service tried again once its customer was known.
-  | { kind: 'delivery'; at: string; inboxId: string; source: string; outcome: string; sourceEventIds: string[]; matchedAt: string | null }
+  // matchedAt: an unmatched delivery the service tried again once its customer was known;
+  // waitingFor: while it is not, the claims it waits for (e-mail addresses left out: no payload).
+  | {
+      kind: 'delivery';
+      at: string;
+      inboxId: string;
+      source: string;
+      outcome: string;
+      sourceEventIds: string[];
+      matchedAt: string | null;
+      waitingFor: string[];
+    }
   | {
       kind: 'fact' | 'decision';
       at: string;
@@ -55,8 +65,9 @@ export async function correlationTrail(sql: SqlExecutor, correlationId: string):
     source_event_ids: string[];
     traceparent: string | null;
     matched_at: Date | string | null;
+    waiting_for: string[] | null;
   }>(
-    `select id::text as id, source, received_at, outcome, source_event_ids, headers->>'traceparent' as traceparent, matched_at
+    `select id::text as id, source, received_at, outcome, source_event_ids, headers->>'traceparent' as traceparent, matched_at, waiting_for
        from ledger_inbox where correlation_id = $1 order by ledger_inbox.id`,
     [correlationId],
   );
@@ -84,6 +95,7 @@ export async function correlationTrail(sql: SqlExecutor, correlationId: string):
     outcome: d.outcome,
     sourceEventIds: d.source_event_ids,
     matchedAt: d.matched_at === null ? null : iso(d.matched_at),
+    waitingFor: d.matched_at === null ? (d.waiting_for ?? []).filter((claim) => !claim.startsWith('email:')) : [],
   }));
   for (const e of events.rows) {
     entries.push({

@@ -7,7 +7,8 @@ import { LedgerError } from '../../domain/errors.ts';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
 import type { StripeDelivery } from '../../services/ingest/stripe/stripeTranslate.ts';
 import { todaysSources } from '../../services/operations/redeliver.ts';
-import { isDue, retryUnmatched } from '../../services/operations/unmatchedRetry.ts';
+import { waitingClaimsOf } from '../../services/ingest/waitingClaims.ts';
+import { isDue, retryUnmatched, retryWaitingFor, scheduleUnmatchedRetry } from '../../services/operations/unmatchedRetry.ts';
 import { correlationTrail } from '../../services/telemetry/correlationTrail.ts';
 import { databaseTargets } from '../support/databases.ts';
 import { startLedgerProcess } from '../support/servedProcess.ts';
@@ -190,6 +191,144 @@ for (const target of databaseTargets) {
       assert.equal((await customerOf(second.customer)).state.lifecycle, 'refunded');
     });
 
+    // The service's own scheduler, on the real clock: the inbox stamps receipt with the database's.
+    const scheduled = (intervalMs: number, sources = todaysSources(t.config)) => {
+      const reports: string[] = [];
+      const stop = scheduleUnmatchedRetry({ store: t.db.store, sql: t.db.sql, now: () => new Date() }, sources, { intervalMs, windowMs: OPTIONS.windowMs }, {
+        done: (pass) => reports.push(`${pass.trigger}: ${pass.tried} tried, ${pass.matched} matched`),
+        failed: (error) => reports.push(`failed: ${String(error)}`),
+      });
+      return { stop, reports };
+    };
+    const until = async (what: string, check: () => Promise<boolean>, ms = 10_000) => {
+      const deadline = Date.now() + ms;
+      while (!(await check())) {
+        if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    const lifecycleOf = async (stripeId: string) => {
+      const id = await t.db.store.resolveIdentity('stripe', stripeId);
+      return id === null || id === undefined ? null : (await loadCustomer(t.db.store, id)).state.lifecycle;
+    };
+
+    test('the invoice that brings a waiting refund its customer wakes it: refunded at once, not at its backoff step an hour on', { skip }, async () => {
+      const { stop, reports } = scheduled(60 * MINUTE);
+      try {
+        const story = refundStory('woken', Math.floor(now.getTime() / 1000) - 3_600);
+        const unmatched = await deliver(story.refund);
+        assert.equal(unmatched.json().facts[0].outcome, 'unmatched');
+        const { correlationId, inboxId } = unmatched.json();
+        // `ledger trace` says what it waits for: its charge, invoice and payment, no e-mail.
+        const waiting = (await correlationTrail(t.db.sql, correlationId)).entries.find((entry) => entry.kind === 'delivery');
+        assert.deepEqual(waiting?.kind === 'delivery' && [...waiting.waitingFor].sort(), ['stripe_charge:ch_um_woken', 'stripe_invoice:in_um_woken', 'stripe_payment_intent:pi_um_woken']);
+        // Tried once at once (its customer might have come while it was kept); not found yet.
+        await until('tried on keeping', async () => reports.some((report) => report.startsWith('arrival: 1 tried')));
+        assert.equal(await matchedAt(inboxId), null);
+        reports.length = 0;
+
+        for (const event of [story.subscription, story.paid]) assert.equal((await deliver(event)).statusCode, 200);
+        await until('refunded', async () => (await lifecycleOf(story.customer)) === 'refunded');
+        await until('marked matched', async () => (await matchedAt(inboxId)) !== null);
+        const { events } = await customerOf(story.customer);
+        assert.equal(events.filter((event) => event.type === 'RefundIssued').length, 1);
+        assert.equal(events.find((event) => event.type === 'RefundIssued')?.metadata.correlationId, correlationId);
+        const matched = (await correlationTrail(t.db.sql, correlationId)).entries.find((entry) => entry.kind === 'delivery');
+        assert.deepEqual(matched?.kind === 'delivery' && matched.waitingFor, []);
+        assert.deepEqual(reports, ['arrival: 1 tried, 1 matched']);
+      } finally {
+        await stop();
+      }
+    });
+
+    test('refunds delivered side by side with their invoices: every customer refunded, whichever the ledger finished first', { skip }, async () => {
+      const { stop } = scheduled(60 * MINUTE);
+      try {
+        const stories = Array.from({ length: 6 }, (_, n) => refundStory(`side${n}`, Math.floor(now.getTime() / 1000) - 3_600 + n));
+        // The refund first on the wire each time: it is looked up before the invoice is appended,
+        // and often kept after the invoice's append found nothing waiting yet.
+        await Promise.all(stories.flatMap((story) => [deliver(story.refund), deliver(story.subscription), deliver(story.paid)]));
+        await until('all refunded', async () => (await Promise.all(stories.map((story) => lifecycleOf(story.customer)))).every((state) => state === 'refunded'));
+        for (const story of stories) {
+          const { events } = await customerOf(story.customer);
+          assert.equal(events.filter((event) => event.type === 'RefundIssued').length, 1, story.customer);
+        }
+      } finally {
+        await stop();
+      }
+    });
+
+    test('a human links the Stripe customer a refund names: the waiting refund is recorded at once', { skip }, async () => {
+      const { stop, reports } = scheduled(60 * MINUTE);
+      try {
+        // The customer paid as cus_um_hand; the refund is of a charge on a duplicate Stripe customer.
+        const story = refundStory('hand', Math.floor(now.getTime() / 1000) - 3_600);
+        Object.assign(story.refund.data.object, { id: 'ch_um_hand_dup', customer: 'cus_um_hand_dup', invoice: null, payment_intent: null });
+        for (const event of [story.subscription, story.paid]) assert.equal((await deliver(event)).statusCode, 200);
+        const kept = (await deliver(story.refund)).json();
+        assert.equal(kept.facts[0].outcome, 'unmatched');
+        await until('tried on keeping', async () => reports.some((report) => report.startsWith('arrival: 1 tried')));
+        reports.length = 0;
+
+        const customerId = await t.db.store.resolveIdentity('stripe', story.customer);
+        const linked = await t.app.inject({
+          method: 'POST',
+          url: `/admin/customers/${customerId}/identities`,
+          headers: { authorization: 'Bearer key-admin' },
+          payload: { action: 'link', kind: 'stripe', externalId: 'cus_um_hand_dup', reason: 'Duplicate Stripe customer' },
+        });
+        assert.equal(linked.statusCode, 200, linked.body);
+        await until('refunded', async () => (await lifecycleOf(story.customer)) === 'refunded');
+        await until('marked matched', async () => (await matchedAt(kept.inboxId)) !== null);
+        // (The refund's own append may look once more for its charge: nothing waits for it.)
+        assert.deepEqual(reports.filter((report) => !report.includes(' 0 tried')), ['arrival: 1 tried, 1 matched']);
+      } finally {
+        await stop();
+      }
+    });
+
+    test('an arrival tries only the deliveries waiting for its claims', { skip }, async () => {
+      const story = refundStory('unrelated', Math.floor(now.getTime() / 1000) - 600);
+      assert.equal((await deliver(story.refund)).json().facts[0].outcome, 'unmatched');
+      const deps = { store: t.db.store, sql: t.db.sql, now: () => new Date() };
+      assert.deepEqual(await retryWaitingFor(deps, todaysSources(t.config), OPTIONS, ['stripe:cus_nobody_waits']), { waiting: 0, tried: 0, matched: 0, failed: 0, errors: [] });
+      const tried = await retryWaitingFor(deps, todaysSources(t.config), OPTIONS, ['stripe_charge:ch_um_unrelated']);
+      assert.deepEqual([tried.waiting, tried.tried, tried.matched], [1, 1, 0]);
+    });
+
+    test('an arrival this process did not hear of (another process’s): a backoff pass on the timer matches it', { skip }, async () => {
+      const story = refundStory('timer', Math.floor(now.getTime() / 1000) - 3_600);
+      const { inboxId } = (await deliver(story.refund)).json();
+      const today = todaysSources(t.config);
+      let refundTries = 0;
+      const counting: typeof today = {
+        ...today,
+        stripe: {
+          ...today.stripe,
+          translate(payload) {
+            const delivery = payload as StripeDelivery;
+            if (delivery.kind === 'known' && delivery.event.id === story.refund.id) refundTries += 1;
+            return today.stripe.translate(payload);
+          },
+        },
+      };
+      const { stop, reports } = scheduled(1_000, counting);
+      const claims = waitingClaimsOf(t.db.store);
+      const arrived = claims.arrived;
+      try {
+        await until('tried by the first pass', async () => refundTries > 0 && reports.length > 0);
+        claims.arrived = () => {};
+        for (const event of [story.subscription, story.paid]) assert.equal((await deliver(event)).statusCode, 200);
+        await until('refunded by a backoff pass', async () => (await lifecycleOf(story.customer)) === 'refunded', 15_000);
+        await until('marked matched', async () => (await matchedAt(inboxId)) !== null);
+        assert.ok(reports.some((report) => report.startsWith('backoff: ') && report.endsWith(' 1 matched')), reports.join('; '));
+        assert.ok(!reports.some((report) => report.startsWith('arrival') && !report.endsWith(' 0 matched')), reports.join('; '));
+      } finally {
+        claims.arrived = arrived;
+        await stop();
+      }
+    });
+
     test('past the window a delivery is left for a human (`ledger redeliver`)', { skip }, async () => {
       const story = refundStory('b', Math.floor(now.getTime() / 1000));
       const unmatched = await deliver(story.refund);
@@ -205,8 +344,8 @@ describe('ledger serve tries unmatched deliveries again by itself (e2e, embedded
   const dataDir = mkdtempSync(join(tmpdir(), 'ledger-unmatched-'));
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  test('a refund delivered before its invoice: the customer is refunded within seconds of the invoice, with no command run', async () => {
-    const served = await startLedgerProcess(['serve'], { LEDGER_DATA_DIR: dataDir, LEDGER_UNMATCHED_RETRY_SECONDS: '1' });
+  test('a refund delivered before its invoice: the customer is refunded within seconds of the invoice, hours before its backoff step, with no command run', async () => {
+    const served = await startLedgerProcess(['serve'], { LEDGER_DATA_DIR: dataDir, LEDGER_UNMATCHED_RETRY_SECONDS: '3600' });
     try {
       const story = refundStory('served', Math.floor(Date.now() / 1000) - 3_600);
       const send = (event: Json) => {
