@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { startService } from './serviceProcess.ts';
+import { startProjectors, startService } from './serviceProcess.ts';
 import { bareInsertRate } from './storeBench.ts';
 import { cpuMsOfStat, fmt, percentile, processCpuMs, table } from './stats.ts';
 import { BENCH_STRIPE_SECRET, post, signedInvoicePaid } from './stripeLoad.ts';
@@ -15,6 +15,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RATES = (process.env.BENCH_RATES ?? '500,1000,2000').split(',').filter((r) => r.trim() !== '').map(Number);
 // Fewer customers (BENCH_CUSTOMERS=100) give each a long history within one run.
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 2000);
+// BENCH_PROJECTORS=apart (PostgreSQL): the read models in their own `ledger projections run`
+// process, the service with LEDGER_PROJECTOR=off; the service CPU column is both processes'.
+const PROJECTORS_APART = process.env.BENCH_PROJECTORS === 'apart';
 
 interface Sample {
   sent: number;
@@ -32,9 +35,9 @@ interface Sample {
   loadCpuMs?: number;
 }
 
-function cpuMsOf(pid: number | undefined): number | undefined {
+function cpuMsOf(pids: Array<number | undefined>): number | undefined {
   try {
-    return pid === undefined ? undefined : processCpuMs(pid);
+    return pids.some((pid) => pid === undefined) ? undefined : pids.reduce((sum: number, pid) => sum + processCpuMs(pid!), 0);
   } catch {
     return undefined;
   }
@@ -62,7 +65,7 @@ function postgresCpuMs(): number | undefined {
   return total;
 }
 
-async function withCpu(pid: number | undefined, run: () => Promise<Sample>, measurePostgres: boolean): Promise<Sample> {
+async function withCpu(pid: Array<number | undefined>, run: () => Promise<Sample>, measurePostgres: boolean): Promise<Sample> {
   const before = cpuMsOf(pid);
   const pgBefore = measurePostgres ? postgresCpuMs() : undefined;
   const loadBefore = process.cpuUsage();
@@ -176,17 +179,27 @@ async function measure(target: BenchTarget, mode: TelemetryMode | undefined, tel
     ? { DATABASE_URL: `${BENCH_POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}` }
     : { LEDGER_DATA_DIR: dataDir };
   if (isPg) await adminQuery(`create schema ${schema}`);
-  const service = await startService({ ...env, ...telemetryEnv, STRIPE_WEBHOOK_SECRET: BENCH_STRIPE_SECRET, LEDGER_RATE_LIMIT_STRIPE_PER_SECOND: '0' });
+  const apart = PROJECTORS_APART && isPg;
+  const service = await startService({
+    ...env,
+    ...telemetryEnv,
+    STRIPE_WEBHOOK_SECRET: BENCH_STRIPE_SECRET,
+    LEDGER_RATE_LIMIT_STRIPE_PER_SECOND: '0',
+    ...(apart ? { LEDGER_PROJECTOR: 'off' } : {}),
+  });
+  const projectors = apart ? await startProjectors({ ...env, ...telemetryEnv }) : undefined;
   const url = `${service.url}/webhooks/stripe`;
+  const label = (load: string) => (apart ? `${load}, projectors apart` : load);
   try {
     const run = Date.now().toString(36);
     await closedLoop(url, 16, `${run}w`); // warm-up: JIT, connection pools, first customers
-    const pid = service.child.pid;
-    measured.push({ store: target.name, load: 'max (64 concurrent)', ...(mode ? { mode } : {}), sample: await withCpu(pid, () => closedLoop(url, 64, `${run}m`), isPg) });
+    const pids = [service.child.pid, ...(projectors ? [projectors.child.pid] : [])];
+    measured.push({ store: target.name, load: label('max (64 concurrent)'), ...(mode ? { mode } : {}), sample: await withCpu(pids, () => closedLoop(url, 64, `${run}m`), isPg) });
     for (const rate of RATES) {
-      measured.push({ store: target.name, load: `${rate}/s fixed`, ...(mode ? { mode } : {}), sample: await withCpu(pid, () => fixedRate(url, rate, `${run}r${rate}`), isPg) });
+      measured.push({ store: target.name, load: label(`${rate}/s fixed`), ...(mode ? { mode } : {}), sample: await withCpu(pids, () => fixedRate(url, rate, `${run}r${rate}`), isPg) });
     }
   } finally {
+    await projectors?.stop();
     await service.stop();
     if (isPg) await adminQuery(`drop schema ${schema} cascade`);
     else await rm(dataDir, { recursive: true, force: true });

@@ -51,3 +51,32 @@ export async function startService(env: Record<string, string>): Promise<Running
       }),
   };
 }
+
+// `ledger projections run` beside a service started with LEDGER_PROJECTOR=off (PostgreSQL only):
+// the read models kept by their own process, as the README's scale-out section runs them.
+export async function startProjectors(env: Record<string, string>): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  const child = spawn(process.execPath, [...SHIPPED_NODE_ARGS, ...nodeArgs, '--import', 'tsx', 'services/cli/main.ts', 'projections', 'run'], {
+    env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('projectors did not start')), 30_000);
+    child.once('exit', (code) => reject(new Error(`projectors exited with ${code}`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('projectors running')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return {
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
