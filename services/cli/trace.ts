@@ -52,7 +52,7 @@ const what = (entry: TrailEntry): string => {
   switch (entry.kind) {
     case 'delivery':
       return `${entry.source} delivery kept in inbox #${entry.inboxId}: ${entry.outcome}${entry.matchedAt ? `, matched ${entry.matchedAt}` : ''}${
-        entry.waitingFor.length > 0 ? `, waiting for ${entry.waitingFor.join(', ')}` : ''
+        entry.waitingFor.length > 0 ? ', waiting for its customer (below)' : ''
       }`;
     case 'fact':
     case 'decision':
@@ -109,6 +109,11 @@ export function renderTrail(trail: CorrelationTrail, color: boolean): string {
   const consumers = trail.consumers.map(
     (c): [string, string, Color] => [`${c.kind === 'relay' ? 'relay' : 'read model'} ${c.name}`, c.caughtUp ? `applied (at ${c.position})` : `pending (at ${c.position})`, c.caughtUp ? 'green' : 'yellow'],
   );
-  const tail = consumers.length > 0 ? `\n${renderPairs(consumers, { color })}` : '';
+  // In full, never cut to the table's width: what an engineer links by hand, or looks for.
+  const waiting = trail.entries.flatMap((entry): [string, string, Color][] =>
+    entry.kind === 'delivery' && entry.waitingFor.length > 0 ? [[`inbox #${entry.inboxId} waits for`, entry.waitingFor.join(', '), 'yellow']] : [],
+  );
+  const pairs = [...waiting, ...consumers];
+  const tail = pairs.length > 0 ? `\n${renderPairs(pairs, { color })}` : '';
   return `${head}\n${renderTable(rows, columns, { color })}${tail}`;
 }

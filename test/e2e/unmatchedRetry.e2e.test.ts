@@ -9,6 +9,7 @@ import type { StripeDelivery } from '../../services/ingest/stripe/stripeTranslat
 import { todaysSources } from '../../services/operations/redeliver.ts';
 import { waitingClaimsOf } from '../../services/ingest/waitingClaims.ts';
 import { isDue, retryUnmatched, retryWaitingFor, scheduleUnmatchedRetry } from '../../services/operations/unmatchedRetry.ts';
+import { renderTrail } from '../../services/cli/trace.ts';
 import { correlationTrail } from '../../services/telemetry/correlationTrail.ts';
 import { databaseTargets } from '../support/databases.ts';
 import { startLedgerProcess } from '../support/servedProcess.ts';
@@ -220,8 +221,13 @@ for (const target of databaseTargets) {
         assert.equal(unmatched.json().facts[0].outcome, 'unmatched');
         const { correlationId, inboxId } = unmatched.json();
         // `ledger trace` says what it waits for: its charge, invoice and payment, no e-mail.
-        const waiting = (await correlationTrail(t.db.sql, correlationId)).entries.find((entry) => entry.kind === 'delivery');
+        const trail = await correlationTrail(t.db.sql, correlationId);
+        const waiting = trail.entries.find((entry) => entry.kind === 'delivery');
         assert.deepEqual(waiting?.kind === 'delivery' && [...waiting.waitingFor].sort(), ['stripe_charge:ch_um_woken', 'stripe_invoice:in_um_woken', 'stripe_payment_intent:pi_um_woken']);
+        // In full below the table, never cut to a column's width.
+        const rendered = renderTrail(trail, false);
+        assert.match(rendered, new RegExp(`inbox #${inboxId}: unmatched, waiting for its customer`));
+        assert.match(rendered, new RegExp(`inbox #${inboxId} waits for\\s+stripe_charge:ch_um_woken, stripe_payment_intent:pi_um_woken, stripe_invoice:in_um_woken\\n`));
         // Tried once at once (its customer might have come while it was kept); not found yet.
         await until('tried on keeping', async () => reports.some((report) => report.startsWith('arrival: 1 tried')));
         assert.equal(await matchedAt(inboxId), null);
