@@ -166,7 +166,7 @@ export async function readUnmatched(
 }
 
 export async function markMatched(sql: SqlExecutor, id: string): Promise<void> {
-  await sql.query(`update ledger_inbox set matched_at = now() where id = $1::bigint`, [id]);
+  await sql.query(`update ledger_inbox set matched_at = now() where id = $1::bigint and matched_at is null`, [id]);
 }
 
 export async function pruneInbox(sql: SqlExecutor, retentionDays: number): Promise<number> {

@@ -1,7 +1,7 @@
 import type { SqlExecutor } from '../eventstore/sqlClient.ts';
 import { LedgerError } from '../../domain/errors.ts';
 import { instruments } from '../telemetry/instruments.ts';
-import { markMatched, readDeliveries, readUnmatched } from '../ingest/inbox.ts';
+import { readDeliveries, readUnmatched } from '../ingest/inbox.ts';
 import { waitingClaimsOf } from '../ingest/waitingClaims.ts';
 import { redeliverOne, type RedeliverDeps, type SourceRegistry } from './redeliver.ts';
 
@@ -111,8 +111,8 @@ async function tryDeliveries(
       outcome = 'failed';
       pass.errors.push(`inbox ${id}: ${error instanceof LedgerError ? error.code : error instanceof Error ? error.name : 'error'}`);
     }
-    if (outcome === 'matched') await markMatched(deps.sql, id);
-    else for (const key of waitingFor) stillWaiting.add(key);
+    // A matched delivery is marked by redeliverOne.
+    if (outcome !== 'matched') for (const key of waitingFor) stillWaiting.add(key);
     if (outcome !== 'unmatched') pass[outcome] += 1;
     instruments().unmatchedRetries.add(1, { outcome });
   }

@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { LedgerError } from '../../domain/errors.ts';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
 import type { StripeDelivery } from '../../services/ingest/stripe/stripeTranslate.ts';
-import { todaysSources } from '../../services/operations/redeliver.ts';
+import { unmatchedDeliveriesCheck } from '../../services/operations/doctorStoreChecks.ts';
+import { redeliver, todaysSources } from '../../services/operations/redeliver.ts';
 import { waitingClaimsOf } from '../../services/ingest/waitingClaims.ts';
 import { isDue, retryUnmatched, retryWaitingFor, scheduleUnmatchedRetry } from '../../services/operations/unmatchedRetry.ts';
 import { renderTrail } from '../../services/cli/trace.ts';
@@ -333,6 +334,24 @@ for (const target of databaseTargets) {
         claims.arrived = arrived;
         await stop();
       }
+    });
+
+    test('past the window, a human’s `ledger redeliver` that matches a delivery marks it: doctor and trace stop reporting it', { skip }, async () => {
+      const story = refundStory('human', Math.floor(now.getTime() / 1000) - 100 * 3_600);
+      const kept = (await deliver(story.refund)).json();
+      assert.equal(kept.facts[0].outcome, 'unmatched');
+      await t.db.sql.query(`update ledger_inbox set received_at = now() - interval '80 hours' where id = $1::bigint`, [kept.inboxId]);
+      for (const event of [story.subscription, story.paid]) assert.equal((await deliver(event)).statusCode, 200);
+      const doctor = () => unmatchedDeliveriesCheck({ env: {}, store: { kind: 'direct', db: t.db } });
+      assert.equal((await doctor()).status, 'fail');
+
+      const report = await redeliver(deps(), todaysSources(t.config), { inboxId: kept.inboxId });
+      assert.deepEqual(report.deliveries[0]?.facts.map((fact) => fact.outcome), ['appended']);
+      assert.equal((await customerOf(story.customer)).state.lifecycle, 'refunded');
+      assert.notEqual(await matchedAt(kept.inboxId), null);
+      assert.equal((await doctor()).status, 'pass');
+      const delivery = (await correlationTrail(t.db.sql, kept.correlationId)).entries.find((entry) => entry.kind === 'delivery');
+      assert.deepEqual(delivery?.kind === 'delivery' && delivery.waitingFor, []);
     });
 
     test('past the window a delivery is left for a human (`ledger redeliver`)', { skip }, async () => {
