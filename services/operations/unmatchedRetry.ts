@@ -37,6 +37,9 @@ export interface UnmatchedRetryPass {
 
 const DEFAULT_LIMIT = 500;
 
+// What started a pass: a delivery's turn on the backoff, or the arrival of a claim it waits for.
+type Trigger = 'backoff' | 'arrival';
+
 // Whether a delivery received at `receivedAt` is due between the last pass and this one: a step
 // of its backoff (receivedAt + interval × 2^k) fell in (lastPass, now]. With no last pass (the
 // process just started) every waiting delivery is tried once.
@@ -60,7 +63,7 @@ export async function retryUnmatched(
   const waiting = await readUnmatched(deps.sql, new Date(now - options.windowMs).toISOString());
   claims.refresh(waiting.flatMap((delivery) => delivery.waitingFor), mark);
   const due = waiting.filter((delivery) => isDue(Date.parse(delivery.receivedAt), lastPass, now, options.intervalMs));
-  return (await tryDeliveries(deps, sources, due.slice(0, options.limit ?? DEFAULT_LIMIT), waiting.length, stopping)).pass;
+  return (await tryDeliveries(deps, sources, 'backoff', due.slice(0, options.limit ?? DEFAULT_LIMIT), waiting.length, stopping)).pass;
 }
 
 // The deliveries waiting for one of these claims, whatever their backoff says: a delivery just
@@ -77,7 +80,7 @@ export async function retryWaitingFor(
   const mark = claims.mark();
   const waiting = await readUnmatched(deps.sql, since, keys);
   const limit = options.limit ?? DEFAULT_LIMIT;
-  const { pass, stillWaiting } = await tryDeliveries(deps, sources, waiting.slice(0, limit), waiting.length, stopping);
+  const { pass, stillWaiting } = await tryDeliveries(deps, sources, 'arrival', waiting.slice(0, limit), waiting.length, stopping);
   // Nothing the inbox holds waits for a claim any longer once its deliveries matched: later
   // appends with it (the refund itself, the customer's next invoice) need not look again.
   if (waiting.length <= limit && !stopping()) claims.forget(keys.filter((key) => !stillWaiting.has(key)), mark);
@@ -87,6 +90,7 @@ export async function retryWaitingFor(
 async function tryDeliveries(
   deps: RedeliverDeps & { sql: SqlExecutor },
   sources: SourceRegistry,
+  trigger: Trigger,
   due: Array<{ id: string; waitingFor: string[] }>,
   waiting: number,
   stopping: () => boolean,
@@ -114,7 +118,7 @@ async function tryDeliveries(
     // A matched delivery is marked by redeliverOne.
     if (outcome !== 'matched') for (const key of waitingFor) stillWaiting.add(key);
     if (outcome !== 'unmatched') pass[outcome] += 1;
-    instruments().unmatchedRetries.add(1, { outcome });
+    instruments().unmatchedRetries.add(1, { outcome, trigger });
   }
   return { pass, stillWaiting };
 }
@@ -128,14 +132,14 @@ export function scheduleUnmatchedRetry(
   sources: SourceRegistry,
   options: UnmatchedRetryOptions,
   // `done` hears of every pass that ran through; `failed` of a pass that stopped.
-  report: { done: (pass: UnmatchedRetryPass & { trigger: 'backoff' | 'arrival' }) => void; failed: (error: unknown) => void },
+  report: { done: (pass: UnmatchedRetryPass & { trigger: Trigger }) => void; failed: (error: unknown) => void },
 ): () => Promise<void> {
   if (options.intervalMs <= 0) return async () => {};
   let lastPass: number | null = null;
   let running: Promise<void> | null = null;
   let stopped = false;
   const arrivals = new Set<string>();
-  const run = (trigger: 'backoff' | 'arrival', pass: () => Promise<UnmatchedRetryPass>, after: () => void = () => {}) => {
+  const run = (trigger: Trigger, pass: () => Promise<UnmatchedRetryPass>, after: () => void = () => {}) => {
     running = pass()
       .then((done) => {
         after();

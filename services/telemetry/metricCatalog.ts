@@ -35,8 +35,8 @@ export const METRICS = {
     kind: 'counter',
     unit: '{delivery}',
     description:
-      'Unmatched webhook deliveries tried again by the service, by outcome: matched (its customer is known now; processed), unmatched (still waiting) or failed (refused by today\'s translator)',
-    labels: ['outcome'],
+      'Unmatched webhook deliveries tried again by the service, by outcome: matched (its customer is known now; processed), unmatched (still waiting) or failed (refused by today\'s translator); and by trigger: arrival (a delivery or admin link in this process brought a claim it waits for) or backoff (its turn came)',
+    labels: ['outcome', 'trigger'],
   },
   httpRequestDuration: {
     name: 'http_server_request_duration_seconds',

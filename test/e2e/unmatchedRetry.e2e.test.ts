@@ -13,6 +13,7 @@ import { isDue, retryUnmatched, retryWaitingFor, scheduleUnmatchedRetry } from '
 import { renderTrail } from '../../services/cli/trace.ts';
 import { correlationTrail } from '../../services/telemetry/correlationTrail.ts';
 import { databaseTargets } from '../support/databases.ts';
+import { parsePrometheusText, total } from '../support/prometheusText.ts';
 import { startLedgerProcess } from '../support/servedProcess.ts';
 import { fixture, subscriptionEvent, type Json } from '../support/stripeEvents.ts';
 import { signedStripeHeaders } from '../support/stripeSigning.ts';
@@ -390,6 +391,10 @@ describe('ledger serve tries unmatched deliveries again by itself (e2e, embedded
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       assert.equal(lifecycle, 'refunded', served.output());
+      // Woken by the invoice's arrival, and counted so.
+      const metrics = parsePrometheusText(await (await fetch(`${served.url}/metrics`)).text());
+      assert.equal(total(metrics, 'ledger_unmatched_retries_total', { outcome: 'matched', trigger: 'arrival' }), 1);
+      assert.equal(total(metrics, 'ledger_unmatched_retries_total', { outcome: 'matched', trigger: 'backoff' }), 0);
     } finally {
       served.child.kill('SIGTERM');
       assert.equal(await served.exited, 0, served.output());
