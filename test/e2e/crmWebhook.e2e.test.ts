@@ -149,8 +149,25 @@ for (const target of databaseTargets) {
       assert.equal(response.statusCode, 200);
       assert.deepEqual(bodyOf(response).facts.map((f) => f.outcome), ['unmatched']);
       assert.equal(await count('ledger_events'), eventsBefore);
-      const { rows } = await ledger.db.sql.query<{ outcome: string }>('select outcome from ledger_inbox where id = $1::bigint', [bodyOf(response).inboxId]);
+      const { rows } = await ledger.db.sql.query<{ outcome: string; waiting_for: string[] | null }>(
+        'select outcome, waiting_for from ledger_inbox where id = $1::bigint',
+        [bodyOf(response).inboxId],
+      );
       assert.equal(rows[0]?.outcome, 'unmatched');
+      // What the service's retry waits for before trying it again (services/ingest/waitingClaims.ts).
+      assert.deepEqual(rows[0]?.waiting_for, ['crm:9999']);
+    });
+
+    test('a batch whose other items were appended is kept as appended: nothing waits in it', { skip }, async () => {
+      const response = await deliver(
+        JSON.stringify([item({ eventId: 7, objectId: 9201 }), item({ eventId: 8, objectId: 9998, subscriptionType: 'contact.deletion' })]),
+      );
+      assert.deepEqual(bodyOf(response).facts.map((f) => f.outcome), ['appended', 'unmatched']);
+      const { rows } = await ledger.db.sql.query<{ outcome: string; waiting_for: string[] | null }>(
+        'select outcome, waiting_for from ledger_inbox where id = $1::bigint',
+        [bodyOf(response).inboxId],
+      );
+      assert.deepEqual(rows[0], { outcome: 'appended', waiting_for: null });
     });
 
     test('other subscription types are acknowledged, counted as ignored, and kept in the inbox', { skip }, async () => {
