@@ -33,7 +33,7 @@ export async function run(_args: string[]): Promise<number> {
   const stopPruning = scheduleInboxPruning(db.sql, config.inbox.retentionDays, (error) =>
     app.log.warn({ err: error }, 'inbox pruning failed; retrying in an hour'),
   );
-  const stopRetrying = scheduleUnmatchedRetry({ store: db.store, sql: db.sql, now: () => new Date() }, todaysSources(config), config.inbox.unmatchedRetry, {
+  const stopRetrying = await scheduleUnmatchedRetry({ store: db.store, sql: db.sql, now: () => new Date() }, todaysSources(config), config.inbox.unmatchedRetry, {
     done: (pass) => {
       if (pass.matched > 0 || pass.failed > 0) app.log.info(pass, 'unmatched deliveries tried again');
     },

@@ -5,23 +5,32 @@ import { onePer } from '../onePer.ts';
 // which named a customer when they arrived. The delivery that brings such a claim (the invoice a
 // refund refunds) wakes them at once, instead of leaving the refund to its next backoff step
 // (services/operations/unmatchedRetry.ts), which hours after receipt is hours away. This process
-// learns of waiting deliveries as it keeps them and, for other processes', at each retry pass;
-// with nobody listening (retrying off) it keeps nothing.
+// learns of waiting deliveries as it keeps them and, for other processes', as they announce them
+// (PostgreSQL NOTIFY) and at each retry pass; with nobody listening (retrying off) it keeps nothing.
 
 export const claimKey = (claim: IdentityClaim): string => `${claim.kind}:${claim.externalId}`;
 
 export type Wake = (keys: string[]) => void;
+
+// Tells other processes on the same store what a delivery kept here waits for, so that the one
+// its customer reaches can wake it (PostgreSQL NOTIFY; services/operations/unmatchedRetry.ts).
+export type Broadcast = (keys: string[]) => void;
 
 export class WaitingClaims {
   // Each key with the moment (a counter) this process learned of it.
   private readonly keys = new Map<string, number>();
   private learned = 0;
   private wake: Wake | null = null;
+  private broadcast: Broadcast | null = null;
 
-  listen(wake: Wake): () => void {
+  listen(wake: Wake, broadcast?: Broadcast): () => void {
     this.wake = wake;
+    this.broadcast = broadcast ?? null;
     return () => {
-      if (this.wake === wake) this.wake = null;
+      if (this.wake === wake) {
+        this.wake = null;
+        this.broadcast = null;
+      }
       this.keys.clear();
     };
   }
@@ -32,7 +41,14 @@ export class WaitingClaims {
   waiting(keys: string[]): void {
     if (this.wake === null || keys.length === 0) return;
     for (const key of keys) this.keys.set(key, ++this.learned);
+    this.broadcast?.(keys);
     this.wake(keys);
+  }
+
+  // Another process keeps a delivery that waits for these: an append here may match it.
+  heard(keys: string[]): void {
+    if (this.wake === null) return;
+    for (const key of keys) this.keys.set(key, ++this.learned);
   }
 
   // Facts with these claims were appended: a delivery waiting for one of them may find its

@@ -1,8 +1,9 @@
-import type { SqlExecutor } from '../eventstore/sqlClient.ts';
+import { randomUUID } from 'node:crypto';
+import type { SqlClient, SqlExecutor } from '../eventstore/sqlClient.ts';
 import { LedgerError } from '../../domain/errors.ts';
 import { instruments } from '../telemetry/instruments.ts';
 import { readDeliveries, readUnmatched } from '../ingest/inbox.ts';
-import { waitingClaimsOf } from '../ingest/waitingClaims.ts';
+import { waitingClaimsOf, type Broadcast, type WaitingClaims } from '../ingest/waitingClaims.ts';
 import { redeliverOne, type RedeliverDeps, type SourceRegistry } from './redeliver.ts';
 
 // A delivery that names no customer the ledger knows yet (a refund or dispute found only through
@@ -12,9 +13,10 @@ import { redeliverOne, type RedeliverDeps, type SourceRegistry } from './redeliv
 // unmatched deliveries again by itself, on a backoff from when each was received (1, 2, 4, 8 …
 // intervals after it, as providers retry), for as long as the provider itself would retry (Stripe:
 // three days); a delivery that now finds its customer is processed as a redelivery and marked
-// matched. The delivery that brings its customer wakes it at once (services/ingest/waitingClaims.ts);
-// the backoff is for what that misses (another process's arrival, a customer linked by hand).
-// After the window it stays unmatched, for a human and `ledger redeliver`.
+// matched. The delivery (or the admin's identity link) that brings its customer wakes it at once,
+// in whichever process it reaches (services/ingest/waitingClaims.ts, announced below); the backoff
+// is for what that misses (a lost announcement). After the window it stays unmatched, for a human
+// and `ledger redeliver`.
 
 export interface UnmatchedRetryOptions {
   // The backoff's first step; 0 turns retrying off.
@@ -123,17 +125,41 @@ async function tryDeliveries(
   return { pass, stillWaiting };
 }
 
+// A delivery kept unmatched in one process is announced to the others on the store (PostgreSQL),
+// so the process its customer's delivery reaches wakes it; each ignores its own announcements.
+export const WAITING_CHANNEL = 'ledger_unmatched_waiting';
+// NOTIFY payloads stop at 8,000 bytes; a delivery's claims are a few short ids.
+const MAX_ANNOUNCED = 7_000;
+
+async function announceAcrossProcesses(sql: SqlClient, claims: WaitingClaims): Promise<{ broadcast: Broadcast; stop: () => Promise<void> }> {
+  if (sql.kind !== 'postgres') return { broadcast: () => {}, stop: async () => {} };
+  const own = randomUUID();
+  const unlisten = await sql.listen(WAITING_CHANNEL, (payload) => {
+    try {
+      const { from, keys } = JSON.parse(payload) as { from?: unknown; keys?: unknown };
+      if (from !== own && Array.isArray(keys)) claims.heard(keys.filter((key): key is string => typeof key === 'string'));
+    } catch {
+      // Not ours to read: the backoff pass still finds whatever it was about.
+    }
+  });
+  const broadcast: Broadcast = (keys) => {
+    const payload = JSON.stringify({ from: own, keys });
+    if (Buffer.byteLength(payload) <= MAX_ANNOUNCED) sql.query('select pg_notify($1, $2)', [WAITING_CHANNEL, payload]).catch(() => {});
+  };
+  return { broadcast, stop: unlisten };
+}
+
 // Runs backoff passes a quarter interval apart, and a pass for the deliveries a new arrival may
 // have matched as soon as it is appended; one pass at a time (a backoff pass still running when
 // the next is due is not doubled; arrivals meanwhile are gathered into one pass after it). The
 // timer never keeps the process alive.
-export function scheduleUnmatchedRetry(
-  deps: RedeliverDeps & { sql: SqlExecutor },
+export async function scheduleUnmatchedRetry(
+  deps: RedeliverDeps & { sql: SqlClient },
   sources: SourceRegistry,
   options: UnmatchedRetryOptions,
   // `done` hears of every pass that ran through; `failed` of a pass that stopped.
   report: { done: (pass: UnmatchedRetryPass & { trigger: Trigger }) => void; failed: (error: unknown) => void },
-): () => Promise<void> {
+): Promise<() => Promise<void>> {
   if (options.intervalMs <= 0) return async () => {};
   let lastPass: number | null = null;
   let running: Promise<void> | null = null;
@@ -167,10 +193,15 @@ export function scheduleUnmatchedRetry(
       lastPass = startedAt;
     });
   };
+  // Without it (LISTEN refused at start) deliveries kept elsewhere wait for their backoff step.
+  const across = await announceAcrossProcesses(deps.sql, claims).catch((error: unknown) => {
+    report.failed(error);
+    return { broadcast: () => {}, stop: async () => {} };
+  });
   const unlisten = claims.listen((keys) => {
     for (const key of keys) arrivals.add(key);
     runArrivals();
-  });
+  }, across.broadcast);
   // Passes come four times a step, so a delivery is tried within a quarter of the interval of its
   // turn (with a pass every interval, a refund whose invoice came seconds later waited up to two).
   const timer = setInterval(runPass, Math.max(1, Math.floor(options.intervalMs / 4)));
@@ -179,6 +210,7 @@ export function scheduleUnmatchedRetry(
   return async () => {
     stopped = true;
     unlisten();
+    await across.stop().catch(() => {});
     clearInterval(timer);
     await running;
   };

@@ -3,7 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
 import { LedgerError } from '../../domain/errors.ts';
+import type { LedgerDatabase } from '../../services/eventstore/database.ts';
+import { buildApp } from '../../services/http/app.ts';
+import { createProjector } from '../../services/projector/readModelRunners.ts';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
 import type { StripeDelivery } from '../../services/ingest/stripe/stripeTranslate.ts';
 import { unmatchedDeliveriesCheck } from '../../services/operations/doctorStoreChecks.ts';
@@ -12,7 +16,7 @@ import { waitingClaimsOf } from '../../services/ingest/waitingClaims.ts';
 import { isDue, retryUnmatched, retryWaitingFor, scheduleUnmatchedRetry } from '../../services/operations/unmatchedRetry.ts';
 import { renderTrail } from '../../services/cli/trace.ts';
 import { correlationTrail } from '../../services/telemetry/correlationTrail.ts';
-import { databaseTargets } from '../support/databases.ts';
+import { databaseTargets, openSecondPool } from '../support/databases.ts';
 import { parsePrometheusText, total } from '../support/prometheusText.ts';
 import { startLedgerProcess } from '../support/servedProcess.ts';
 import { fixture, subscriptionEvent, type Json } from '../support/stripeEvents.ts';
@@ -195,9 +199,9 @@ for (const target of databaseTargets) {
     });
 
     // The service's own scheduler, on the real clock: the inbox stamps receipt with the database's.
-    const scheduled = (intervalMs: number, sources = todaysSources(t.config)) => {
+    const scheduled = async (intervalMs: number, sources = todaysSources(t.config)) => {
       const reports: string[] = [];
-      const stop = scheduleUnmatchedRetry({ store: t.db.store, sql: t.db.sql, now: () => new Date() }, sources, { intervalMs, windowMs: OPTIONS.windowMs }, {
+      const stop = await scheduleUnmatchedRetry({ store: t.db.store, sql: t.db.sql, now: () => new Date() }, sources, { intervalMs, windowMs: OPTIONS.windowMs }, {
         done: (pass) => reports.push(`${pass.trigger}: ${pass.tried} tried, ${pass.matched} matched`),
         failed: (error) => reports.push(`failed: ${String(error)}`),
       });
@@ -216,7 +220,7 @@ for (const target of databaseTargets) {
     };
 
     test('the invoice that brings a waiting refund its customer wakes it: refunded at once, not at its backoff step an hour on', { skip }, async () => {
-      const { stop, reports } = scheduled(60 * MINUTE);
+      const { stop, reports } = await scheduled(60 * MINUTE);
       try {
         const story = refundStory('woken', Math.floor(now.getTime() / 1000) - 3_600);
         const unmatched = await deliver(story.refund);
@@ -250,7 +254,7 @@ for (const target of databaseTargets) {
     });
 
     test('refunds delivered side by side with their invoices: every customer refunded, whichever the ledger finished first', { skip }, async () => {
-      const { stop } = scheduled(60 * MINUTE);
+      const { stop } = await scheduled(60 * MINUTE);
       try {
         const stories = Array.from({ length: 6 }, (_, n) => refundStory(`side${n}`, Math.floor(now.getTime() / 1000) - 3_600 + n));
         // The refund first on the wire each time: it is looked up before the invoice is appended,
@@ -267,7 +271,7 @@ for (const target of databaseTargets) {
     });
 
     test('a human links the Stripe customer a refund names: the waiting refund is recorded at once', { skip }, async () => {
-      const { stop, reports } = scheduled(60 * MINUTE);
+      const { stop, reports } = await scheduled(60 * MINUTE);
       try {
         // The customer paid as cus_um_hand; the refund is of a charge on a duplicate Stripe customer.
         const story = refundStory('hand', Math.floor(now.getTime() / 1000) - 3_600);
@@ -320,7 +324,7 @@ for (const target of databaseTargets) {
           },
         },
       };
-      const { stop, reports } = scheduled(1_000, counting);
+      const { stop, reports } = await scheduled(1_000, counting);
       const claims = waitingClaimsOf(t.db.store);
       const arrived = claims.arrived;
       try {
@@ -398,6 +402,64 @@ describe('ledger serve tries unmatched deliveries again by itself (e2e, embedded
     } finally {
       served.child.kill('SIGTERM');
       assert.equal(await served.exited, 0, served.output());
+    }
+  });
+});
+
+describe('unmatched deliveries across two processes on one PostgreSQL store (e2e)', async () => {
+  const target = databaseTargets.find((candidate) => candidate.name === 'postgres')!;
+  const skip = await target.skip();
+  let t: TestApp;
+  let other: { db: LedgerDatabase; app: FastifyInstance };
+  before(async () => {
+    if (skip) return;
+    t = await startTestApp(target);
+    // A second `ledger serve` on the same store: its own pool, its own app.
+    const db = await openSecondPool(t.db, 4);
+    other = { db, app: buildApp({ db, config: t.config, projector: createProjector(db, t.config) }) };
+    await other.app.ready();
+  });
+  after(async () => {
+    if (skip) return;
+    await other.app.close();
+    await other.db.close();
+    await t.close();
+  });
+
+  test('a refund kept by one process is woken by its invoice appended by the other', { skip }, async () => {
+    const schedule = async (db: LedgerDatabase, reports: string[]) =>
+      scheduleUnmatchedRetry({ store: db.store, sql: db.sql, now: () => new Date() }, todaysSources(t.config), { intervalMs: 60 * MINUTE, windowMs: OPTIONS.windowMs }, {
+        done: (pass) => reports.push(`${pass.trigger}: ${pass.tried} tried, ${pass.matched} matched`),
+        failed: (error) => reports.push(`failed: ${String(error)}`),
+      });
+    const here: string[] = [];
+    const there: string[] = [];
+    const stops = [await schedule(t.db, here), await schedule(other.db, there)];
+    try {
+      const now = new Date();
+      const story = refundStory('across', Math.floor(now.getTime() / 1000) - 3_600);
+      const send = (app: FastifyInstance, event: Json) => app.inject({ method: 'POST', url: '/webhooks/stripe', ...signed(event, new Date()) });
+      const kept = (await send(t.app, story.refund)).json();
+      assert.equal(kept.facts[0].outcome, 'unmatched');
+      // Announced: the other process now knows what it waits for.
+      const heard = waitingClaimsOf(other.db.store);
+      const deadline = Date.now() + 5_000;
+      while (!heard.has('stripe_charge:ch_um_across') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.ok(heard.has('stripe_charge:ch_um_across'), 'not announced to the other process');
+
+      for (const event of [story.subscription, story.paid]) assert.equal((await send(other.app, event)).statusCode, 200);
+      const refunded = Date.now() + 10_000;
+      let lifecycle: string | undefined;
+      while (Date.now() < refunded) {
+        const id = await t.db.store.resolveIdentity('stripe', story.customer);
+        lifecycle = id ? (await loadCustomer(t.db.store, id)).state.lifecycle : undefined;
+        if (lifecycle === 'refunded') break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(lifecycle, 'refunded', `here: ${here.join('; ')}; there: ${there.join('; ')}`);
+      assert.ok(there.includes('arrival: 1 tried, 1 matched'), there.join('; '));
+    } finally {
+      for (const stop of stops) await stop();
     }
   });
 });

@@ -71,6 +71,20 @@ describe('what unmatched deliveries wait for, in a process', () => {
     assert.deepEqual(woken, [['stripe:cus_1']]);
   });
 
+  test('a delivery kept here is announced to other processes; one announced by another is waited for here, not tried here', () => {
+    const claims = new WaitingClaims();
+    const woken: string[][] = [];
+    const announced: string[][] = [];
+    claims.listen((keys) => woken.push(keys), (keys) => announced.push(keys));
+    claims.waiting(['stripe_charge:ch_1']);
+    assert.deepEqual(announced, [['stripe_charge:ch_1']]);
+    claims.heard(['stripe:cus_2']);
+    assert.equal(woken.length, 1);
+    claims.arrived([someoneElse]);
+    assert.deepEqual(woken.at(-1), ['stripe:cus_2']);
+    assert.equal(announced.length, 1);
+  });
+
   test('a stopped listener forgets what waits', () => {
     const { claims, woken, unlisten } = listening();
     claims.waiting(['stripe_charge:ch_1']);
