@@ -7,6 +7,10 @@ import { onePer } from '../onePer.ts';
 
 // Every verified delivery, kept as received so it can be re-processed after a mapper fix
 // (`ledger redeliver`). Signatures and secrets are never kept: headers pass an allow-list.
+// A delivery still waiting for a customer: one of its facts found none (`waiting_for`; before
+// 0021, the outcome alone said so), and it has not matched since (`matched_at`).
+export const WAITING = `(outcome = 'unmatched' or waiting_for is not null)`;
+
 export const inboxMigrations: Migration[] = [
   {
     id: '0002_inbox',
@@ -39,9 +43,17 @@ alter table ledger_inbox add column matched_at timestamptz;
 create index ledger_inbox_waiting on ledger_inbox (received_at) where outcome = 'unmatched' and matched_at is null;
 `,
   },
-  // The claims an unmatched delivery waits for (services/ingest/waitingClaims.ts): the delivery
-  // that brings one wakes it. Null for every other outcome, and for deliveries kept before it.
-  { id: '0021_inbox_waiting_for', sql: `alter table ledger_inbox add column waiting_for text[];` },
+  // The claims a delivery's unmatched facts wait for (services/ingest/waitingClaims.ts): the
+  // delivery that brings one wakes it. Null when none is unmatched, and for deliveries kept before
+  // it (those wait by their outcome). A batch whose other facts were appended waits too.
+  {
+    id: '0021_inbox_waiting_for',
+    sql: `
+alter table ledger_inbox add column waiting_for text[];
+drop index ledger_inbox_waiting;
+create index ledger_inbox_waiting on ledger_inbox (received_at) where ${WAITING} and matched_at is null;
+`,
+  },
 ];
 
 export type InboxOutcome = 'appended' | 'duplicate' | 'ignored' | 'unmatched' | 'failed';
@@ -69,7 +81,7 @@ export function safeHeaders(headers: Record<string, string | string[] | undefine
 
 export interface InboxEntry extends InboxRecord {
   outcome: InboxOutcome;
-  // Unmatched: the claims (`kind:externalId`) of its facts that found no customer.
+  // The claims (`kind:externalId`) of its facts that found no customer, if any did not.
   waitingFor?: string[];
 }
 
@@ -114,6 +126,8 @@ export interface StoredDelivery {
   body: string;
   outcome: InboxOutcome;
   correlationId: string;
+  // Still waiting for a customer (WAITING, not matched since).
+  waiting: boolean;
 }
 
 export async function readDeliveries(
@@ -128,8 +142,10 @@ export async function readDeliveries(
     body: string;
     outcome: InboxOutcome;
     correlation_id: string;
+    waiting: boolean;
   }>(
-    `select id::text as id, source, received_at, headers, body, outcome, correlation_id from ledger_inbox
+    `select id::text as id, source, received_at, headers, body, outcome, correlation_id, (${WAITING} and matched_at is null) as waiting
+       from ledger_inbox
       where ($1::bigint is null or id = $1::bigint)
         and ($2::timestamptz is null or received_at >= $2::timestamptz)
         and ($3::text is null or source = $3::text)
@@ -145,6 +161,7 @@ export async function readDeliveries(
     body: r.body,
     outcome: r.outcome,
     correlationId: r.correlation_id,
+    waiting: r.waiting,
   }));
 }
 
@@ -157,7 +174,7 @@ export async function readUnmatched(
 ): Promise<Array<{ id: string; receivedAt: string; waitingFor: string[] }>> {
   const { rows } = await sql.query<{ id: string; received_at: Date | string; waiting_for: string[] | null }>(
     `select id::text as id, received_at, waiting_for from ledger_inbox
-      where outcome = 'unmatched' and matched_at is null and received_at >= $1::timestamptz
+      where ${WAITING} and matched_at is null and received_at >= $1::timestamptz
         and ($2::text[] is null or waiting_for && $2::text[])
       order by ledger_inbox.received_at, ledger_inbox.id`,
     [since, waitingFor ?? null],

@@ -62,11 +62,11 @@ export async function ingestDelivery<P>(deps: IngestDeps, source: WebhookSource<
       translation.facts.length === 1 ? record : undefined,
     );
     const outcome = overallOutcome(processed, translation.ignored.length);
-    // Only a delivery kept as unmatched is tried again; one whose other facts were appended is not.
-    const waitingFor =
-      outcome === 'unmatched'
-        ? [...new Set(translation.facts.flatMap((item, i) => (processed[i]?.outcome === 'unmatched' ? item.identities.map(claimKey) : [])))]
-        : [];
+    // Its unmatched facts' claims, even in a batch whose other facts were appended: the service
+    // tries it again until they match (the appended ones are then duplicates).
+    const waitingFor = [
+      ...new Set(translation.facts.flatMap((item, i) => (processed[i]?.outcome === 'unmatched' ? item.identities.map(claimKey) : []))),
+    ];
     const inboxId =
       (processed.length === 1 ? processed[0]!.inboxId : undefined) ??
       (await recordDelivery(deps.sql, { ...record, outcome, ...(waitingFor.length > 0 ? { waitingFor } : {}) }));

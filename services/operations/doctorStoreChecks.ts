@@ -3,6 +3,7 @@ import { parseWith } from '../../contracts/parseBody.ts';
 import { UNMATCHED_RETRY_HOURS_DEFAULT } from '../../contracts/config.ts';
 import type { DoctorSettings } from '../../contracts/doctorEnv.ts';
 import { loadConfig } from '../config.ts';
+import { WAITING } from '../ingest/inbox.ts';
 import { projectionStatus, type ProjectionsReport } from '../projector/projectionStatus.ts';
 import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
 import { projectionsStatus } from './projectionOperations.ts';
@@ -118,7 +119,7 @@ export async function unmatchedDeliveriesCheck(context: DoctorContext): Promise<
     `select count(*) filter (where received_at >= now() - make_interval(hours => $1::int))::int as waiting,
             count(*) filter (where received_at < now() - make_interval(hours => $1::int))::int as expired,
             min(received_at) filter (where received_at < now() - make_interval(hours => $1::int)) as oldest
-       from ledger_inbox where outcome = 'unmatched' and matched_at is null`,
+       from ledger_inbox where ${WAITING} and matched_at is null`,
     [hours],
   );
   const { waiting = 0, expired = 0, oldest = null } = rows[0] ?? {};

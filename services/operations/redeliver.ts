@@ -121,10 +121,10 @@ export async function redeliverOne(deps: RedeliverDeps, sources: SourceRegistry,
         ...(outcome.customerId ? { customerId: outcome.customerId } : {}),
       };
     });
-    // An unmatched delivery whose facts all found their customer now: matched, whoever ran it
-    // (the service's retry, or a human after its window), so `ledger doctor` and `ledger trace`
-    // stop reporting it as waiting.
-    if (delivery.outcome === 'unmatched' && facts.every((fact) => fact.outcome !== 'unmatched')) await markMatched(deps.sql, delivery.id);
+    // A waiting delivery whose facts all found their customer now: matched, whoever ran it (the
+    // service's retry, or a human after its window), so `ledger doctor` and `ledger trace` stop
+    // reporting it as waiting.
+    if (delivery.waiting && facts.every((fact) => fact.outcome !== 'unmatched')) await markMatched(deps.sql, delivery.id);
     return { ...base, status: 'processed', facts, ignored: translation.ignored };
   } catch (error) {
     // A delivery today's contract or rules refuse is reported and the run goes on; an outage is

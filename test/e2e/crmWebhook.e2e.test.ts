@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { streamIdOf } from '../../services/commands/customerIds.ts';
+import { todaysSources } from '../../services/operations/redeliver.ts';
+import { retryWaitingFor } from '../../services/operations/unmatchedRetry.ts';
 import { databaseTargets } from '../support/databases.ts';
 import { startTestApp, type TestApp } from '../support/testApp.ts';
 import { hubspotHeaders, HUBSPOT_PATH, type DeliveryBody } from '../support/webhookSigning.ts';
@@ -158,16 +160,30 @@ for (const target of databaseTargets) {
       assert.deepEqual(rows[0]?.waiting_for, ['crm:9999']);
     });
 
-    test('a batch whose other items were appended is kept as appended: nothing waits in it', { skip }, async () => {
-      const response = await deliver(
-        JSON.stringify([item({ eventId: 7, objectId: 9201 }), item({ eventId: 8, objectId: 9998, subscriptionType: 'contact.deletion' })]),
-      );
+    test('a batch whose deletion found nobody waits for that contact; once it is known, the retry records the deletion, once', { skip }, async () => {
+      const deleted = item({ eventId: 8, objectId: 9998, subscriptionType: 'contact.deletion' });
+      const response = await deliver(JSON.stringify([item({ eventId: 7, objectId: 9201 }), deleted]));
       assert.deepEqual(bodyOf(response).facts.map((f) => f.outcome), ['appended', 'unmatched']);
-      const { rows } = await ledger.db.sql.query<{ outcome: string; waiting_for: string[] | null }>(
-        'select outcome, waiting_for from ledger_inbox where id = $1::bigint',
-        [bodyOf(response).inboxId],
-      );
-      assert.deepEqual(rows[0], { outcome: 'appended', waiting_for: null });
+      const row = async () =>
+        (
+          await ledger.db.sql.query<{ outcome: string; waiting_for: string[] | null; matched: boolean }>(
+            'select outcome, waiting_for, matched_at is not null as matched from ledger_inbox where id = $1::bigint',
+            [bodyOf(response).inboxId],
+          )
+        ).rows[0];
+      assert.deepEqual(await row(), { outcome: 'appended', waiting_for: ['crm:9998'], matched: false });
+
+      // The contact's creation, delivered late in its own batch.
+      const created = await deliver(JSON.stringify([item({ eventId: 9, objectId: 9998, occurredAt: deleted.occurredAt - 60_000 })]));
+      const customerId = bodyOf(created).facts[0]!.customerId!;
+      const deps = { store: ledger.db.store, sql: ledger.db.sql, now: () => new Date() };
+      const pass = await retryWaitingFor(deps, todaysSources(ledger.config), { intervalMs: 60_000, windowMs: 72 * 3_600_000 }, ['crm:9998']);
+      assert.deepEqual([pass.tried, pass.matched], [1, 1]);
+      assert.deepEqual((await factsOf(customerId)).map((f) => f.type), ['IdentityLinked', 'LeadCaptured', 'CustomerDeleted']);
+      assert.equal((await row())?.matched, true);
+      // The batch's appended item was not appended again.
+      const other = bodyOf(response).facts[0]!.customerId!;
+      assert.deepEqual((await factsOf(other)).map((f) => f.type), ['IdentityLinked', 'LeadCaptured']);
     });
 
     test('other subscription types are acknowledged, counted as ignored, and kept in the inbox', { skip }, async () => {
