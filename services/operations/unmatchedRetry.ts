@@ -127,7 +127,7 @@ async function tryDeliveries(
 
 // A delivery kept unmatched in one process is announced to the others on the store (PostgreSQL),
 // so the process its customer's delivery reaches wakes it; each ignores its own announcements.
-export const WAITING_CHANNEL = 'ledger_unmatched_waiting';
+const WAITING_CHANNEL = 'ledger_unmatched_waiting';
 // NOTIFY payloads stop at 8,000 bytes; a delivery's claims are a few short ids.
 const MAX_ANNOUNCED = 7_000;
 
