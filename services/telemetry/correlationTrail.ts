@@ -9,8 +9,9 @@ import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
 // (and the Kafka relay) stands. Ids, types and times only: never a payload.
 
 export type TrailEntry =
-  // matchedAt: an unmatched delivery the service tried again once its customer was known;
-  // waitingFor: while it is not, the claims it waits for (e-mail addresses left out: no payload).
+  // matchedAt: a waiting delivery processed later (the service's retry or `ledger redeliver`),
+  // once its customer was known; waitingFor: until then, the claims it waits for (e-mail
+  // addresses left out: no payload).
   | {
       kind: 'delivery';
       at: string;
