@@ -36,6 +36,11 @@ export const subcommands: Record<string, Subcommand> = {
     usage: 'ledger redeliver <inbox id> | --since <time> [--source stripe|crm|support]',
     load: () => import('./redeliver.ts'),
   },
+  unmatched: {
+    summary: 'deliveries still waiting for a customer: what each waits for, when it is tried next',
+    usage: 'ledger unmatched [--json]',
+    load: () => import('./unmatched.ts'),
+  },
   webhooks: {
     summary: 're-sign captured deliveries and send them to another environment, with a summary',
     usage: 'ledger webhooks replay <file.ndjson> --to <url> --secret-env <VAR>',

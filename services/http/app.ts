@@ -14,6 +14,7 @@ import { adminRoutes } from '../admin/adminRoutes.ts';
 import { appRoutes } from '../ingest/app/appRoutes.ts';
 import { crmWebhookRoutes, stripeWebhookRoutes, supportWebhookRoutes } from '../ingest/ingestRoutes.ts';
 import { traceRoutes } from '../admin/traceRoutes.ts';
+import { unmatchedRoutes } from '../admin/unmatchedRoutes.ts';
 import { isCorrelationId } from '../telemetry/correlationId.ts';
 import { traceRequests } from '../telemetry/httpSpans.ts';
 import { createLogger } from '../telemetry/logger.ts';
@@ -47,6 +48,7 @@ const routeModules: RouteModule[] = [
   adminRoutes,
   metricsRoutes,
   traceRoutes,
+  unmatchedRoutes,
 ];
 
 export interface BuildAppOptions extends AppDeps {

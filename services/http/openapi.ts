@@ -4,6 +4,7 @@ import { errorCatalogue, type ErrorCode } from '../../domain/errors.ts';
 import { adminRouteDocs } from '../admin/adminRouteDocs.ts';
 import { redeliverRouteDocs } from '../admin/redeliverRouteDocs.ts';
 import { traceRouteDocs } from '../admin/traceRouteDocs.ts';
+import { unmatchedRouteDocs } from '../admin/unmatchedRouteDocs.ts';
 import { metricsRouteDocs } from '../telemetry/metricsRouteDocs.ts';
 import { appRouteDocs } from '../ingest/app/appRouteDocs.ts';
 import { webhookRouteDocs } from '../ingest/webhookRouteDocs.ts';
@@ -49,7 +50,7 @@ const platformRouteDocs: RouteDoc[] = [
   },
 ];
 
-export const documentedRoutes: RouteDoc[] = [...platformRouteDocs, ...webhookRouteDocs, ...appRouteDocs, ...customerRouteDocs, ...redeliverRouteDocs, ...readModelRouteDocs, ...adminRouteDocs, ...metricsRouteDocs, ...traceRouteDocs];
+export const documentedRoutes: RouteDoc[] = [...platformRouteDocs, ...webhookRouteDocs, ...appRouteDocs, ...customerRouteDocs, ...redeliverRouteDocs, ...readModelRouteDocs, ...adminRouteDocs, ...metricsRouteDocs, ...traceRouteDocs, ...unmatchedRouteDocs];
 
 const securitySchemes: Record<SecuritySchemeName, JsonSchema> = {
   apiKey: {

@@ -165,21 +165,46 @@ export async function readDeliveries(
   }));
 }
 
-// Unmatched deliveries received since `since` and not matched since, oldest first; with
-// `waitingFor`, only those waiting for one of those claims.
-export async function readUnmatched(
-  sql: SqlExecutor,
-  since: string,
-  waitingFor?: string[],
-): Promise<Array<{ id: string; receivedAt: string; waitingFor: string[] }>> {
-  const { rows } = await sql.query<{ id: string; received_at: Date | string; waiting_for: string[] | null }>(
-    `select id::text as id, received_at, waiting_for from ledger_inbox
-      where ${WAITING} and matched_at is null and received_at >= $1::timestamptz
+export interface WaitingRow {
+  inboxId: string;
+  source: string;
+  receivedAt: string;
+  correlationId: string;
+  sourceEventIds: string[];
+  // On arrival: unmatched, or appended for a batch whose other facts were.
+  outcome: string;
+  // The claims it waits for; empty for deliveries kept before 0021.
+  waitingFor: string[];
+}
+
+// Deliveries still waiting for a customer (WAITING, not matched since), oldest first: received
+// since `since` (the retry's window) and, with `waitingFor`, waiting for one of those claims.
+export async function readWaiting(sql: SqlExecutor, filter: { since?: string; waitingFor?: string[]; limit?: number } = {}): Promise<WaitingRow[]> {
+  const { rows } = await sql.query<{
+    id: string;
+    source: string;
+    received_at: Date | string;
+    correlation_id: string;
+    source_event_ids: string[];
+    outcome: string;
+    waiting_for: string[] | null;
+  }>(
+    `select id::text as id, source, received_at, correlation_id, source_event_ids, outcome, waiting_for from ledger_inbox
+      where ${WAITING} and matched_at is null
+        and ($1::timestamptz is null or received_at >= $1::timestamptz)
         and ($2::text[] is null or waiting_for && $2::text[])
-      order by ledger_inbox.received_at, ledger_inbox.id`,
-    [since, waitingFor ?? null],
+      order by ledger_inbox.received_at, ledger_inbox.id limit $3::int`,
+    [filter.since ?? null, filter.waitingFor ?? null, filter.limit ?? 100_000],
   );
-  return rows.map((r) => ({ id: r.id, receivedAt: new Date(r.received_at).toISOString(), waitingFor: r.waiting_for ?? [] }));
+  return rows.map((r) => ({
+    inboxId: r.id,
+    source: r.source,
+    receivedAt: new Date(r.received_at).toISOString(),
+    correlationId: r.correlation_id,
+    sourceEventIds: r.source_event_ids,
+    outcome: r.outcome,
+    waitingFor: r.waiting_for ?? [],
+  }));
 }
 
 export async function markMatched(sql: SqlExecutor, id: string): Promise<void> {

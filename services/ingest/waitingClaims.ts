@@ -10,6 +10,10 @@ import { onePer } from '../onePer.ts';
 
 export const claimKey = (claim: IdentityClaim): string => `${claim.kind}:${claim.externalId}`;
 
+// What an engineer is shown of them (`ledger trace`, `ledger unmatched`): ids, never an e-mail
+// address (a payload's personal data).
+export const shownClaims = (keys: readonly string[]): string[] => keys.filter((key) => !key.startsWith('email:'));
+
 export type Wake = (keys: string[]) => void;
 
 // Tells other processes on the same store what a delivery kept here waits for, so that the one

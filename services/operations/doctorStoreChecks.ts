@@ -129,7 +129,7 @@ export async function unmatchedDeliveriesCheck(context: DoctorContext): Promise<
   return fail(
     name,
     `${expired} unmatched for more than ${hours} h (oldest received ${since}); ${still}`,
-    `\`ledger redeliver --since ${since}\` once their customer exists (link an identity with \`POST /admin/customers/{ref}/identities\` if it goes by another id); \`ledger trace <correlation id>\` shows each`,
+    `\`ledger unmatched\` lists them with what each waits for; \`ledger redeliver --since ${since}\` once their customer exists (link an identity with \`POST /admin/customers/{ref}/identities\` if it goes by another id)`,
   );
 }
 

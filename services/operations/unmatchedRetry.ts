@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SqlClient, SqlExecutor } from '../eventstore/sqlClient.ts';
 import { LedgerError } from '../../domain/errors.ts';
 import { instruments } from '../telemetry/instruments.ts';
-import { readDeliveries, readUnmatched } from '../ingest/inbox.ts';
+import { readDeliveries, readWaiting } from '../ingest/inbox.ts';
 import { waitingClaimsOf, type Broadcast, type WaitingClaims } from '../ingest/waitingClaims.ts';
 import { redeliverOne, type RedeliverDeps, type SourceRegistry } from './redeliver.ts';
 
@@ -51,6 +51,16 @@ export function isDue(receivedAt: number, lastPass: number | null, now: number, 
   return step(now) > step(lastPass);
 }
 
+// When a delivery received at `receivedAt` is next tried on its backoff after `now` (the step
+// isDue fires on; the pass comes within a quarter interval of it), or null once that is past the
+// window (then `ledger redeliver`) or retrying is off.
+export function nextTryAt(receivedAt: number, now: number, intervalMs: number, windowMs: number): number | null {
+  if (intervalMs <= 0) return null;
+  let step = intervalMs;
+  while (receivedAt + step <= now) step *= 2;
+  return step <= windowMs ? receivedAt + step : null;
+}
+
 export async function retryUnmatched(
   deps: RedeliverDeps & { sql: SqlExecutor },
   sources: SourceRegistry,
@@ -62,7 +72,7 @@ export async function retryUnmatched(
   const now = deps.now().getTime();
   const claims = waitingClaimsOf(deps.store);
   const mark = claims.mark();
-  const waiting = await readUnmatched(deps.sql, new Date(now - options.windowMs).toISOString());
+  const waiting = await readWaiting(deps.sql, { since: new Date(now - options.windowMs).toISOString() });
   claims.refresh(waiting.flatMap((delivery) => delivery.waitingFor), mark);
   const due = waiting.filter((delivery) => isDue(Date.parse(delivery.receivedAt), lastPass, now, options.intervalMs));
   return (await tryDeliveries(deps, sources, 'backoff', due.slice(0, options.limit ?? DEFAULT_LIMIT), waiting.length, stopping)).pass;
@@ -80,7 +90,7 @@ export async function retryWaitingFor(
   const since = new Date(deps.now().getTime() - options.windowMs).toISOString();
   const claims = waitingClaimsOf(deps.store);
   const mark = claims.mark();
-  const waiting = await readUnmatched(deps.sql, since, keys);
+  const waiting = await readWaiting(deps.sql, { since, waitingFor: keys });
   const limit = options.limit ?? DEFAULT_LIMIT;
   const { pass, stillWaiting } = await tryDeliveries(deps, sources, 'arrival', waiting.slice(0, limit), waiting.length, stopping);
   // Nothing the inbox holds waits for a claim any longer once its deliveries matched: later
@@ -93,13 +103,13 @@ async function tryDeliveries(
   deps: RedeliverDeps & { sql: SqlExecutor },
   sources: SourceRegistry,
   trigger: Trigger,
-  due: Array<{ id: string; waitingFor: string[] }>,
+  due: Array<{ inboxId: string; waitingFor: string[] }>,
   waiting: number,
   stopping: () => boolean,
 ): Promise<{ pass: UnmatchedRetryPass; stillWaiting: Set<string> }> {
   const pass: UnmatchedRetryPass = { waiting, tried: due.length, matched: 0, failed: 0, errors: [] };
   const stillWaiting = new Set<string>();
-  for (const { id, waitingFor } of due) {
+  for (const { inboxId: id, waitingFor } of due) {
     if (stopping()) break;
     const [delivery] = await readDeliveries(deps.sql, { id });
     if (delivery === undefined) continue;

@@ -2,6 +2,7 @@ import { isDomainEventType, parseDomainEvent, type DomainEvent } from '../../con
 import { DECISION_TYPES } from '../../contracts/events/vocabulary.ts';
 import type { SqlExecutor } from '../eventstore/sqlClient.ts';
 import { parseTraceparent } from '../http/traceContext.ts';
+import { shownClaims } from '../ingest/waitingClaims.ts';
 import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
 
 // Everything that carries one correlation id, in time order: the inbox delivery, the facts and
@@ -96,7 +97,7 @@ export async function correlationTrail(sql: SqlExecutor, correlationId: string):
     outcome: d.outcome,
     sourceEventIds: d.source_event_ids,
     matchedAt: d.matched_at === null ? null : iso(d.matched_at),
-    waitingFor: d.matched_at === null ? (d.waiting_for ?? []).filter((claim) => !claim.startsWith('email:')) : [],
+    waitingFor: d.matched_at === null ? shownClaims(d.waiting_for ?? []) : [],
   }));
   for (const e of events.rows) {
     entries.push({

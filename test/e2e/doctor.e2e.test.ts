@@ -178,7 +178,7 @@ for (const target of databaseTargets) {
       assert.deepEqual(failing(results), ['no unmatched deliveries past the retry window']);
       const check = results.find((r) => r.status === 'fail')!;
       assert.match(check.detail, /^1 unmatched for more than 72 h \(oldest received .*\); 1 younger still tried by the service$/);
-      assert.match(check.fix ?? '', /ledger redeliver --since \d{4}-/);
+      assert.match(check.fix ?? '', /^`ledger unmatched` lists them .*ledger redeliver --since \d{4}-/);
       assert.deepEqual(failing(await runDoctor(context({ LEDGER_UNMATCHED_RETRY_HOURS: '96' }))), []);
       await t.db.sql.query(`update ledger_inbox set matched_at = now() where id = $1::bigint`, [old]);
       assert.deepEqual(failing(await runDoctor(context())), []);

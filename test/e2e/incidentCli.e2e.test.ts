@@ -9,7 +9,6 @@ import type { NewEvent } from '../../contracts/eventMetadata.ts';
 import type { CustomerCommand } from '../../domain/customerDecider.ts';
 import { listAudit } from '../../services/admin/auditLog.ts';
 import * as events from '../../services/cli/events.ts';
-import type { CommandIo } from '../../services/cli/incidentCommand.ts';
 import type { LedgerAccess } from '../../services/cli/ledgerAccess.ts';
 import * as parked from '../../services/cli/parked.ts';
 import * as replay from '../../services/cli/replay.ts';
@@ -22,24 +21,12 @@ import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
 import { startLedgerProcess, type ServedProcess } from '../support/servedProcess.ts';
 import { signedStripeHeaders, stripeFixture } from '../support/stripeSigning.ts';
 import { startTestApp, TEST_ENV, type TestApp } from '../support/testApp.ts';
+import { capture } from '../support/capturedIo.ts';
 import { activated, lead, refunded, refundsChangeNothing, trial } from '../unit/recordedStreams.ts';
 
 // The incident commands (`ledger events | state | replay | parked`): in-process against each
 // store, then as real processes — through a running `ledger serve` that holds the embedded
 // store (remote), and straight against PostgreSQL (direct).
-
-function capture(): CommandIo & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    out: (text) => void (out += text),
-    err: (text) => void (err += text),
-    color: false,
-    progressInPlace: false,
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
 
 // History decided by other rules ("yesterday's"), appended as the service appends: each
 // command's events together, at the expected version.
