@@ -38,30 +38,101 @@ export function createPgClient(options: PgClientOptions): SqlClient {
     query: base.query,
     async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      // A connection lost mid-transaction (a restart, a terminated backend) fails the statement
+      // in flight, and so the transaction; the client's own 'error' event, unheard, would end
+      // the process. The broken client is dropped, not pooled again.
+      let lost: Error | undefined;
+      const onError = (error: Error) => {
+        lost = error;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(executor(client));
         await client.query('COMMIT');
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
+        if (!lost) await client.query('ROLLBACK').catch(() => {});
         throw error;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(lost);
       }
     },
     exec: base.exec,
+    // A dedicated connection that LISTENs. Lost (a restart, a failover, a terminated backend),
+    // it must not end the process: it is dropped and LISTEN taken again on a fresh one, with
+    // backoff. What was notified meanwhile is missed, so the listener hears one empty payload
+    // once it is back, to catch up (a projector runs a batch; others ignore it).
     async listen(channel: string, onNotify: (payload: string) => void) {
-      const client = await pool.connect();
       const handler = (message: pg.Notification) => {
         if (message.channel === channel) onNotify(message.payload ?? '');
       };
-      client.on('notification', handler);
-      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      let current: { client: pg.PoolClient; close(): Promise<void> } | undefined;
+      let stopped = false;
+      let retry: NodeJS.Timeout | undefined;
+      const connect = async () => {
+        const client = await pool.connect();
+        let done = false;
+        // Back to the pool, or dropped with the error that broke it (a later error on a dropped
+        // client has nobody to tell).
+        const finish = (error?: Error): boolean => {
+          if (done) return false;
+          done = true;
+          client.off('notification', handler);
+          client.off('error', onError);
+          if (error) client.on('error', () => {});
+          client.release(error);
+          return true;
+        };
+        const onError = (error: Error) => {
+          const wasCurrent = current?.client === client;
+          if (finish(error) && wasCurrent) {
+            current = undefined;
+            reconnect(1);
+          }
+        };
+        client.on('notification', handler);
+        client.on('error', onError);
+        try {
+          await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        } catch (error) {
+          finish(error instanceof Error ? error : new Error(String(error)));
+          throw error;
+        }
+        const listening = {
+          client,
+          close: async () => {
+            await client.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(() => {});
+            finish();
+          },
+        };
+        if (stopped) {
+          await listening.close();
+          return undefined;
+        }
+        current = listening;
+        return listening;
+      };
+      const reconnect = (attempt: number) => {
+        if (stopped) return;
+        retry = setTimeout(
+          () =>
+            void connect().then(
+              (listening) => listening && onNotify(''),
+              () => reconnect(attempt + 1),
+            ),
+          Math.min(30_000, 100 * 2 ** attempt),
+        );
+        retry.unref();
+      };
+      await connect();
       return async () => {
-        client.off('notification', handler);
-        await client.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(() => {});
-        client.release();
+        stopped = true;
+        clearTimeout(retry);
+        const listening = current;
+        current = undefined;
+        await listening?.close();
       };
     },
     async close(): Promise<void> {
