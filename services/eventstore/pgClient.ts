@@ -56,6 +56,8 @@ export function createPgClient(options: PgClientOptions): SqlClient {
         throw error;
       } finally {
         client.off('error', onError);
+        // A later error on the dropped client has nobody to tell either.
+        if (lost) client.on('error', () => {});
         client.release(lost);
       }
     },
