@@ -17,6 +17,15 @@ async function freePort(): Promise<number> {
   });
 }
 
+// SIGTERM, and wait for the exit. Already gone (killed from outside): waiting for 'exit' would
+// never end.
+const stopChild = (child: ChildProcess): Promise<void> =>
+  new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+
 // The service's V8 settings as `npm start` and the Dockerfile run it (a later
 // BENCH_SERVICE_NODE_ARGS flag overrides one of them).
 const SHIPPED_NODE_ARGS = ['--max-semi-space-size=64'];
@@ -42,13 +51,7 @@ export async function startService(env: Record<string, string>): Promise<Running
   return {
     url,
     child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        // Already gone (killed from outside): waiting for 'exit' would never end.
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child),
   };
 }
 
@@ -72,11 +75,6 @@ export async function startProjectors(env: Record<string, string>): Promise<{ ch
   });
   return {
     child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child),
   };
 }
