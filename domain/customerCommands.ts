@@ -64,7 +64,9 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
   // a newer one is current) moves nothing by the table, but it is still that subscription's
   // newest word, so what the customer holds side by side is judged again below.
   const base = arrival === 'tie' && watermark !== undefined ? watermark.base : { lifecycle: state.lifecycle, subscriptionId: state.subscriptionId };
-  const judged = isSuperseded(state, fact) ? { to: base.lifecycle, reviewReason: null } : evaluateLifecycle(base.lifecycle, base.subscriptionId, fact, liveSubscriptions(state), paymentKnownBefore(state, fact));
+  // Only a refund's rows ask whether a payment is known; other facts keep one memo entry each.
+  const paymentKnown = fact.type === 'RefundIssued' && paymentKnownBefore(state, fact);
+  const judged = isSuperseded(state, fact) ? { to: base.lifecycle, reviewReason: null } : evaluateLifecycle(base.lifecycle, base.subscriptionId, fact, liveSubscriptions(state), paymentKnown);
   let after: CustomerState | undefined;
   const stateAfter = () => (after ??= evolve(state, fact));
   const verdict = { ...judged, to: heldSideBySide(fact, state, judged.to, stateAfter) };

@@ -11,7 +11,7 @@ import { createProjector } from '../../services/projector/readModelRunners.ts';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
 import type { StripeDelivery } from '../../services/ingest/stripe/stripeTranslate.ts';
 import { unmatchedDeliveriesCheck } from '../../services/operations/doctorStoreChecks.ts';
-import { redeliver, todaysSources } from '../../services/operations/redeliver.ts';
+import { redeliver, todaysSources, type SourceRegistry } from '../../services/operations/redeliver.ts';
 import { waitingClaimsOf } from '../../services/ingest/waitingClaims.ts';
 import { isDue, retryUnmatched, retryWaitingFor, scheduleUnmatchedRetry } from '../../services/operations/unmatchedRetry.ts';
 import { renderTrail } from '../../services/cli/trace.ts';
@@ -50,6 +50,32 @@ function stampedAt(event: Json, id: string, created: number): Json {
 function signed(event: Json, now: Date) {
   const payload = JSON.stringify(event);
   return { payload, headers: signedStripeHeaders(payload, { timestamp: Math.floor(now.getTime() / 1000) }) };
+}
+
+// The service's own scheduler on a store, on the real clock (the inbox stamps receipt with the
+// database's); each pass reported as `trigger: n tried, m matched`.
+async function startRetry(db: LedgerDatabase, sources: SourceRegistry, intervalMs: number) {
+  const reports: string[] = [];
+  const stop = await scheduleUnmatchedRetry({ store: db.store, sql: db.sql, now: () => new Date() }, sources, { intervalMs, windowMs: OPTIONS.windowMs }, {
+    done: (pass) => reports.push(`${pass.trigger}: ${pass.tried} tried, ${pass.matched} matched`),
+    failed: (error) => reports.push(`failed: ${String(error)}`),
+  });
+  return { stop, reports };
+}
+
+// Today's translators, with a look at each Stripe delivery before it is translated: to count
+// it, or to throw as a translator bug or today's contract would.
+function watchingStripe(sources: SourceRegistry, watch: (delivery: StripeDelivery) => void): SourceRegistry {
+  return {
+    ...sources,
+    stripe: {
+      ...sources.stripe,
+      translate(payload) {
+        watch(payload as StripeDelivery);
+        return sources.stripe.translate(payload);
+      },
+    },
+  };
 }
 
 describe('when a pass tries an unmatched delivery: once per doubling of its age, inside the window', () => {
@@ -178,19 +204,10 @@ for (const target of databaseTargets) {
       const second = refundStory('after_poison', Math.floor(now.getTime() / 1000) - 600);
       for (const event of [first.refund, refused.refund, second.refund]) assert.equal((await deliver(event)).json().facts[0].outcome, 'unmatched');
       for (const event of [second.subscription, second.paid]) assert.equal((await deliver(event)).statusCode, 200);
-      const today = todaysSources(t.config);
-      const poisoned: typeof today = {
-        ...today,
-        stripe: {
-          ...today.stripe,
-          translate(payload) {
-            const delivery = payload as StripeDelivery;
-            if (delivery.kind === 'known' && delivery.event.id === first.refund.id) throw new TypeError('a translator bug');
-            if (delivery.kind === 'known' && delivery.event.id === refused.refund.id) throw new LedgerError('LEDGER_VALIDATION', 'today’s contract refuses it');
-            return today.stripe.translate(payload);
-          },
-        },
-      };
+      const poisoned = watchingStripe(todaysSources(t.config), (delivery) => {
+        if (delivery.kind === 'known' && delivery.event.id === first.refund.id) throw new TypeError('a translator bug');
+        if (delivery.kind === 'known' && delivery.event.id === refused.refund.id) throw new LedgerError('LEDGER_VALIDATION', 'today’s contract refuses it');
+      });
       const pass = await retryUnmatched(deps(), poisoned, OPTIONS, null);
       assert.equal(pass.failed, 2);
       assert.equal(pass.matched, 1);
@@ -198,15 +215,7 @@ for (const target of databaseTargets) {
       assert.equal((await customerOf(second.customer)).state.lifecycle, 'refunded');
     });
 
-    // The service's own scheduler, on the real clock: the inbox stamps receipt with the database's.
-    const scheduled = async (intervalMs: number, sources = todaysSources(t.config)) => {
-      const reports: string[] = [];
-      const stop = await scheduleUnmatchedRetry({ store: t.db.store, sql: t.db.sql, now: () => new Date() }, sources, { intervalMs, windowMs: OPTIONS.windowMs }, {
-        done: (pass) => reports.push(`${pass.trigger}: ${pass.tried} tried, ${pass.matched} matched`),
-        failed: (error) => reports.push(`failed: ${String(error)}`),
-      });
-      return { stop, reports };
-    };
+    const scheduled = (intervalMs: number, sources = todaysSources(t.config)) => startRetry(t.db, sources, intervalMs);
     const until = async (what: string, check: () => Promise<boolean>, ms = 10_000) => {
       const deadline = Date.now() + ms;
       while (!(await check())) {
@@ -311,19 +320,10 @@ for (const target of databaseTargets) {
     test('an arrival this process did not hear of (another process’s): a backoff pass on the timer matches it', { skip }, async () => {
       const story = refundStory('timer', Math.floor(now.getTime() / 1000) - 3_600);
       const { inboxId } = (await deliver(story.refund)).json();
-      const today = todaysSources(t.config);
       let refundTries = 0;
-      const counting: typeof today = {
-        ...today,
-        stripe: {
-          ...today.stripe,
-          translate(payload) {
-            const delivery = payload as StripeDelivery;
-            if (delivery.kind === 'known' && delivery.event.id === story.refund.id) refundTries += 1;
-            return today.stripe.translate(payload);
-          },
-        },
-      };
+      const counting = watchingStripe(todaysSources(t.config), (delivery) => {
+        if (delivery.kind === 'known' && delivery.event.id === story.refund.id) refundTries += 1;
+      });
       const { stop, reports } = await scheduled(1_000, counting);
       const claims = waitingClaimsOf(t.db.store);
       const arrived = claims.arrived;
@@ -427,14 +427,9 @@ describe('unmatched deliveries across two processes on one PostgreSQL store (e2e
   });
 
   test('a refund kept by one process is woken by its invoice appended by the other', { skip }, async () => {
-    const schedule = async (db: LedgerDatabase, reports: string[]) =>
-      scheduleUnmatchedRetry({ store: db.store, sql: db.sql, now: () => new Date() }, todaysSources(t.config), { intervalMs: 60 * MINUTE, windowMs: OPTIONS.windowMs }, {
-        done: (pass) => reports.push(`${pass.trigger}: ${pass.tried} tried, ${pass.matched} matched`),
-        failed: (error) => reports.push(`failed: ${String(error)}`),
-      });
-    const here: string[] = [];
-    const there: string[] = [];
-    const stops = [await schedule(t.db, here), await schedule(other.db, there)];
+    const { stop: stopHere, reports: here } = await startRetry(t.db, todaysSources(t.config), 60 * MINUTE);
+    const { stop: stopThere, reports: there } = await startRetry(other.db, todaysSources(t.config), 60 * MINUTE);
+    const stops = [stopHere, stopThere];
     try {
       const now = new Date();
       const story = refundStory('across', Math.floor(now.getTime() / 1000) - 3_600);
