@@ -7,7 +7,7 @@ import { LedgerError } from './errors.ts';
 import { evaluateLifecycle } from './lifecycleMachine.ts';
 import { arrivalOf, isSuperseded, losesTie, orderingKey } from './ordering.ts';
 import { subscriptionIdOf } from './factGuards.ts';
-import { mayBeRefunded, paymentKnownBefore, underRefund } from './refunds.ts';
+import { mayBeRefunded, paymentKnownBefore, standsAfterPayment, underRefund } from './refunds.ts';
 import { bestLiveState, liveSubscriptions } from './subscriptions.ts';
 
 // Record a fact from the outside world (Stripe, the CRM, the support desk, the app).
@@ -57,7 +57,8 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
   const key = orderingKey(fact);
   const watermark = state.watermarks[key];
   const arrival = arrivalOf(watermark, fact.data.occurredAt);
-  if (arrival === 'stale' || state.lifecycle === 'needs_review') return [fact];
+  if (state.lifecycle === 'needs_review') return withdrawnRefundFlag(fact, state, key) ?? [fact];
+  if (arrival === 'stale') return [fact];
 
   // Same-instant siblings are all judged from the instant's base (ordering.ts), so the order
   // they arrive in cannot change the outcome. A superseded fact (an older subscription's, while
@@ -103,6 +104,20 @@ function heldSideBySide(fact: FactEvent, state: CustomerState, to: LifecycleStat
   const held = Object.keys(state.subscriptions ?? {});
   if (held.length + (held.includes(subscriptionId) ? 0 : 1) < 2) return to;
   return bestLiveState(stateAfter()) ?? to;
+}
+
+// A full refund with no payment known flags a lead or a trial (refund_without_payment: money we
+// never saw paid). When the payment it refunds arrives after it, older than the refund, the flag
+// came from the arrival order, not the money: in source-time order the customer was paid, then
+// refunded. So once the refund stands after a payment older than it (domain/refunds.ts) the flag
+// is withdrawn and the customer is refunded, as in-order delivery leaves them, stale payments
+// included (they still set paidAt). A payment newer than the refund, or of its own second, leaves
+// the flag: in order it came after the flag too, or is judged with the refund from before them.
+function withdrawnRefundFlag(fact: FactEvent, state: CustomerState, key: string): DomainEvent[] | undefined {
+  if (state.review?.reason !== 'refund_without_payment' || !BILLING_FACTS.has(fact.type)) return undefined;
+  if (!standsAfterPayment(evolve(state, fact))) return undefined;
+  const cause: Cause = { type: fact.type, occurredAt: fact.data.occurredAt, orderingKey: key };
+  return [fact, domainEvent('LifecycleChanged', { from: 'needs_review', to: 'refunded', cause })];
 }
 
 // The facts a refund's standing is judged on: what pays, refunds, or starts and ends a subscription.

@@ -27,6 +27,14 @@ export function refundStanding(state: CustomerState): RefundStanding {
   return 'stands';
 }
 
+// The standing refund followed a payment we know of, not one of its own instant (which, like the
+// rest of an instant's facts, a refund is judged from before: paymentKnownBefore).
+export function standsAfterPayment(state: CustomerState): boolean {
+  const refundAt = fullRefundAtOf(state);
+  const paidAt = paidAtOf(state);
+  return refundAt !== null && paidAt !== null && Date.parse(paidAt) < Date.parse(refundAt) && refundStanding(state) === 'stands';
+}
+
 // What a standing refund decides about a billing fact: the customer is refunded whatever a fact
 // older than the refund (a late invoice.paid) or a same-instant sibling said, and a refund that
 // newer money overtook moves nothing when it arrives; undefined leaves the fact to the table.

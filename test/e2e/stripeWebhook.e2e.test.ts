@@ -410,6 +410,29 @@ for (const target of databaseTargets) {
         }
       });
 
+      test('a refund that overtakes its invoice for a known customer: flagged, then refunded when the invoice arrives', { skip }, async () => {
+        // customer.created made a lead; the refund finds it by its Stripe customer before the
+        // subscription and its invoice, held back by Stripe's retries, arrive.
+        const customer = 'cus_refund_overtakes';
+        const profile = stamped(fixture('customer.created'), 'evt_overtakes_0', 1_699_999_000);
+        Object.assign(profile.data.object, { id: customer, email: 'overtakes@example.com' });
+        const created = stamped(subscriptionEvent('customer.subscription.created', { id: 'sub_overtakes', customer, status: 'active' }), 'evt_overtakes_1', 1_700_000_000);
+        const paid = stamped(fixture('invoice.paid'), 'evt_overtakes_2', 1_700_000_000);
+        Object.assign(paid.data.object, { id: 'in_overtakes', customer, subscription: 'sub_overtakes', charge: 'ch_overtakes', payment_intent: 'pi_overtakes' });
+        const refund = stamped(fixture('charge.refunded'), 'evt_overtakes_3', 1_700_000_900);
+        Object.assign(refund.data.object, { id: 'ch_overtakes', customer, invoice: 'in_overtakes' });
+        for (const event of [profile, refund]) assert.equal((await deliver(t, event)).statusCode, 200);
+        assert.equal((await customerOf(t, customer)).state.lifecycle, 'needs_review');
+        for (const event of [created, paid]) assert.equal((await deliver(t, event)).statusCode, 200);
+        const { state, events: stream } = await customerOf(t, customer);
+        assert.equal(state.lifecycle, 'refunded');
+        const decisions = stream.flatMap((event) => {
+          const data = event.data as { from?: string; to?: string; reason?: string };
+          return event.type === 'LifecycleChanged' ? [`${data.from}->${data.to}`] : event.type === 'FlaggedForReview' ? [`flagged ${data.reason}`] : [];
+        });
+        assert.deepEqual(decisions, ['flagged refund_without_payment', 'needs_review->refunded']);
+      });
+
       test('an unknown type: 200, kept in the inbox as ignored, nothing in any stream', { skip }, async () => {
         const head = (await storedEvents(t.db)).length;
         const event = { id: 'evt_unknown_1', object: 'event', type: 'issuing_card.created', created: 1_700_000_000, livemode: false, api_version: '2025-03-31.basil', data: { object: { id: 'ic_1' } } };

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { FactEvent } from '../../contracts/domainEvents.ts';
 import { customerDecider } from '../../domain/customerDecider.ts';
 import { refundStanding } from '../../domain/refunds.ts';
-import { admin, facts, override, permutations, recordFact, run, stateAfter } from './lifecycleFixtures.ts';
+import { admin, facts, override, permutations, recordFact, run, sampleFact, stateAfter } from './lifecycleFixtures.ts';
 import { describeFacts, refundFollowsItsPayment, seededRandom, shuffled, subscriptionView, twoSubscriptionLife, withFullRefund } from './subscriptionLives.ts';
 
 // A refunded customer keeps access: the field report's first bug. Stripe's charge.refunded names
@@ -70,13 +70,35 @@ describe('a full refund, every arrival order after its payment, one final state'
     assert.deepEqual([...finalStates(history, paid, refund).keys()], ['refunded']);
   });
 
-  test('a refund that arrives before any payment is still money we never saw paid: a human looks', () => {
+  test('a refund with no payment known is money we never saw paid: a human looks, and a payment newer than it does not change that', () => {
+    const alone = run([sampleFact('LeadCaptured', 0), refund, facts.subscriptionChanged(6, 'incomplete')].map(recordFact));
+    assert.equal(alone.state.lifecycle, 'needs_review');
+    assert.deepEqual(alone.appended.filter((event) => event.type === 'FlaggedForReview').map((event) => event.data.reason), ['refund_without_payment']);
+    // In order the payment came after the flag too: it stays the human's.
+    assert.equal(lifecycleOf([refund, facts.subscriptionActivated(30, 'sub_2'), facts.paymentSucceeded(30, 'sub_2')]), 'needs_review');
+  });
+
+  test('a refund that overtook the payment it refunds: flagged, then refunded when the payment arrives', () => {
     const { state, appended } = run([refund, created, paid].map(recordFact));
-    assert.equal(state.lifecycle, 'needs_review');
-    assert.deepEqual(
-      appended.filter((event) => event.type === 'FlaggedForReview').map((event) => event.data.reason),
-      ['refund_without_payment'],
+    assert.equal(state.lifecycle, 'refunded');
+    assert.equal(state.review, null);
+    const decisions = appended.flatMap((event) =>
+      event.type === 'FlaggedForReview' ? [`flag ${event.data.reason}`] : event.type === 'LifecycleChanged' ? [`${event.data.from}->${event.data.to} (${event.data.cause.type})`] : [],
     );
+    assert.deepEqual(decisions, ['flag refund_without_payment', 'needs_review->refunded (PaymentSucceeded)']);
+  });
+
+  test('every arrival order of a subscription, its payment and the full refund: refunded, from a lead or a trial too', () => {
+    for (const first of [sampleFact('LeadCaptured', 0), facts.trialStarted(0)]) {
+      for (const order of permutations([created, paid, refund])) assert.equal(lifecycleOf([first, ...order]), 'refunded', describeFacts([first, ...order]));
+    }
+    // The payment arrives stale (its subscription spoke later) while the customer is under review.
+    assert.equal(lifecycleOf([sampleFact('LeadCaptured', 0), refund, facts.subscriptionChanged(3, 'active'), paid]), 'refunded');
+  });
+
+  test('a flag for another reason is not withdrawn by a payment', () => {
+    const dispute = facts.disputeOpened(2);
+    assert.equal(lifecycleOf([sampleFact('LeadCaptured', 0), dispute, refund, created, paid]), 'needs_review');
   });
 
   test('a dispute older than the refund, arriving after it, still needs a human', () => {
