@@ -7,7 +7,7 @@ import { LedgerError } from './errors.ts';
 import { evaluateLifecycle } from './lifecycleMachine.ts';
 import { arrivalOf, isSuperseded, losesTie, orderingKey } from './ordering.ts';
 import { subscriptionIdOf } from './factGuards.ts';
-import { mayBeRefunded, paymentKnownBefore, standsAfterPayment, underRefund } from './refunds.ts';
+import { mayBeRefunded, paymentKnownBefore, refundStanding, underRefund } from './refunds.ts';
 import { bestLiveState, liveSubscriptions } from './subscriptions.ts';
 
 // Record a fact from the outside world (Stripe, the CRM, the support desk, the app).
@@ -106,18 +106,22 @@ function heldSideBySide(fact: FactEvent, state: CustomerState, to: LifecycleStat
   return bestLiveState(stateAfter()) ?? to;
 }
 
-// A full refund with no payment known flags a lead or a trial (refund_without_payment: money we
-// never saw paid). When the payment it refunds arrives after it, older than the refund, the flag
-// came from the arrival order, not the money: in source-time order the customer was paid, then
-// refunded. So once the refund stands after a payment older than it (domain/refunds.ts) the flag
-// is withdrawn and the customer is refunded, as in-order delivery leaves them, stale payments
-// included (they still set paidAt). A payment newer than the refund, or of its own second, leaves
-// the flag: in order it came after the flag too, or is judged with the refund from before them.
+// A refund with no payment known flags a lead or a trial (refund_without_payment: money we never
+// saw paid). When a subscription payment older than the refund arrives after it, the flag came
+// from the arrival order, not the money: in source-time order the customer paid, then was
+// refunded. So the flag is withdrawn, and the customer is where in-order delivery leaves them:
+// refunded while a full refund stands, else (newer money or a newer subscription overtook it, or
+// the refund was partial) what their best live subscription makes them. Stale payments count
+// too. A payment newer than the refund, or of its own second, leaves the flag: in order it came
+// after the flag too, or is judged with the refund from before them (paymentKnownBefore).
 function withdrawnRefundFlag(fact: FactEvent, state: CustomerState, key: string): DomainEvent[] | undefined {
-  if (state.review?.reason !== 'refund_without_payment' || !BILLING_FACTS.has(fact.type)) return undefined;
-  if (!standsAfterPayment(evolve(state, fact))) return undefined;
+  const review = state.review;
+  if (review?.reason !== 'refund_without_payment' || fact.type !== 'PaymentSucceeded' || fact.data.subscriptionId === undefined) return undefined;
+  if (Date.parse(fact.data.occurredAt) >= Date.parse(review.flaggedAt)) return undefined;
+  const after = evolve(state, fact);
+  const to = refundStanding(after) === 'stands' ? 'refunded' : (bestLiveState(after) ?? (liveSubscriptions(after).length === 0 && Object.keys(after.subscriptions ?? {}).length > 0 ? 'canceled' : 'active'));
   const cause: Cause = { type: fact.type, occurredAt: fact.data.occurredAt, orderingKey: key };
-  return [fact, domainEvent('LifecycleChanged', { from: 'needs_review', to: 'refunded', cause })];
+  return [fact, domainEvent('LifecycleChanged', { from: 'needs_review', to, cause })];
 }
 
 // The facts a refund's standing is judged on: what pays, refunds, or starts and ends a subscription.

@@ -13,26 +13,21 @@ import { isFullRefund } from './factGuards.ts';
 // So the newest full refund stands while no subscription payment is newer and no subscription
 // began after it: the newest times of each are kept whatever order they arrive in (evolve, for
 // stale facts too). At the same instant the refund wins, as it does in the tie rule (PRECEDENCE).
-// A refund before any known payment is the table's to judge (a lead's is flagged for a human).
+// With no payment known it stands too: the table made a subscriber refunded (their first
+// invoice is late) and a late word of a subscription older than the refund must not undo that;
+// a lead's or a trial's is flagged for a human instead (the table), and the flag is withdrawn
+// when the payment it refunds arrives (customerCommands.ts).
 
 export type RefundStanding = 'none' | 'stands' | 'overtaken';
 
 export function refundStanding(state: CustomerState): RefundStanding {
   const refundAt = fullRefundAtOf(state);
-  const paidAt = paidAtOf(state);
-  if (refundAt === null || paidAt === null) return 'none';
+  if (refundAt === null) return 'none';
   const refunded = Date.parse(refundAt);
-  if (Date.parse(paidAt) > refunded) return 'overtaken';
+  const paidAt = paidAtOf(state);
+  if (paidAt !== null && Date.parse(paidAt) > refunded) return 'overtaken';
   for (const snapshot of Object.values(state.subscriptions ?? {})) if (Date.parse(snapshot.since) > refunded) return 'overtaken';
   return 'stands';
-}
-
-// The standing refund followed a payment we know of, not one of its own instant (which, like the
-// rest of an instant's facts, a refund is judged from before: paymentKnownBefore).
-export function standsAfterPayment(state: CustomerState): boolean {
-  const refundAt = fullRefundAtOf(state);
-  const paidAt = paidAtOf(state);
-  return refundAt !== null && paidAt !== null && Date.parse(paidAt) < Date.parse(refundAt) && refundStanding(state) === 'stands';
 }
 
 // What a standing refund decides about a billing fact: the customer is refunded whatever a fact

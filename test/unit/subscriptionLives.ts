@@ -110,13 +110,6 @@ export function withFullRefund(history: readonly FactEvent[], random: () => numb
   return { inOrder, refund, refundedInvoiceId: refunded.data.invoiceId, expected: renewed === undefined ? 'refunded' : 'active' };
 }
 
-// Whether a refund arrives after the payment it refunds in this order. One that overtakes it is
-// money the ledger never saw paid, and a lead's or a trial's goes to a human (lifecycleTable.ts).
-export function refundFollowsItsPayment(order: readonly FactEvent[], life: RefundedLife): boolean {
-  const payment = order.findIndex((fact) => fact.type === 'PaymentSucceeded' && fact.data.invoiceId === life.refundedInvoiceId);
-  return payment !== -1 && payment < order.indexOf(life.refund);
-}
-
 export const describeFacts = (history: readonly FactEvent[]) =>
   history
     .map((fact) => {
