@@ -1,3 +1,6 @@
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 
@@ -35,9 +38,14 @@ export async function startService(env: Record<string, string>): Promise<Running
   const port = await freePort();
   // BENCH_SERVICE_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the service under load.
   const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  // Logs at warn by default; BENCH_LOG_LEVEL=info measures the shipped default (two JSON lines
+  // per request), written to a file as a deployment's log collector would take them.
+  const logLevel = process.env.BENCH_LOG_LEVEL ?? 'warn';
+  const logFile = logLevel === 'warn' ? undefined : join(tmpdir(), `ledger-bench-service-${port}.log`);
+  const logs = logFile === undefined ? 'inherit' : openSync(logFile, 'w');
   const child = spawn(process.execPath, [...SHIPPED_NODE_ARGS, ...nodeArgs, '--import', 'tsx', 'services/cli/main.ts', 'serve'], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: logLevel, NODE_ENV: 'test', ...env },
+    stdio: ['ignore', logs, 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
@@ -51,7 +59,11 @@ export async function startService(env: Record<string, string>): Promise<Running
   return {
     url,
     child,
-    stop: () => stopChild(child),
+    stop: async () => {
+      await stopChild(child);
+      if (typeof logs === 'number') closeSync(logs);
+      if (logFile !== undefined) rmSync(logFile, { force: true });
+    },
   };
 }
 
