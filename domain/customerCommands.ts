@@ -119,9 +119,14 @@ function withdrawnRefundFlag(fact: FactEvent, state: CustomerState, key: string)
   if (review?.reason !== 'refund_without_payment' || fact.type !== 'PaymentSucceeded' || fact.data.subscriptionId === undefined) return undefined;
   if (Date.parse(fact.data.occurredAt) >= Date.parse(review.flaggedAt)) return undefined;
   const after = evolve(state, fact);
-  const to = refundStanding(after) === 'stands' ? 'refunded' : (bestLiveState(after) ?? (liveSubscriptions(after).length === 0 && Object.keys(after.subscriptions ?? {}).length > 0 ? 'canceled' : 'active'));
+  // With none live, every subscription known has ended (a basis without snapshots: the payment's).
+  const ended = Object.keys(after.subscriptions ?? {}).length > 0 ? 'canceled' : 'active';
+  if (refundStanding(after) === 'stands') {
+    // Refunded since the refund, as in order (the payment only showed the flag was unfounded).
+    return [fact, domainEvent('LifecycleChanged', { from: 'needs_review', to: 'refunded', cause: { type: 'RefundIssued', occurredAt: review.flaggedAt } })];
+  }
   const cause: Cause = { type: fact.type, occurredAt: fact.data.occurredAt, orderingKey: key };
-  return [fact, domainEvent('LifecycleChanged', { from: 'needs_review', to, cause })];
+  return [fact, domainEvent('LifecycleChanged', { from: 'needs_review', to: bestLiveState(after) ?? ended, cause })];
 }
 
 // The facts a refund's standing is judged on: what pays, refunds, or starts and ends a subscription.

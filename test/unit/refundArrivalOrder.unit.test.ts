@@ -85,7 +85,10 @@ describe('a full refund, every arrival order after its payment, one final state'
     const decisions = appended.flatMap((event) =>
       event.type === 'FlaggedForReview' ? [`flag ${event.data.reason}`] : event.type === 'LifecycleChanged' ? [`${event.data.from}->${event.data.to} (${event.data.cause.type})`] : [],
     );
-    assert.deepEqual(decisions, ['flag refund_without_payment', 'needs_review->refunded (PaymentSucceeded)']);
+    assert.deepEqual(decisions, ['flag refund_without_payment', 'needs_review->refunded (RefundIssued)']);
+    // Refunded since the refund, as in order, not since the payment that arrived late.
+    assert.equal(state.since, refund.data.occurredAt);
+    assert.equal(state.since, run([created, paid, refund].map(recordFact)).state.since);
   });
 
   test('every arrival order of a subscription, its payment and the full refund: refunded, from a lead or a trial too', () => {
