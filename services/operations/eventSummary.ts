@@ -1,5 +1,6 @@
 import type { DomainEvent } from '../../contracts/domainEvents.ts';
 import type { Plan } from '../../contracts/events/common.ts';
+import { isReviewWithdrawn, REVIEW_WITHDRAWN } from '../../contracts/events/decisions.ts';
 
 // One line per event for a terminal at 3 a.m.: what happened, with the ids an engineer greps
 // for in Stripe, the CRM or the desk. Never a whole payload (it may hold personal data).
@@ -58,7 +59,7 @@ export function summarize(event: DomainEvent): string {
     case 'CustomerDeleted':
       return `deleted in ${event.data.deletedIn}`;
     case 'LifecycleChanged':
-      return `${event.data.from} → ${event.data.to} (${event.data.cause.type})`;
+      return `${event.data.from} → ${event.data.to} (${isReviewWithdrawn(event.data) ? REVIEW_WITHDRAWN : event.data.cause.type})`;
     case 'FlaggedForReview':
       return `${event.data.from} → needs_review: ${event.data.reason} (${event.data.cause.type})`;
     case 'ManualOverrideApplied':

@@ -1,4 +1,5 @@
 import { isDomainEventType, parseDomainEvent, type DomainEvent } from '../../contracts/domainEvents.ts';
+import { isReviewWithdrawn, REVIEW_WITHDRAWN } from '../../contracts/events/decisions.ts';
 import { DECISION_TYPES } from '../../contracts/events/vocabulary.ts';
 import type { SqlExecutor } from '../eventstore/sqlClient.ts';
 import { parseTraceparent } from '../http/traceContext.ts';
@@ -172,7 +173,7 @@ function detailOf(type: string, schemaVersion: number, data: unknown): string | 
   }
   switch (event.type) {
     case 'LifecycleChanged':
-      return `${event.data.from} -> ${event.data.to}`;
+      return `${event.data.from} -> ${event.data.to}${isReviewWithdrawn(event.data) ? ` (${REVIEW_WITHDRAWN})` : ''}`;
     case 'FlaggedForReview':
       return `${event.data.from} -> needs_review (${event.data.reason})`;
     case 'ManualOverrideApplied':

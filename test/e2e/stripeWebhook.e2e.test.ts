@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { REVIEW_WITHDRAWN } from '../../contracts/events/decisions.ts';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
+import { timelineOf } from '../../services/operations/timeline.ts';
+import { correlationTrail } from '../../services/telemetry/correlationTrail.ts';
 import { databaseTargets, storedEvents, type DatabaseTarget } from '../support/databases.ts';
 import {
   basilInvoice,
@@ -423,9 +426,16 @@ for (const target of databaseTargets) {
         Object.assign(refund.data.object, { id: 'ch_overtakes', customer, invoice: 'in_overtakes' });
         for (const event of [profile, refund]) assert.equal((await deliver(t, event)).statusCode, 200);
         assert.equal((await customerOf(t, customer)).state.lifecycle, 'needs_review');
-        for (const event of [created, paid]) assert.equal((await deliver(t, event)).statusCode, 200);
+        assert.equal((await deliver(t, created)).statusCode, 200);
+        const late = await deliver(t, paid);
+        assert.equal(late.statusCode, 200);
         const { state, events: stream } = await customerOf(t, customer);
         assert.equal(state.lifecycle, 'refunded');
+        // `ledger trace` on the late invoice and the customer's timeline say why the review ended.
+        const trail = await correlationTrail(t.db.sql, late.json().correlationId);
+        assert.ok(trail.entries.some((entry) => entry.kind === 'decision' && entry.detail === `needs_review -> refunded (${REVIEW_WITHDRAWN})`), JSON.stringify(trail.entries));
+        const timeline = timelineOf((await t.db.store.resolveIdentity('stripe', customer))!, stream);
+        assert.ok(timeline.entries.some((entry) => entry.summary === `needs_review → refunded (${REVIEW_WITHDRAWN})`));
         const decisions = stream.flatMap((event) => {
           const data = event.data as { from?: string; to?: string; reason?: string };
           return event.type === 'LifecycleChanged' ? [`${data.from}->${data.to}`] : event.type === 'FlaggedForReview' ? [`flagged ${data.reason}`] : [];
