@@ -52,6 +52,21 @@ describe('replay a customer through today’s rules', () => {
     );
   });
 
+  test('after the upgrade that withdraws refund flags: a customer still under review though the refunded payment arrived is listed', () => {
+    // Before it, needs_review was left only by a human. As those rules recorded it:
+    const flagsStayed: typeof customerDecider = {
+      ...customerDecider,
+      decide: (command, state, context) =>
+        command.type === 'RecordFact' && state.lifecycle === 'needs_review' ? [command.fact] : customerDecider.decide(command, state, context),
+    };
+    const stream = recordStream([lead(0), refunded(5), activated(2), paid(2)], flagsStayed);
+    const result = replayCustomer(CUSTOMER, stream);
+    assert.deepEqual(
+      result.differences.map((d) => ({ input: d.input, recorded: d.recorded, today: d.today, lifecycleRecorded: d.lifecycleRecorded, lifecycleToday: d.lifecycleToday })),
+      [{ input: 'PaymentSucceeded', recorded: [], today: ['LifecycleChanged → refunded'], lifecycleRecorded: 'needs_review', lifecycleToday: 'refunded' }],
+    );
+  });
+
   test('a history the change does not touch stays clean under it', () => {
     const stream = recordStream([lead(0), trial(1), activated(2), paid(3)]);
     assert.deepEqual(replayCustomer(CUSTOMER, stream, { decider: refundsChangeNothing }).differences, []);
