@@ -7,7 +7,8 @@ import { LedgerError } from './errors.ts';
 import { evaluateLifecycle } from './lifecycleMachine.ts';
 import { arrivalOf, isSuperseded, losesTie, orderingKey } from './ordering.ts';
 import { subscriptionIdOf } from './factGuards.ts';
-import { mayBeRefunded, paymentKnownBefore, refundStanding, underRefund } from './refunds.ts';
+import { mayBeRefunded, paymentKnownBefore, underRefund } from './refunds.ts';
+import { underRefundFlag } from './refundFlag.ts';
 import { bestLiveState, liveSubscriptions } from './subscriptions.ts';
 
 // Record a fact from the outside world (Stripe, the CRM, the support desk, the app).
@@ -57,7 +58,8 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
   const key = orderingKey(fact);
   const watermark = state.watermarks[key];
   const arrival = arrivalOf(watermark, fact.data.occurredAt);
-  if (state.lifecycle === 'needs_review') return withdrawnRefundFlag(fact, state, key) ?? [fact];
+  // Under review every fact is recorded, and decides nothing but what a refund's flag allows.
+  if (state.lifecycle === 'needs_review') return underRefundFlag(fact, state, key);
   if (arrival === 'stale') return [fact];
 
   // Same-instant siblings are all judged from the instant's base (ordering.ts), so the order
@@ -104,29 +106,6 @@ function heldSideBySide(fact: FactEvent, state: CustomerState, to: LifecycleStat
   const held = Object.keys(state.subscriptions ?? {});
   if (held.length + (held.includes(subscriptionId) ? 0 : 1) < 2) return to;
   return bestLiveState(stateAfter()) ?? to;
-}
-
-// A refund with no payment known flags a lead or a trial (refund_without_payment: money we never
-// saw paid). When a subscription payment older than the refund arrives after it, the flag came
-// from the arrival order, not the money: in source-time order the customer paid, then was
-// refunded. So the flag is withdrawn, and the customer is where in-order delivery leaves them:
-// refunded while a full refund stands, else (newer money or a newer subscription overtook it, or
-// the refund was partial) what their best live subscription makes them. Stale payments count
-// too. A payment newer than the refund, or of its own second, leaves the flag: in order it came
-// after the flag too, or is judged with the refund from before them (paymentKnownBefore).
-function withdrawnRefundFlag(fact: FactEvent, state: CustomerState, key: string): DomainEvent[] | undefined {
-  const review = state.review;
-  if (review?.reason !== 'refund_without_payment' || fact.type !== 'PaymentSucceeded' || fact.data.subscriptionId === undefined) return undefined;
-  if (Date.parse(fact.data.occurredAt) >= Date.parse(review.flaggedAt)) return undefined;
-  const after = evolve(state, fact);
-  // With none live, every subscription known has ended (a basis without snapshots: the payment's).
-  const ended = Object.keys(after.subscriptions ?? {}).length > 0 ? 'canceled' : 'active';
-  if (refundStanding(after) === 'stands') {
-    // Refunded since the refund, as in order (the payment only showed the flag was unfounded).
-    return [fact, domainEvent('LifecycleChanged', { from: 'needs_review', to: 'refunded', cause: { type: 'RefundIssued', occurredAt: review.flaggedAt } })];
-  }
-  const cause: Cause = { type: fact.type, occurredAt: fact.data.occurredAt, orderingKey: key };
-  return [fact, domainEvent('LifecycleChanged', { from: 'needs_review', to: bestLiveState(after) ?? ended, cause })];
 }
 
 // The facts a refund's standing is judged on: what pays, refunds, or starts and ends a subscription.

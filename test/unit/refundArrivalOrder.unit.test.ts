@@ -131,6 +131,22 @@ describe('a full refund, every arrival order after its payment, one final state'
     );
   });
 
+  test('under the refund flag, a fact that needs a human for its own reason replaces it: the payment does not withdraw it', () => {
+    const lead = sampleFact('LeadCaptured', 0);
+    const dispute = facts.disputeOpened(6, null);
+    assert.equal(lifecycleOf([lead, created, paid, refund, dispute]), 'needs_review');
+    const disputed = run([lead, refund, dispute, created, paid].map(recordFact)).state;
+    assert.equal(disputed.lifecycle, 'needs_review');
+    assert.equal(disputed.review?.reason, 'dispute_without_payment');
+    // Paid after its subscription was canceled: in order a human looks, and so here.
+    const canceled = facts.subscriptionCanceled(2);
+    const late = facts.paymentSucceeded(3);
+    assert.equal(run([created, paid, canceled, late].map(recordFact)).state.review?.reason, 'payment_after_cancel');
+    const flagged = run([lead, facts.chargeRefunded(5, 'in_3'), created, canceled, late].map(recordFact)).state;
+    assert.equal(flagged.lifecycle, 'needs_review');
+    assert.equal(flagged.review?.reason, 'payment_after_cancel');
+  });
+
   test('a flag for another reason is not withdrawn by a payment', () => {
     const dispute = facts.disputeOpened(2);
     assert.equal(lifecycleOf([sampleFact('LeadCaptured', 0), dispute, refund, created, paid]), 'needs_review');
