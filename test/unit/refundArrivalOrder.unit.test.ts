@@ -184,6 +184,27 @@ describe('a full refund, every arrival order after its payment, one final state'
   });
 });
 
+describe('a refund and then a dispute, every arrival order: a human looks, as in order', () => {
+  test('generated lives with a full refund and a dispute after it end under review in any order', () => {
+    const random = seededRandom(99);
+    const failures: string[] = [];
+    let lives = 0;
+    while (lives < 100) {
+      const refunded = withFullRefund(twoSubscriptionLife(random).inOrder, random);
+      if (refunded === null) continue;
+      lives += 1;
+      const last = Math.max(...refunded.inOrder.map((fact) => new Date(fact.data.occurredAt).getUTCSeconds()));
+      const history = [...refunded.inOrder, facts.disputeOpened(last + 1, null)];
+      for (let orders = 0; orders < 20; orders += 1) {
+        const order = shuffled(history, random);
+        const lifecycle = lifecycleOf(order);
+        if (lifecycle !== 'needs_review') failures.push(`${lifecycle}: ${describeFacts(order)}`);
+      }
+    }
+    assert.deepEqual(failures.slice(0, 3), []);
+  });
+});
+
 describe('a refund stands until newer money or a newer subscription', () => {
   const created = facts.subscriptionActivated(1);
   const paid = facts.paymentSucceeded(1);
