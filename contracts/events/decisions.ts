@@ -23,7 +23,7 @@ export const LifecycleChangedData = z.object({
 
 // A customer leaves needs_review by a human's override, or when the ledger withdraws a
 // refund_without_payment flag because a payment older than the refund arrived after it
-// (domain/customerCommands.ts). What the timeline and `ledger trace` say of the latter.
+// (domain/refundFlag.ts). What the timeline and `ledger trace` say of the latter.
 export const REVIEW_WITHDRAWN = 'refund_without_payment withdrawn: a payment older than the refund arrived';
 export const isReviewWithdrawn = (data: z.infer<typeof LifecycleChangedData>): boolean =>
   data.from === 'needs_review' && data.cause.type !== 'ManualOverrideApplied';

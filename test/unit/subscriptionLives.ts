@@ -80,9 +80,6 @@ export function twoSubscriptionLife(random: () => number): TwoSubscriptionLife {
 
 export interface RefundedLife {
   inOrder: FactEvent[];
-  // The full refund (as charge.refunded sends it) and the invoice whose charge it refunds.
-  refund: FactEvent;
-  refundedInvoiceId: string;
   // Refunded, unless a subscription still running was paid again after the refund.
   expected: LifecycleState;
 }
@@ -107,7 +104,7 @@ export function withFullRefund(history: readonly FactEvent[], random: () => numb
   const renewed = running.length > 0 && random() < 0.3 ? running[Math.floor(random() * running.length)] : undefined;
   if (renewed !== undefined) extra.push(facts.paymentSucceeded(at + 1 + Math.floor(random() * 2), renewed));
   const inOrder = [...history, ...extra].sort((x, y) => Date.parse(x.data.occurredAt) - Date.parse(y.data.occurredAt));
-  return { inOrder, refund, refundedInvoiceId: refunded.data.invoiceId, expected: renewed === undefined ? 'refunded' : 'active' };
+  return { inOrder, expected: renewed === undefined ? 'refunded' : 'active' };
 }
 
 export const describeFacts = (history: readonly FactEvent[]) =>
