@@ -7,7 +7,7 @@ import { LedgerError } from './errors.ts';
 import { evaluateLifecycle } from './lifecycleMachine.ts';
 import { arrivalOf, isSuperseded, losesTie, orderingKey } from './ordering.ts';
 import { subscriptionIdOf } from './factGuards.ts';
-import { mayBeRefunded, paymentKnownBefore, underRefund } from './refunds.ts';
+import { fullRefundAtOf, mayBeRefunded, paymentKnownBefore, refundStanding, underRefund } from './refunds.ts';
 import { underRefundFlag } from './refundFlag.ts';
 import { bestLiveState, liveSubscriptions } from './subscriptions.ts';
 
@@ -60,7 +60,7 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
   const arrival = arrivalOf(watermark, fact.data.occurredAt);
   // Under review every fact is recorded, and decides nothing but what a refund's flag allows.
   if (state.lifecycle === 'needs_review') return underRefundFlag(fact, state, key);
-  if (arrival === 'stale') return [fact];
+  if (arrival === 'stale') return staleUnderRefund(fact, state);
 
   // Same-instant siblings are all judged from the instant's base (ordering.ts), so the order
   // they arrive in cannot change the outcome. A superseded fact (an older subscription's, while
@@ -90,6 +90,19 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
     return [fact, domainEvent('FlaggedForReview', { reason: verdict.reviewReason ?? 'manual_review', from: state.lifecycle, cause })];
   }
   return [fact, domainEvent('LifecycleChanged', { from: state.lifecycle, to: verdict.to, cause })];
+}
+
+// A stale fact decides nothing by the table, but it still sets what a refund's standing is
+// judged on: a refund judged overtaken when it arrived, because only its subscription's later
+// words were known then (with no payment known, a subscription that began after the refund
+// overtakes it), stands once the subscription's earlier first word arrives, and the customer is
+// refunded, since the refund, as in order. (A stale refund itself is left to the table's rule
+// for stale facts.)
+function staleUnderRefund(fact: FactEvent, state: CustomerState): DomainEvent[] {
+  if (fact.type === 'RefundIssued' || !BILLING_FACTS.has(fact.type) || fullRefundAtOf(state) === null || refundStanding(state) === 'stands') return [fact];
+  const after = evolve(state, fact);
+  if (refundStanding(after) !== 'stands' || underRefund(state, after, fact) !== 'refunded') return [fact];
+  return [fact, domainEvent('LifecycleChanged', { from: state.lifecycle, to: 'refunded', cause: { type: 'RefundIssued', occurredAt: fullRefundAtOf(after)! } })];
 }
 
 // Several subscriptions at once: the table judges a fact by its own subscription (and what

@@ -42,6 +42,10 @@ export interface CustomerState {
   // (domain/refunds.ts). Optional: bases stored before them fall back to lastPayment/lastRefund.
   paidAt?: string | null;
   fullRefundAt?: string | null;
+  // When a human last set the customer's state (a manual override, timed when it was made): a
+  // standing refund does not overrule a human who moved the customer after it. Optional: bases
+  // stored before it count any move after the refund as a human's (refunds.ts).
+  overriddenAt?: string | null;
   lastRefund: {
     chargeId: string;
     refundedAmountCents: number;
@@ -98,6 +102,7 @@ export const initialState: CustomerState = {
   lastPayment: null,
   paidAt: null,
   fullRefundAt: null,
+  overriddenAt: null,
   lastRefund: null,
   profile: { email: null, firstName: null, lastName: null, phone: null },
   crmProperties: {},
@@ -136,7 +141,7 @@ export function evolve(state: CustomerState, event: DomainEvent): CustomerState 
       return { ...state, review: null };
     case 'ManualOverrideApplied':
       // The audit record; the LifecycleChanged appended with it carries the change.
-      return state;
+      return { ...state, overriddenAt: event.data.occurredAt };
     default:
       return evolveFact(state, event);
   }

@@ -34,14 +34,15 @@ export function refundStanding(state: CustomerState): RefundStanding {
 // older than the refund (a late invoice.paid) or a same-instant sibling said, and a refund that
 // newer money overtook moves nothing when it arrives; undefined leaves the fact to the table.
 // A human who moved the customer after the refund (an override: its time is when it was made)
-// is not overruled.
+// is not overruled; a fact that moved them after it (a renewal that failed) is, as in order.
 export function underRefund(before: CustomerState, after: CustomerState, fact: FactEvent): 'refunded' | 'nothing' | undefined {
   const standing = refundStanding(after);
   if (standing === 'overtaken') return fact.type === 'RefundIssued' ? 'nothing' : undefined;
   if (standing === 'none') return undefined;
   if (before.lifecycle === 'refunded') return 'nothing';
   const refundAt = fullRefundAtOf(after);
-  return before.since !== null && refundAt !== null && Date.parse(before.since) > Date.parse(refundAt) ? undefined : 'refunded';
+  const humanAt = before.overriddenAt !== undefined ? before.overriddenAt : before.since;
+  return humanAt !== null && refundAt !== null && Date.parse(humanAt) > Date.parse(refundAt) ? undefined : 'refunded';
 }
 
 // The newest successful subscription payment's source time; a basis stored before `paidAt` has
@@ -55,7 +56,7 @@ export function mayBeRefunded(state: CustomerState, fact: FactEvent): boolean {
   return fullRefundAtOf(state) !== null || (fact.type === 'RefundIssued' && isFullRefund(fact.data));
 }
 
-const fullRefundAtOf = (state: CustomerState): string | null =>
+export const fullRefundAtOf = (state: CustomerState): string | null =>
   state.fullRefundAt !== undefined ? state.fullRefundAt : state.lastRefund?.full === true ? state.lastRefund.occurredAt : null;
 
 // Whether the customer is known to have paid, not counting a payment of the fact's own instant:
