@@ -8,8 +8,9 @@ import { evaluateLifecycle } from './lifecycleMachine.ts';
 import { arrivalOf, isSuperseded, losesTie, orderingKey } from './ordering.ts';
 import { subscriptionIdOf } from './factGuards.ts';
 import { fullRefundAtOf, mayBeRefunded, paymentKnownBefore, refundStanding, underRefund } from './refunds.ts';
-import { underRefundFlag } from './refundFlag.ts';
-import { bestLiveState, liveSubscriptions } from './subscriptions.ts';
+import { endRevealsUnheldPayment, paymentAfterEnd, staleCancellation } from './paymentAfterCancel.ts';
+import { underProvisionalFlag } from './provisionalFlags.ts';
+import { bestLiveState, liveSubscriptions, otherLiveAt } from './subscriptions.ts';
 
 // Record a fact from the outside world (Stripe, the CRM, the support desk, the app).
 export interface RecordFact {
@@ -58,9 +59,11 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
   const key = orderingKey(fact);
   const watermark = state.watermarks[key];
   const arrival = arrivalOf(watermark, fact.data.occurredAt);
-  // Under review every fact is recorded, and decides nothing but what a refund's flag allows.
-  if (state.lifecycle === 'needs_review') return underRefundFlag(fact, state, key);
-  if (arrival === 'stale') return staleUnderRefund(fact, state);
+  // Under review every fact is recorded, and decides nothing but what a provisional flag allows.
+  if (state.lifecycle === 'needs_review') return underProvisionalFlag(fact, state, key);
+  if (arrival === 'stale') return staleCancellation(fact, state, key) ?? staleUnderRefund(fact, state);
+  const afterEnd = paymentAfterEnd(fact, state, key) ?? endRevealsUnheldPayment(fact, state);
+  if (afterEnd !== undefined) return afterEnd;
 
   // Same-instant siblings are all judged from the instant's base (ordering.ts), so the order
   // they arrive in cannot change the outcome. A superseded fact (an older subscription's, while
@@ -87,6 +90,9 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
   if (verdict.to === state.lifecycle) return [fact];
 
   if (verdict.to === 'needs_review') {
+    // Another subscription was live when this money came (its words arrived first, its end
+    // too): in order the payment changed nothing.
+    if (verdict.reviewReason === 'payment_after_cancel' && otherLiveAt(stateAfter(), fact.data.occurredAt, subscriptionIdOf(fact))) return [fact];
     return [fact, domainEvent('FlaggedForReview', { reason: verdict.reviewReason ?? 'manual_review', from: state.lifecycle, cause })];
   }
   return [fact, domainEvent('LifecycleChanged', { from: state.lifecycle, to: verdict.to, cause })];

@@ -86,6 +86,9 @@ export interface SubscriptionSnapshot {
   // The source time of the fact each term was taken from: the newest that stated it.
   // Optional: snapshots stored before it lack it.
   termsAt?: { plan?: string; mrrCents?: string; currency?: string; trialEndsAt?: string };
+  // The newest successful payment of this subscription: a status taken from it (statusAt equal)
+  // yields to an older cancellation (subscriptions.ts). Optional: snapshots stored before it.
+  paidAt?: string;
 }
 
 export const initialState: CustomerState = {

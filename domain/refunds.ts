@@ -16,7 +16,7 @@ import { isFullRefund } from './factGuards.ts';
 // With no payment known it stands too: the table made a subscriber refunded (their first
 // invoice is late) and a late word of a subscription older than the refund must not undo that;
 // a lead's or a trial's is flagged for a human instead (the table), and the flag is withdrawn
-// when the payment it refunds arrives (refundFlag.ts).
+// when the payment it refunds arrives (provisionalFlags.ts).
 
 export type RefundStanding = 'none' | 'stands' | 'overtaken';
 

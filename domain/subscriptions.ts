@@ -62,8 +62,38 @@ export function trackSubscription(state: CustomerState, fact: FactEvent, arrival
   }
   // A snapshot stored before `statusAt` existed is as new as its ordering key's watermark.
   const order = known.statusAt === undefined ? (arrival === 'newer' ? 1 : arrival === 'tie' ? 0 : -1) : Date.parse(occurredAt) - Date.parse(known.statusAt);
-  const newer = status !== undefined && (order > 0 || (order === 0 && RANK[meaningOf(status)] >= RANK[meaningOf(known.status)]));
+  const newer = status !== undefined && (order > 0 || (order === 0 && RANK[meaningOf(status)] >= RANK[meaningOf(known.status)]) || endsPaidStatus(known, status));
   return withSnapshot(state, id, noteWord(newer ? { ...known, status, statusAt: occurredAt } : known, fact));
+}
+
+// A cancellation ends a subscription for good: a payment after it (a final invoice, an open one
+// paid late) does not make it live again (statusOf). Delivered before the cancellation, that
+// payment's "active" came first; the older cancellation still ends it, as in order.
+function endsPaidStatus(known: SubscriptionSnapshot, status: SubscriptionStatus): boolean {
+  return meaningOf(status) === 'canceled' && meaningOf(known.status) !== 'canceled' && known.paidAt !== undefined && known.paidAt === known.statusAt;
+}
+
+// The time of a payment made for a subscription after it ended while no other subscription was
+// live (what the table flags as payment_after_cancel), if the snapshots show one.
+export function unheldPaymentAt(state: Pick<CustomerState, 'subscriptions'>): string | undefined {
+  for (const [id, snapshot] of Object.entries(state.subscriptions ?? {})) {
+    const { paidAt, statusAt } = snapshot;
+    if (meaningOf(snapshot.status) !== 'canceled' || paidAt === undefined || statusAt === undefined) continue;
+    if (Date.parse(paidAt) > Date.parse(statusAt) && !otherLiveAt(state, paidAt, id)) return paidAt;
+  }
+  return undefined;
+}
+
+// Whether a subscription other than `exceptId` was live at `at`: begun by then and live now, or
+// ended after it (a canceled snapshot's status time is its end).
+export function otherLiveAt(state: Pick<CustomerState, 'subscriptions'>, at: string, exceptId: string | undefined): boolean {
+  const time = Date.parse(at);
+  return Object.entries(state.subscriptions ?? {}).some(([id, snapshot]) => {
+    if (id === exceptId || Date.parse(snapshot.since) > time) return false;
+    const meaning = meaningOf(snapshot.status);
+    if (isLiveMeaning(meaning)) return true;
+    return meaning === 'canceled' && snapshot.statusAt !== undefined && Date.parse(snapshot.statusAt) > time;
+  });
 }
 
 const withSnapshot = (state: CustomerState, id: string, snapshot: SubscriptionSnapshot): CustomerState =>
@@ -79,6 +109,7 @@ function noteWord(snapshot: SubscriptionSnapshot, fact: FactEvent): Subscription
   const occurredAt = fact.data.occurredAt;
   const since = Date.parse(occurredAt) < Date.parse(snapshot.since) ? occurredAt : snapshot.since;
   let next = since === snapshot.since ? snapshot : { ...snapshot, since };
+  if (fact.type === 'PaymentSucceeded' && (next.paidAt === undefined || Date.parse(occurredAt) > Date.parse(next.paidAt))) next = { ...next, paidAt: occurredAt };
   for (const term of TERMS) {
     const stated = termOf(fact, term);
     if (stated === undefined) continue;

@@ -21,10 +21,11 @@ export const LifecycleChangedData = z.object({
   cause: Cause,
 });
 
-// A customer leaves needs_review by a human's override, or when the ledger withdraws a
-// refund_without_payment flag because a payment older than the refund arrived after it
-// (domain/refundFlag.ts). What the timeline and `ledger trace` say of the latter.
-export const REVIEW_WITHDRAWN = 'refund_without_payment withdrawn: a payment older than the refund arrived';
+// A customer leaves needs_review by a human's override, or when the ledger withdraws a flag that
+// facts arriving later show came from the arrival order (refund_without_payment: the payment it
+// refunds arrived; payment_after_cancel: another subscription was live when the payment was
+// made; domain/provisionalFlags.ts). What the timeline and `ledger trace` say of the latter.
+export const REVIEW_WITHDRAWN = 'review withdrawn: facts that arrived later show the flag came from the arrival order';
 export const isReviewWithdrawn = (data: z.infer<typeof LifecycleChangedData>): boolean =>
   data.from === 'needs_review' && data.cause.type !== 'ManualOverrideApplied';
 

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { FactEvent } from '../../contracts/domainEvents.ts';
+import { facts, permutations, recordFact, run } from './lifecycleFixtures.ts';
+import { describeFacts, seededRandom, shuffled, twoSubscriptionLife } from './subscriptionLives.ts';
+
+// Money for a subscription after it ended (a final invoice, an open invoice paid late) needs a
+// human when nothing else was live then (payment_after_cancel). Retried deliveries arrive in any
+// order: the payment can come before its cancellation, another subscription's words before or
+// after both. Whatever the order, the customer ends where in-order delivery leaves them.
+
+const outcomeOf = (order: readonly FactEvent[]) => {
+  const { state } = run(order.map(recordFact));
+  return state.lifecycle === 'needs_review' ? `needs_review: ${state.review?.reason}` : state.lifecycle;
+};
+
+function outcomes(history: readonly FactEvent[]): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const order of permutations(history)) {
+    const outcome = outcomeOf(order);
+    if (!found.has(outcome)) found.set(outcome, describeFacts(order));
+  }
+  return found;
+}
+
+describe('a payment after its subscription ended, every arrival order, one outcome', () => {
+  const activated = facts.subscriptionActivated(1, 'sub_a');
+  const paid = facts.paymentSucceeded(1, 'sub_a');
+  const canceled = facts.subscriptionCanceled(3, 'sub_a');
+  const late = facts.paymentSucceeded(4, 'sub_a');
+
+  test('nothing else live: a human looks, also when the payment arrives before the cancellation', () => {
+    assert.deepEqual([...outcomes([activated, paid, canceled, late]).keys()], ['needs_review: payment_after_cancel']);
+  });
+
+  test('another subscription live when the payment was made: nothing to look at, in every order', () => {
+    assert.deepEqual([...outcomes([activated, paid, facts.subscriptionActivated(2, 'sub_b'), canceled, late]).keys()], ['active']);
+  });
+
+  test('another subscription begun after the payment, or ended before it, does not cover it', () => {
+    assert.deepEqual([...outcomes([activated, paid, canceled, late, facts.trialStarted(5, 'sub_b')]).keys()], ['needs_review: payment_after_cancel']);
+    const ended = [activated, paid, facts.subscriptionActivated(2, 'sub_b'), facts.subscriptionCanceled(3, 'sub_b'), canceled, late];
+    assert.deepEqual([...outcomes(ended).keys()], ['needs_review: payment_after_cancel']);
+  });
+
+  test('the subscription stays canceled whichever arrives first: the payment does not make it live again', () => {
+    const inOrder = run([activated, paid, canceled, late].map(recordFact)).state;
+    const paymentFirst = run([late, canceled, activated, paid].map(recordFact)).state;
+    assert.equal(inOrder.subscriptions?.sub_a?.status, 'canceled');
+    assert.equal(paymentFirst.subscriptions?.sub_a?.status, 'canceled');
+  });
+
+  test('generated two-subscription lives with a payment after a cancellation: every order ends as in order', () => {
+    const random = seededRandom(7);
+    const failures: string[] = [];
+    let lives = 0;
+    while (lives < 150) {
+      const life = twoSubscriptionLife(random).inOrder;
+      const cancellation = life.find((fact) => fact.type === 'SubscriptionCanceled');
+      if (cancellation?.type !== 'SubscriptionCanceled') continue;
+      lives += 1;
+      const second = new Date(cancellation.data.occurredAt).getUTCSeconds();
+      const history = [...life, facts.paymentSucceeded(second + 1, cancellation.data.subscriptionId)].sort((x, y) => Date.parse(x.data.occurredAt) - Date.parse(y.data.occurredAt));
+      const expected = outcomeOf(history);
+      for (let orders = 0; orders < 20; orders += 1) {
+        const order = shuffled(history, random);
+        const outcome = outcomeOf(order);
+        if (outcome !== expected) failures.push(`${outcome}, in order ${expected}: ${describeFacts(order)}`);
+      }
+    }
+    assert.deepEqual(failures.slice(0, 3), []);
+  });
+});
