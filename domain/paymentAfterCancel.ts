@@ -11,10 +11,10 @@ import { bestLiveState, liveSubscriptions, otherLiveAt, unheldPaymentAt } from '
 // was so depends on when each subscription began and ended, not on the order their words
 // arrive in: these rules judge it from the subscriptions' snapshots, whichever arrives last.
 
-// Money for a subscription known to have ended before it (a final invoice, an open invoice paid
-// late): not a resubscription, whatever subscription the customer is on now. In order it changed
-// nothing while another subscription was live, and needed a human otherwise
-// (payment_after_cancel), whatever came after. A refunded customer is left to the refund.
+// A payment for a subscription known to have ended before it is not a resubscription, whatever
+// subscription the customer is on now: in order it changed nothing while another subscription
+// was live, and needed a human otherwise, whatever came after. Money after a refund is left to
+// the refund rules (refunds.ts).
 export function paymentAfterEnd(fact: FactEvent, state: CustomerState, key: string): DomainEvent[] | undefined {
   if (fact.type !== 'PaymentSucceeded' || fact.data.subscriptionId === undefined || refundedBefore(state, fact.data.occurredAt)) return undefined;
   const snapshot = state.subscriptions?.[fact.data.subscriptionId];
@@ -29,7 +29,8 @@ export function paymentAfterEnd(fact: FactEvent, state: CustomerState, key: stri
 // invoice, an open invoice paid late) is stale for its ordering key, so the table judges nothing,
 // but it still ends the subscription (subscriptions.ts). In order the customer was what the
 // cancellation left them, and the payment after it changed nothing while another subscription
-// was live, or needed a human (payment_after_cancel). A refunded customer is left to the refund.
+// was live, or needed a human (payment_after_cancel). A refunded customer stays refunded unless
+// that payment came before the refund (then the flag came first, in order).
 export function staleCancellation(fact: FactEvent, state: CustomerState, key: string): DomainEvent[] | undefined {
   const subscriptionId = subscriptionIdOf(fact);
   if (subscriptionId === undefined || !endsSubscription(fact)) return undefined;
@@ -49,7 +50,9 @@ export function staleCancellation(fact: FactEvent, state: CustomerState, key: st
 // a human looked.
 export function endRevealsUnheldPayment(fact: FactEvent, state: CustomerState): DomainEvent[] | undefined {
   if (!endsSubscription(fact)) return undefined;
-  return unheldPaymentFlag(fact, state, evolve(state, fact), state.lifecycle);
+  const after = evolve(state, fact);
+  // Flagged from what the end left the customer, as the payment after it found them in order.
+  return unheldPaymentFlag(fact, state, after, bestLiveState(after) ?? 'canceled');
 }
 
 // Flagged as of the payment, as in order: a subscription found live then withdraws it.
