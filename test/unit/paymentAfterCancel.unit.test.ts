@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FactEvent } from '../../contracts/domainEvents.ts';
-import { facts, permutations, recordFact, run } from './lifecycleFixtures.ts';
-import { describeFacts, seededRandom, shuffled, twoSubscriptionLife } from './subscriptionLives.ts';
+import { facts, recordFact, run } from './lifecycleFixtures.ts';
+import { describeFacts, outcomesOfEveryOrder, seededRandom, shuffled, twoSubscriptionLife } from './subscriptionLives.ts';
 
 // Money for a subscription after it ended (a final invoice, an open invoice paid late) needs a
 // human when nothing else was live then (payment_after_cancel). Retried deliveries arrive in any
@@ -14,14 +14,7 @@ const outcomeOf = (order: readonly FactEvent[]) => {
   return state.lifecycle === 'needs_review' ? `needs_review: ${state.review?.reason}` : state.lifecycle;
 };
 
-function outcomes(history: readonly FactEvent[]): Map<string, string> {
-  const found = new Map<string, string>();
-  for (const order of permutations(history)) {
-    const outcome = outcomeOf(order);
-    if (!found.has(outcome)) found.set(outcome, describeFacts(order));
-  }
-  return found;
-}
+const outcomes = (history: readonly FactEvent[]) => outcomesOfEveryOrder(history, outcomeOf);
 
 describe('a payment after its subscription ended, every arrival order, one outcome', () => {
   const activated = facts.subscriptionActivated(1, 'sub_a');

@@ -4,7 +4,7 @@ import type { FactEvent } from '../../contracts/domainEvents.ts';
 import { customerDecider } from '../../domain/customerDecider.ts';
 import { refundStanding } from '../../domain/refunds.ts';
 import { admin, facts, override, permutations, recordFact, run, sampleFact, stateAfter } from './lifecycleFixtures.ts';
-import { describeFacts, seededRandom, shuffled, subscriptionView, twoSubscriptionLife, withFullRefund } from './subscriptionLives.ts';
+import { describeFacts, outcomesOfEveryOrder, seededRandom, shuffled, subscriptionView, twoSubscriptionLife, withFullRefund } from './subscriptionLives.ts';
 
 // A refunded customer keeps access: the field report's first bug. Stripe's charge.refunded names
 // the charge and its invoice, not the subscription, so a refund and the subscription's own facts
@@ -15,15 +15,7 @@ import { describeFacts, seededRandom, shuffled, subscriptionView, twoSubscriptio
 const lifecycleOf = (order: readonly FactEvent[]) => run(order.map(recordFact)).state.lifecycle;
 const NOW_LATER = '2026-03-01T00:00:00Z';
 
-// The final states of every arrival order, each with the first order that ended there.
-function finalStates(history: readonly FactEvent[]): Map<string, string> {
-  const finals = new Map<string, string>();
-  for (const order of permutations(history)) {
-    const lifecycle = lifecycleOf(order);
-    if (!finals.has(lifecycle)) finals.set(lifecycle, describeFacts(order));
-  }
-  return finals;
-}
+const finalStates = (history: readonly FactEvent[]) => outcomesOfEveryOrder(history, lifecycleOf);
 
 describe('a full refund and its payment, every arrival order, one final state', () => {
   const created = facts.subscriptionActivated(1);

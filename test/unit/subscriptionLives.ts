@@ -1,7 +1,7 @@
 import type { FactEvent } from '../../contracts/domainEvents.ts';
 import type { LifecycleState } from '../../contracts/events/vocabulary.ts';
 import type { CustomerState } from '../../domain/customerState.ts';
-import { facts, recordFact, run } from './lifecycleFixtures.ts';
+import { facts, permutations, recordFact, run } from './lifecycleFixtures.ts';
 
 // Valid Stripe lives of two subscriptions one customer holds side by side, generated from a
 // seed (the same seed, the same lives): each a trial or a paid start, maybe a conversion, maybe
@@ -105,6 +105,16 @@ export function withFullRefund(history: readonly FactEvent[], random: () => numb
   if (renewed !== undefined) extra.push(facts.paymentSucceeded(at + 1 + Math.floor(random() * 2), renewed));
   const inOrder = [...history, ...extra].sort((x, y) => Date.parse(x.data.occurredAt) - Date.parse(y.data.occurredAt));
   return { inOrder, expected: renewed === undefined ? 'refunded' : 'active' };
+}
+
+// What every arrival order of `history` ends in, each outcome with the first order that ended there.
+export function outcomesOfEveryOrder(history: readonly FactEvent[], outcomeOf: (order: readonly FactEvent[]) => string): Map<string, string> {
+  const outcomes = new Map<string, string>();
+  for (const order of permutations(history)) {
+    const outcome = outcomeOf(order);
+    if (!outcomes.has(outcome)) outcomes.set(outcome, describeFacts(order));
+  }
+  return outcomes;
 }
 
 export const describeFacts = (history: readonly FactEvent[]) =>
