@@ -20,7 +20,7 @@ import { recordHistories } from '../support/customerHistories.ts';
 import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
 import { startLedgerProcess, type ServedProcess } from '../support/servedProcess.ts';
 import { signedStripeHeaders, stripeFixture } from '../support/stripeSigning.ts';
-import { startTestApp, TEST_ENV, type TestApp } from '../support/testApp.ts';
+import { directAccessOf, startTestApp, TEST_ENV, type TestApp } from '../support/testApp.ts';
 import { capture } from '../support/capturedIo.ts';
 import { activated, lead, refunded, refundsChangeNothing, trial } from '../unit/recordedStreams.ts';
 
@@ -55,7 +55,7 @@ for (const target of databaseTargets) {
       if (skip) return;
       t = await startTestApp(target);
       await recordHistories(t.db.store, HISTORIES);
-      access = { kind: 'direct', db: t.db, config: t.config, close: async () => {} };
+      access = directAccessOf(t);
     });
     after(async () => {
       await t?.close();

@@ -9,7 +9,7 @@ import { capture } from '../support/capturedIo.ts';
 import { databaseTargets } from '../support/databases.ts';
 import { fixture, subscriptionEvent, type Json } from '../support/stripeEvents.ts';
 import { signedStripeHeaders } from '../support/stripeSigning.ts';
-import { startTestApp, type TestApp } from '../support/testApp.ts';
+import { directAccessOf, startTestApp, type TestApp } from '../support/testApp.ts';
 
 // `ledger unmatched` (GET /admin/unmatched): what waits for a customer, what for, and when the
 // service tries it next, for the engineer who wonders why a refund is not on its customer.
@@ -43,7 +43,7 @@ for (const target of databaseTargets) {
     before(async () => {
       if (skip) return;
       t = await startTestApp(target);
-      access = { kind: 'direct', db: t.db, config: t.config, close: async () => {} };
+      access = directAccessOf(t);
     });
     after(async () => {
       await t?.close();

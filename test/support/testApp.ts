@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { LedgerAccess } from '../../services/cli/ledgerAccess.ts';
 import { loadConfig, type LedgerConfig } from '../../services/config.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { buildApp } from '../../services/http/app.ts';
@@ -53,3 +54,6 @@ export async function startTestApp(
     },
   };
 }
+
+// The CLI's in-process access to a test app's store (the app owns the store: closing it is the app's).
+export const directAccessOf = (t: TestApp): LedgerAccess => ({ kind: 'direct', db: t.db, config: t.config, close: async () => {} });
