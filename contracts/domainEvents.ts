@@ -19,7 +19,7 @@ import {
   IdentityUnlinkedData,
   LeadCapturedData,
 } from './events/customerFacts.ts';
-import { FlaggedForReviewData, LifecycleChangedData, ManualOverrideAppliedData, ReviewResolvedData } from './events/decisions.ts';
+import { FlaggedForReviewData, LifecycleChangedData, LifecycleRedatedData, ManualOverrideAppliedData, ReviewResolvedData } from './events/decisions.ts';
 import { TicketClosedData, TicketOpenedData, TicketUpdatedData } from './events/ticketFacts.ts';
 import { DECISION_TYPES, SCHEMA_VERSIONS, type DecisionType, type DomainEventType, type FactType } from './events/vocabulary.ts';
 import { upcasters } from './upcasters.ts';
@@ -52,6 +52,7 @@ export const domainEventSchemas = {
   FlaggedForReview: entry('FlaggedForReview', FlaggedForReviewData),
   ManualOverrideApplied: entry('ManualOverrideApplied', ManualOverrideAppliedData),
   ReviewResolved: entry('ReviewResolved', ReviewResolvedData),
+  LifecycleRedated: entry('LifecycleRedated', LifecycleRedatedData),
 } satisfies { [K in DomainEventType]: { version: number; schema: z.ZodType } };
 
 export type DomainEventData<K extends DomainEventType> = z.infer<(typeof domainEventSchemas)[K]['schema']>;

@@ -5,11 +5,12 @@ import type { LifecycleState, OverrideAction } from '../contracts/events/vocabul
 import { evolve, type CustomerState } from './customerState.ts';
 import { LedgerError } from './errors.ts';
 import { evaluateLifecycle } from './lifecycleMachine.ts';
-import { arrivalOf, isSuperseded, losesTie, orderingKey } from './ordering.ts';
+import { arrivalOf, isSuperseded, LIFECYCLE_FACTS, losesTie, orderingKey } from './ordering.ts';
 import { subscriptionIdOf } from './factGuards.ts';
 import { fullRefundAtOf, mayBeRefunded, paymentKnownBefore, refundStanding, underRefund } from './refunds.ts';
 import { endRevealsUnheldPayment, paymentAfterEnd, staleCancellation } from './paymentAfterCancel.ts';
 import { underProvisionalFlag } from './provisionalFlags.ts';
+import { arrivesLate, movesLifecycle, redated } from './sinceInOrder.ts';
 import { bestLiveState, liveSubscriptions, otherLiveAt } from './subscriptions.ts';
 
 // Record a fact from the outside world (Stripe, the CRM, the support desk, the app).
@@ -36,13 +37,27 @@ export interface DecideContext {
   // Set when the delivery's e-mail belongs to another customer that this one was not merged
   // with (domain/identityMatch.ts): the fact is recorded, then a human merges or confirms.
   ambiguousIdentity?: AmbiguousIdentity;
+  // Every event recorded for the customer before this command, in stream order. Read only where
+  // historyNeeded says (a late billing fact; a move after facts arrived out of order): the caller
+  // passes it then, and the customer's state is dated as in source-time order
+  // (domain/sinceInOrder.ts). Without it the arrival order dates the state.
+  history?: readonly DomainEvent[];
 }
+
+export const historyNeeded = (command: CustomerCommand, state: CustomerState): boolean =>
+  command.type === 'RecordFact' && datedBySourceOrder(command.fact, state, () => decideFact(command.fact, state));
+
+// A late fact, or a move made while the arrival order may have left the customer elsewhere than
+// source-time order would (domain/sinceInOrder.ts).
+const datedBySourceOrder = (fact: FactEvent, state: CustomerState, decided: () => DomainEvent[]): boolean =>
+  arrivesLate(fact, state) || (state.arrivedOutOfOrder === true && LIFECYCLE_FACTS.has(fact.type) && decided().some(movesLifecycle));
 
 export function decide(command: CustomerCommand, state: CustomerState, context: DecideContext): DomainEvent[] {
   switch (command.type) {
     case 'RecordFact': {
       const decided = decideFact(command.fact, state);
-      return context.ambiguousIdentity ? flagAmbiguousIdentity(command.fact, state, decided, context.ambiguousIdentity) : decided;
+      const flagged = context.ambiguousIdentity ? flagAmbiguousIdentity(command.fact, state, decided, context.ambiguousIdentity) : decided;
+      return context.history !== undefined && datedBySourceOrder(command.fact, state, () => flagged) ? withRedating(command.fact, state, flagged, context.history) : flagged;
     }
     case 'ApplyManualOverride':
       return decideOverride(command, state, context.now);
@@ -51,6 +66,11 @@ export function decide(command: CustomerCommand, state: CustomerState, context: 
       throw new LedgerError('LEDGER_VALIDATION', `Unknown command ${JSON.stringify(unhandled)}`);
     }
   }
+}
+
+function withRedating(fact: FactEvent, state: CustomerState, decided: DomainEvent[], history: readonly DomainEvent[]): DomainEvent[] {
+  const redating = redated(fact, history, decided.reduce(evolve, state), decideFact);
+  return redating === undefined ? decided : [...decided, redating];
 }
 
 // A fact is always recorded (money moved whether or not we expected it); what follows it is

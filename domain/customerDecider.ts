@@ -1,5 +1,6 @@
 import type { DomainEvent } from '../contracts/domainEvents.ts';
 import { decide, type CustomerCommand, type DecideContext } from './customerCommands.ts';
+export { historyNeeded } from './customerCommands.ts';
 import { evolve, initialState, type CustomerState } from './customerState.ts';
 
 // The decider is data (Emmett's shape): the service layer loads with `evolve` from

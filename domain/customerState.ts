@@ -6,7 +6,7 @@ import { applyFact, withLastPayment } from './applyFact.ts';
 import { withMoneyTimes } from './refunds.ts';
 import { subscriptionIdOf } from './factGuards.ts';
 import { currentSubscriptionOf, trackSubscription } from './subscriptions.ts';
-import { arrivalOf, isSuperseded, orderingKey, type Watermark } from './ordering.ts';
+import { arrivalOf, isSuperseded, LIFECYCLE_FACTS, orderingKey, sourceOrderKey, type Watermark } from './ordering.ts';
 
 // A customer as the decider sees it, rebuilt by folding its stream with `evolve`. It also
 // carries what read APIs and projections need cheaply, so they never refold a stream. Plain
@@ -62,6 +62,15 @@ export interface CustomerState {
   deletedIn: IdentityKind[];
   // Per ordering key (see ordering.ts): the newest applied instant and what it decided.
   watermarks: Record<string, Watermark>;
+  // The source-order key (ordering.ts) of the newest fact that can move the lifecycle: one that
+  // sorts before it arrived out of order (domain/sinceInOrder.ts). Optional: bases stored
+  // before it compare times only.
+  lifecycleFactsThrough?: string | null;
+  // Whether such a fact ever arrived after one that sorts after it. Until all of a customer's
+  // facts are in, the arrival order can leave them elsewhere than source-time order would, and a
+  // newer fact's move can then date the state wrongly too: from then on every move is checked
+  // (domain/sinceInOrder.ts). Optional: bases stored before it never say so.
+  arrivedOutOfOrder?: boolean;
   // Every subscription seen, by id: its last known status and terms. A customer can hold several
   // at once (a main plan and an add-on): the end of one is not the end of the customer while
   // another is live. Recorded even from superseded history, so that what is live does not depend
@@ -113,6 +122,7 @@ export const initialState: CustomerState = {
   openTicketIds: [],
   deletedIn: [],
   watermarks: {},
+  lifecycleFactsThrough: null,
   subscriptions: {},
   sharedIdentitiesFlagged: [],
 };
@@ -142,12 +152,24 @@ export function evolve(state: CustomerState, event: DomainEvent): CustomerState 
     }
     case 'ReviewResolved':
       return { ...state, review: null };
+    case 'LifecycleRedated':
+      return { ...state, since: event.data.cause.occurredAt };
     case 'ManualOverrideApplied':
       // The audit record; the LifecycleChanged appended with it carries the change.
       return { ...state, overriddenAt: event.data.occurredAt };
     default:
-      return evolveFact(state, event);
+      return withLifecycleFactsThrough(evolveFact(state, event), event);
   }
+}
+
+function withLifecycleFactsThrough(state: CustomerState, fact: FactEvent): CustomerState {
+  if (!LIFECYCLE_FACTS.has(fact.type)) return state;
+  const key = sourceOrderKey(fact);
+  const through = state.lifecycleFactsThrough;
+  // A base stored before it keeps comparing times (a key taken from here on would not be the newest).
+  if (through === undefined) return state;
+  if (through === null || through < key) return { ...state, lifecycleFactsThrough: key };
+  return through === key || state.arrivedOutOfOrder === true ? state : { ...state, arrivedOutOfOrder: true };
 }
 
 function evolveFact(state: CustomerState, fact: FactEvent): CustomerState {

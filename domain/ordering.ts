@@ -94,3 +94,53 @@ export function arrivalOf(watermark: Watermark | undefined, occurredAt: string):
 export function losesTie(watermark: Watermark, outcome: LifecycleState): boolean {
   return watermark.winner !== null && PRECEDENCE[outcome] < PRECEDENCE[watermark.winner];
 }
+
+// The facts that can move a customer's lifecycle (lifecycleTable.ts).
+export const LIFECYCLE_FACTS: ReadonlySet<FactEvent['type']> = new Set([
+  'TrialStarted',
+  'SubscriptionActivated',
+  'SubscriptionChanged',
+  'TrialWillEnd',
+  'SubscriptionCanceled',
+  'PaymentSucceeded',
+  'PaymentFailed',
+  'RefundIssued',
+  'DisputeOpened',
+]);
+
+const STATUS_RANK: Record<SubscriptionStatus, number> = {
+  incomplete: 0,
+  trialing: 0,
+  active: 1,
+  past_due: 5,
+  unpaid: 5,
+  paused: 8,
+  canceled: 9,
+  incomplete_expired: 9,
+};
+
+function rankOf(fact: FactEvent): number {
+  switch (fact.type) {
+    case 'TrialStarted': return 0;
+    case 'SubscriptionActivated': return 1;
+    case 'SubscriptionChanged': return STATUS_RANK[fact.data.status];
+    case 'PaymentSucceeded': return 2;
+    case 'TrialWillEnd': return 3;
+    case 'PaymentFailed': return 4;
+    case 'RefundIssued': return 6;
+    case 'DisputeOpened': return 7;
+    case 'SubscriptionCanceled': return 9;
+    default: return 0;
+  }
+}
+
+// Where a fact stands in source-time order, as a string that compares that way. Facts of one
+// second need an order of their own, and either would be "in order", so one is chosen: a
+// subscription's start, then money in, then its trouble, money back, and its end last, so that an
+// upgrade (one subscription ended and the next begun in one second) reads as no gap. The ordering
+// key and the invoice, charge or dispute only make the order total.
+export function sourceOrderKey(fact: FactEvent): string {
+  const at = String(Date.parse(fact.data.occurredAt)).padStart(16, '0');
+  const data = fact.data as { invoiceId?: string; chargeId?: string; disputeId?: string; status?: string };
+  return `${at}|${rankOf(fact)}|${orderingKey(fact)}|${data.invoiceId ?? data.chargeId ?? data.disputeId ?? data.status ?? ''}`;
+}

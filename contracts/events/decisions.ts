@@ -64,6 +64,22 @@ export const FlaggedForReviewData = z.object({
   identity: AmbiguousIdentity.optional(),
 });
 
+// The customer's state stays; the time it began moves. A billing fact that arrived late shows
+// that, delivered in source-time order, the customer entered this state at another time (e.g.
+// the invoice that activated them overtaken by their subscription's later "active"): `cause` is
+// the fact that moved them there in that order, `previousSince` what the arrival order had said.
+// Arrival order must not date a state: past_due's grace period runs from it
+// (domain/sinceInOrder.ts).
+export const LifecycleRedatedData = z.object({
+  lifecycle: LifecycleState,
+  previousSince: OccurredAt.nullable(),
+  cause: Cause,
+});
+
+// What the timeline and `ledger trace` say of a re-dating.
+export const redatedText = (data: z.infer<typeof LifecycleRedatedData>): string =>
+  `${data.lifecycle} re-dated to ${data.cause.occurredAt} (${data.cause.type}), was ${data.previousSince ?? 'undated'}: a fact that arrived late came first`;
+
 export const ManualOverrideAppliedData = z.object({
   occurredAt: OccurredAt,
   action: z.enum(OVERRIDE_ACTIONS),

@@ -54,12 +54,13 @@ export const SCHEMA_VERSIONS = {
   FlaggedForReview: 1,
   ManualOverrideApplied: 1,
   ReviewResolved: 1,
+  LifecycleRedated: 1,
 } as const;
 export type DomainEventType = keyof typeof SCHEMA_VERSIONS;
 
 // Facts come from the outside world and are always recorded; decisions are what the ledger
 // concluded from them (or what a human decided).
-export const DECISION_TYPES = ['LifecycleChanged', 'FlaggedForReview', 'ManualOverrideApplied', 'ReviewResolved'] as const;
+export const DECISION_TYPES = ['LifecycleChanged', 'FlaggedForReview', 'ManualOverrideApplied', 'ReviewResolved', 'LifecycleRedated'] as const;
 export type DecisionType = (typeof DECISION_TYPES)[number];
 export type FactType = Exclude<DomainEventType, DecisionType>;
 export const FACT_TYPES = (Object.keys(SCHEMA_VERSIONS) as DomainEventType[]).filter(

@@ -3,14 +3,14 @@ import type { EventMetadata, NewEvent, RecordedEvent } from '../../contracts/eve
 import type { AmbiguousIdentity } from '../../contracts/events/decisions.ts';
 import type { IdentityKind } from '../../contracts/events/vocabulary.ts';
 import type { CustomerCommand } from '../../domain/customerCommands.ts';
-import { customerDecider } from '../../domain/customerDecider.ts';
+import { customerDecider, historyNeeded } from '../../domain/customerDecider.ts';
 import { ConcurrencyError, IdentityConflictError, LedgerError } from '../../domain/errors.ts';
 import { evolve } from '../../domain/customerState.ts';
 import { candidateOf, matchCandidate, type OwnedClaim } from '../../domain/identityMatch.ts';
 import type { EventStore, IdentityClaim, InboxRecord } from '../eventstore/port.ts';
 import { customerIdOfStream, newCustomerId, streamIdOf } from './customerIds.ts';
 import { customerCacheOf, type CustomerCache, type FoldedCustomer } from './customerCache.ts';
-import { foldCustomer, type LoadedCustomer } from './loadCustomer.ts';
+import { foldCustomer, toDomainEvent, type LoadedCustomer } from './loadCustomer.ts';
 
 // Identity kinds that name a person (linked with an IdentityLinked fact); other claims, such as
 // `stripe_charge`, are lookup keys only (a refund names a charge, not a customer).
@@ -179,7 +179,18 @@ async function decideAndAppend(deps: CommandDeps, envelope: CommandEnvelope, tar
   const { loaded, claims } = target;
   const { customerId } = loaded;
   const now = deps.now().toISOString();
-  const context = target.ambiguousIdentity ? { now, ambiguousIdentity: target.ambiguousIdentity } : { now };
+  // A late billing fact (and a move once facts arrived out of order) is decided with the
+  // customer's recorded events, so that arrival order does not date their state
+  // (domain/sinceInOrder.ts): one more read, for those only.
+  const history =
+    loaded.version !== undefined && historyNeeded(envelope.command, loaded.state)
+      ? (await store.readStream(streamIdOf(customerId), { toVersion: loaded.version })).map(toDomainEvent)
+      : undefined;
+  const context = {
+    now,
+    ...(target.ambiguousIdentity ? { ambiguousIdentity: target.ambiguousIdentity } : {}),
+    ...(history ? { history } : {}),
+  };
   const decided = customerDecider.decide(envelope.command, loaded.state, context);
   const occurredAt = envelope.command.type === 'RecordFact' ? envelope.command.fact.data.occurredAt : now;
 

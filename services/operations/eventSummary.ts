@@ -1,6 +1,6 @@
 import type { DomainEvent } from '../../contracts/domainEvents.ts';
 import type { Plan } from '../../contracts/events/common.ts';
-import { isReviewWithdrawn, REVIEW_WITHDRAWN } from '../../contracts/events/decisions.ts';
+import { isReviewWithdrawn, redatedText, REVIEW_WITHDRAWN } from '../../contracts/events/decisions.ts';
 
 // One line per event for a terminal at 3 a.m.: what happened, with the ids an engineer greps
 // for in Stripe, the CRM or the desk. Never a whole payload (it may hold personal data).
@@ -66,6 +66,8 @@ export function summarize(event: DomainEvent): string {
       return `override ${event.data.action}${event.data.to ? ` → ${event.data.to}` : ''} by ${event.data.actor.id} (${event.data.actor.role}): ${event.data.reason}`;
     case 'ReviewResolved':
       return `review ${event.data.reviewReason} resolved → ${event.data.to} by ${event.data.actor.id}`;
+    case 'LifecycleRedated':
+      return redatedText(event.data);
     default: {
       const unhandled: never = event;
       return JSON.stringify(unhandled).slice(0, 80);

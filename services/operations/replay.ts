@@ -57,6 +57,8 @@ export function replayCustomer(customerId: string, events: readonly RecordedEven
   let todayState = decider.initialState;
   let checked = 0;
   const differences: ReplayDifference[] = [];
+  // What today's decisions have recorded so far: a late fact is decided with it (DecideContext.history).
+  const todayHistory: DomainEvent[] = [];
 
   for (const step of stepsOf(events)) {
     if ('unreadable' in step) {
@@ -76,11 +78,13 @@ export function replayCustomer(customerId: string, events: readonly RecordedEven
     const command = commandOf(step.event);
     if (command === undefined || (since !== undefined && Date.parse(step.head.recordedAt) < since)) {
       todayState = recordedEvents.reduce(decider.evolve, todayState);
+      todayHistory.push(...recordedEvents);
       continue;
     }
     checked += 1;
-    const outcome = decideToday(decider, command, step, todayState);
+    const outcome = decideToday(decider, command, step, todayState, todayHistory);
     todayState = outcome.events.reduce(decider.evolve, todayState);
+    todayHistory.push(...outcome.events);
     const recorded = step.decisions.map(decisionKey);
     if (!sameList(recorded, outcome.decisions)) {
       differences.push({
@@ -130,11 +134,17 @@ function* stepsOf(events: readonly RecordedEvent[]): Generator<Step> {
   if (current) yield current;
 }
 
-function decideToday(decider: CustomerDecider, command: CustomerCommand, step: DecidableStep, state: CustomerState): { events: DomainEvent[]; decisions: string[] } {
+function decideToday(
+  decider: CustomerDecider,
+  command: CustomerCommand,
+  step: DecidableStep,
+  state: CustomerState,
+  history: readonly DomainEvent[],
+): { events: DomainEvent[]; decisions: string[] } {
   // An override is replayed at its own time; a fact's decision does not read the clock.
   const now = step.event.type === 'ManualOverrideApplied' ? step.event.data.occurredAt : step.head.recordedAt;
   try {
-    const events = decider.decide(command, state, { now });
+    const events = decider.decide(command, state, { now, history });
     return { events, decisions: events.slice(1).map(decisionKey) };
   } catch (error) {
     // Today's rules would refuse this override (e.g. the customer is no longer under review).
@@ -164,6 +174,8 @@ export function decisionKey(event: DomainEvent): string {
       return `FlaggedForReview: ${event.data.reason}`;
     case 'ReviewResolved':
       return `ReviewResolved → ${event.data.to}`;
+    case 'LifecycleRedated':
+      return `LifecycleRedated → ${event.data.cause.occurredAt}`;
     default:
       return event.type;
   }

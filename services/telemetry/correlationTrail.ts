@@ -1,5 +1,5 @@
 import { isDomainEventType, parseDomainEvent, type DomainEvent } from '../../contracts/domainEvents.ts';
-import { isReviewWithdrawn, REVIEW_WITHDRAWN } from '../../contracts/events/decisions.ts';
+import { isReviewWithdrawn, redatedText, REVIEW_WITHDRAWN } from '../../contracts/events/decisions.ts';
 import { DECISION_TYPES } from '../../contracts/events/vocabulary.ts';
 import type { SqlExecutor } from '../eventstore/sqlClient.ts';
 import { parseTraceparent } from '../http/traceContext.ts';
@@ -180,6 +180,8 @@ function detailOf(type: string, schemaVersion: number, data: unknown): string | 
       return `${event.data.action}${event.data.to ? ` -> ${event.data.to}` : ''} by ${event.data.actor.role}`;
     case 'ReviewResolved':
       return `review resolved -> ${event.data.to}`;
+    case 'LifecycleRedated':
+      return redatedText(event.data);
     default:
       return null;
   }

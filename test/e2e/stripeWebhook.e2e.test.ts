@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { DECISION_TYPES } from '../../contracts/domainEvents.ts';
 import { REVIEW_WITHDRAWN } from '../../contracts/events/decisions.ts';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
 import { timelineOf } from '../../services/operations/timeline.ts';
@@ -174,6 +175,18 @@ async function finalStates(t: TestApp, customers: string[]): Promise<Record<stri
   const states: Record<string, string> = {};
   for (const customer of customers) states[customer] = (await customerOf(t, customer)).state.lifecycle;
   return states;
+}
+
+// `lifecycle: { state, since }` as GET /v1/customers/stripe:<id> answers it: since when matters
+// too (past_due's grace period runs from it).
+async function customerLifecycles(t: TestApp, customers: string[]): Promise<Record<string, unknown>> {
+  const lifecycles: Record<string, unknown> = {};
+  for (const customer of customers) {
+    const response = await t.app.inject({ method: 'GET', url: `/v1/customers/stripe:${customer}`, headers: { authorization: 'Bearer key-read' } });
+    assert.equal(response.statusCode, 200, response.body);
+    lifecycles[customer] = response.json().lifecycle;
+  }
+  return lifecycles;
 }
 
 // What the customer API shows of a customer's subscriptions (subscriptionViewOf).
@@ -413,6 +426,41 @@ for (const target of databaseTargets) {
         }
       });
 
+      test("a renewal's first failure delivered after the retry's: past due since the first, and the app's grace period with it", { skip }, async () => {
+        // Stripe retried the first failure's delivery for hours; the card retry failed meanwhile.
+        const customer = 'cus_grace_late';
+        const t0 = 1_700_100_000;
+        const failed = (created: number) => {
+          const event = stamped(fixture('invoice.payment_failed'), `evt_grace_failed_${created}`, created);
+          Object.assign(event.data.object, { id: 'in_grace_renewal', customer, subscription: 'sub_grace', charge: `ch_grace_${created}`, payment_intent: 'pi_grace_renewal', billing_reason: 'subscription_cycle' });
+          return event;
+        };
+        const pastDue = (created: number) =>
+          stamped(subscriptionEvent('customer.subscription.updated', { id: 'sub_grace', customer, status: 'past_due' }, { status: 'active' }), `evt_grace_past_due_${created}`, created);
+        const created = stamped(subscriptionEvent('customer.subscription.created', { id: 'sub_grace', customer, status: 'active' }), 'evt_grace_created', t0);
+        const paid = stamped(fixture('invoice.paid'), 'evt_grace_paid', t0);
+        Object.assign(paid.data.object, { id: 'in_grace_first', customer, subscription: 'sub_grace', charge: 'ch_grace_first', payment_intent: 'pi_grace_first' });
+        const firstFailure = t0 + 86_400;
+        const retryFailure = t0 + 3 * 86_400;
+        for (const event of [created, paid, failed(retryFailure), pastDue(retryFailure)]) assert.equal((await deliver(t, event)).statusCode, 200);
+        const late = await deliver(t, failed(firstFailure));
+        assert.equal(late.statusCode, 200);
+        assert.equal((await deliver(t, pastDue(firstFailure))).statusCode, 200);
+
+        const answer = await t.app.inject({ method: 'GET', url: `/v1/customers/stripe:${customer}`, headers: { authorization: 'Bearer key-read' } });
+        assert.deepEqual(answer.json().lifecycle, { state: 'past_due', since: new Date(firstFailure * 1000).toISOString() });
+        await t.projector.catchUp();
+        const access = await t.app.inject({ method: 'GET', url: `/v1/app/entitlements/stripe:${customer}`, headers: { authorization: 'Bearer key-read' } });
+        assert.equal(access.statusCode, 200, access.body);
+        assert.equal(Date.parse(access.json().graceEndsAt), (firstFailure + 7 * 86_400) * 1000, 'seven days from the first failure');
+        // The decision that moved the date is in the customer's timeline and the delivery's trace.
+        const { events: stream } = await customerOf(t, customer);
+        const timeline = timelineOf((await t.db.store.resolveIdentity('stripe', customer))!, stream);
+        assert.ok(timeline.entries.some((entry) => entry.type === 'LifecycleRedated' && entry.summary.startsWith('past_due re-dated to ')), JSON.stringify(timeline.entries.map((e) => e.summary)));
+        const trail = await correlationTrail(t.db.sql, late.json().correlationId);
+        assert.ok(trail.entries.some((entry) => entry.kind === 'decision' && entry.detail?.includes('a fact that arrived late came first')), JSON.stringify(trail.entries));
+      });
+
       test('a refund that overtakes its invoice for a known customer: flagged, then refunded when the invoice arrives', { skip }, async () => {
         // customer.created made a lead; the refund finds it by its Stripe customer before the
         // subscription and its invoice, held back by Stripe's retries, arrive.
@@ -599,15 +647,17 @@ for (const target of databaseTargets) {
         const customers = lives.map((life) => life.customer);
         const expected = Object.fromEntries(lives.map((life) => [life.customer, life.finalState]));
 
-        const factTypes = async (app: TestApp) => (await allEvents(app)).filter((e) => !['IdentityLinked', 'LifecycleChanged', 'FlaggedForReview'].includes(e.type)).length;
+        const factTypes = async (app: TestApp) => (await allEvents(app)).filter((e) => e.type !== 'IdentityLinked' && !(DECISION_TYPES as readonly string[]).includes(e.type)).length;
         let factsInOrder: number;
         let viewsInOrder: Record<string, unknown>;
+        let lifecyclesInOrder: Record<string, unknown>;
         const ordered = await fresh();
         try {
           for (const event of inOrder) assert.equal((await deliver(ordered, event)).statusCode, 200);
           assert.deepEqual(await finalStates(ordered, customers), expected);
           factsInOrder = await factTypes(ordered);
           viewsInOrder = await subscriptionViews(ordered, customers);
+          lifecyclesInOrder = await customerLifecycles(ordered, customers);
         } finally {
           await ordered.close();
         }
@@ -617,6 +667,7 @@ for (const target of databaseTargets) {
           await inBatches(shuffled, 8, async (event) => assert.equal((await deliver(t, event)).statusCode, 200));
           assert.deepEqual(await finalStates(t, customers), expected);
           assert.deepEqual(await subscriptionViews(t, customers), viewsInOrder, 'the same current subscription, terms and snapshots');
+          assert.deepEqual(await customerLifecycles(t, customers), lifecyclesInOrder, 'each in the same state since the same time');
           assert.equal(await streamCount(t), 20);
           for (const customer of customers) {
             const { state } = await customerOf(t, customer);

@@ -11,11 +11,18 @@ import { describeFacts, seededRandom, shuffled, subscriptionView, twoSubscriptio
 
 const inOrder = (history: readonly FactEvent[]) => run(history.map(recordFact)).state.lifecycle;
 
+// Where an order leaves the customer, and since when: the state's date must not depend on the
+// arrival order either (past_due's grace period runs from it; domain/sinceInOrder.ts).
+function dated(order: readonly FactEvent[]): string {
+  const { lifecycle, since } = run(order.map(recordFact)).state;
+  return `${lifecycle} since ${since === null ? '-' : since.slice(17, 19)}`;
+}
+
 function finalStates(history: readonly FactEvent[]): Map<string, string> {
   const finals = new Map<string, string>();
   for (const order of permutations(history)) {
-    const lifecycle = run(order.map(recordFact)).state.lifecycle;
-    if (!finals.has(lifecycle)) finals.set(lifecycle, order.map((fact) => `${fact.type}@${fact.data.occurredAt.slice(17, 19)}`).join(', '));
+    const final = dated(order);
+    if (!finals.has(final)) finals.set(final, order.map((fact) => `${fact.type}@${fact.data.occurredAt.slice(17, 19)}`).join(', '));
   }
   return finals;
 }
@@ -23,7 +30,7 @@ function finalStates(history: readonly FactEvent[]): Map<string, string> {
 function assertConverges(history: readonly FactEvent[], expected: string) {
   assert.equal(inOrder(history), expected, 'control: in-order delivery');
   const finals = finalStates(history);
-  assert.deepEqual([...finals.keys()], [expected], `orders that end elsewhere: ${JSON.stringify([...finals])}`);
+  assert.deepEqual([...finals.keys()], [dated(history)], `orders that end elsewhere: ${JSON.stringify([...finals])}`);
 }
 
 function assertViewConverges(history: readonly FactEvent[], orders: readonly (readonly FactEvent[])[] = permutations(history)): string {
@@ -263,13 +270,13 @@ describe('subscriptions held side by side, every arrival order, one final state'
     assertConverges([facts.subscriptionActivated(1, MAIN), facts.paymentSucceeded(1, MAIN), facts.trialStarted(2, ADD_ON)], 'active');
   });
 
-  test('generated two-subscription lives: in order, the best final status; in any order, the same state', () => {
+  test('generated two-subscription lives: in order, the best final status; in any order, the same state since the same time', () => {
     const random = seededRandom(7);
     const failures: string[] = [];
     for (let n = 0; n < 150; n += 1) {
       const { inOrder: history, expected } = twoSubscriptionLife(random);
-      const finals = new Set([inOrder(history)]);
-      for (let order = 0; order < 20; order += 1) finals.add(run(shuffled(history, random).map(recordFact)).state.lifecycle);
+      const finals = new Set([dated(history)]);
+      for (let order = 0; order < 20; order += 1) finals.add(dated(shuffled(history, random)));
       if (inOrder(history) !== expected || finals.size > 1) failures.push(`${[...finals].join(' / ')}, expected ${expected}: ${describeFacts(history)}`);
     }
     assert.deepEqual(failures, []);

@@ -154,12 +154,13 @@ export function permutations<T>(items: readonly T[]): T[][] {
   return items.flatMap((item, index) => permutations([...items.slice(0, index), ...items.slice(index + 1)]).map((rest) => [item, ...rest]));
 }
 
-// Runs commands one after another through decide and evolve, as the service layer does.
+// Runs commands one after another through decide and evolve, as the service layer does (which
+// hands a late fact the events recorded before it).
 export function run(commands: readonly CustomerCommand[], history: readonly DomainEvent[] = [], context: DecideContext = { now: NOW }) {
   let state = stateAfter(history);
   const appended: DomainEvent[] = [];
   for (const command of commands) {
-    const events = customerDecider.decide(command, state, context);
+    const events = customerDecider.decide(command, state, { ...context, history: [...history, ...appended] });
     appended.push(...events);
     state = stateAfter(events, state);
   }

@@ -1,4 +1,4 @@
-import { domainEvent, type FactEvent } from '../../contracts/domainEvents.ts';
+import { domainEvent, type DomainEvent, type FactEvent } from '../../contracts/domainEvents.ts';
 import type { Actor, RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { customerDecider, type CustomerCommand } from '../../domain/customerDecider.ts';
 import type { CustomerDecider } from '../../services/operations/replay.ts';
@@ -15,9 +15,11 @@ const at = (minute: number) => `2026-02-01T10:${String(minute).padStart(2, '0')}
 export function recordStream(commands: CustomerCommand[], decider: CustomerDecider = customerDecider, customerId = CUSTOMER): RecordedEvent[] {
   let state = decider.initialState;
   const recorded: RecordedEvent[] = [];
+  const history: DomainEvent[] = [];
   commands.forEach((command, i) => {
     const now = at(i);
-    const decided = decider.decide(command, state, { now });
+    const decided = decider.decide(command, state, { now, history: [...history] });
+    history.push(...decided);
     state = decided.reduce(decider.evolve, state);
     for (const event of decided) {
       const version = recorded.length + 1;

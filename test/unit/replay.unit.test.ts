@@ -67,6 +67,21 @@ describe('replay a customer through today’s rules', () => {
     );
   });
 
+  test('after the upgrade that dates states in source-time order: a late fact that left the state dated by its arrival is listed', () => {
+    // Before it, a late fact was decided without the customer's recorded events. As those rules recorded it:
+    const datedByArrival: typeof customerDecider = { ...customerDecider, decide: (command, state, context) => customerDecider.decide(command, state, { now: context.now }) };
+    const inputs = [trial(1), activated(5), paid(3)];
+    const result = replayCustomer(CUSTOMER, recordStream(inputs, datedByArrival));
+    assert.deepEqual(
+      result.differences.map((d) => ({ input: d.input, recorded: d.recorded, today: d.today, lifecycleRecorded: d.lifecycleRecorded, lifecycleToday: d.lifecycleToday })),
+      [{ input: 'PaymentSucceeded', recorded: [], today: ['LifecycleRedated → 2026-02-01T10:03:00Z'], lifecycleRecorded: 'active', lifecycleToday: 'active' }],
+    );
+    // Recorded by today's rules (the late fact handed the history), replay agrees.
+    const today = recordStream(inputs);
+    assert.deepEqual(today.map((e) => e.type), ['TrialStarted', 'LifecycleChanged', 'SubscriptionActivated', 'LifecycleChanged', 'PaymentSucceeded', 'LifecycleRedated']);
+    assert.deepEqual(replayCustomer(CUSTOMER, today).differences, []);
+  });
+
   test('a history the change does not touch stays clean under it', () => {
     const stream = recordStream([lead(0), trial(1), activated(2), paid(3)]);
     assert.deepEqual(replayCustomer(CUSTOMER, stream, { decider: refundsChangeNothing }).differences, []);
