@@ -7,7 +7,7 @@ import { LedgerError } from './errors.ts';
 import { evaluateLifecycle } from './lifecycleMachine.ts';
 import { arrivalOf, isSuperseded, LIFECYCLE_FACTS, losesTie, orderingKey } from './ordering.ts';
 import { subscriptionIdOf } from './factGuards.ts';
-import { fullRefundAtOf, mayBeRefunded, paymentKnownBefore, refundStanding, underRefund } from './refunds.ts';
+import { fullRefundAtOf, mayBeRefunded, paymentKnownFor, refundStanding, underRefund } from './refunds.ts';
 import { endRevealsUnheldPayment, paymentAfterEnd, staleCancellation } from './paymentAfterCancel.ts';
 import { underProvisionalFlag } from './provisionalFlags.ts';
 import { arrivesLate, movesLifecycle, redated } from './sinceInOrder.ts';
@@ -81,7 +81,9 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
   const arrival = arrivalOf(watermark, fact.data.occurredAt);
   // Under review every fact is recorded, and decides nothing but what a provisional flag allows.
   if (state.lifecycle === 'needs_review') return underProvisionalFlag(fact, state, key);
-  if (arrival === 'stale') return staleCancellation(fact, state, key) ?? staleUnderRefund(fact, state);
+  // A dispute is news however late it arrives (a refund of its charge, newer, makes it stale): in
+  // order it flagged the customer, and a human looks whatever came after.
+  if (arrival === 'stale' && fact.type !== 'DisputeOpened') return staleCancellation(fact, state, key) ?? staleUnderRefund(fact, state);
   const afterEnd = paymentAfterEnd(fact, state, key) ?? endRevealsUnheldPayment(fact, state);
   if (afterEnd !== undefined) return afterEnd;
 
@@ -90,8 +92,9 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
   // a newer one is current) moves nothing by the table, but it is still that subscription's
   // newest word, so what the customer holds side by side is judged again below.
   const base = arrival === 'tie' && watermark !== undefined ? watermark.base : { lifecycle: state.lifecycle, subscriptionId: state.subscriptionId };
-  // Only a refund's rows ask whether a payment is known; other facts keep one memo entry each.
-  const paymentKnown = fact.type === 'RefundIssued' && paymentKnownBefore(state, fact);
+  // Only a refund's and a dispute's rows ask whether a payment is known; other facts keep one
+  // memo entry each.
+  const paymentKnown = paymentKnownFor(state, fact);
   const judged = isSuperseded(state, fact) ? { to: base.lifecycle, reviewReason: null } : evaluateLifecycle(base.lifecycle, base.subscriptionId, fact, liveSubscriptions(state), paymentKnown);
   let after: CustomerState | undefined;
   const stateAfter = () => (after ??= evolve(state, fact));

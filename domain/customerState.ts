@@ -42,6 +42,9 @@ export interface CustomerState {
   // (domain/refunds.ts). Optional: bases stored before them fall back to lastPayment/lastRefund.
   paidAt?: string | null;
   fullRefundAt?: string | null;
+  // The source time of the earliest successful payment of any kind: a dispute older than it is
+  // about money the ledger never saw paid (refunds.ts). Optional: bases stored before it use paidAt.
+  firstPaidAt?: string | null;
   // When a human last set the customer's state (a manual override, timed when it was made): a
   // standing refund does not overrule a human who moved the customer after it. Optional: bases
   // stored before it count any move after the refund as a human's (refunds.ts).
@@ -114,6 +117,7 @@ export const initialState: CustomerState = {
   lastPayment: null,
   paidAt: null,
   fullRefundAt: null,
+  firstPaidAt: null,
   overriddenAt: null,
   lastRefund: null,
   profile: { email: null, firstName: null, lastName: null, phone: null },

@@ -66,7 +66,8 @@ export const FACT_CASES = {
   'RefundIssued.full.noPaymentKnown': { type: 'RefundIssued', guards: ['isFullRefund', 'noPaymentKnown'] },
   'RefundIssued.partial.paymentKnown': { type: 'RefundIssued', guards: ['isPartialRefund', 'paymentKnown'] },
   'RefundIssued.partial.noPaymentKnown': { type: 'RefundIssued', guards: ['isPartialRefund', 'noPaymentKnown'] },
-  DisputeOpened: { type: 'DisputeOpened', guards: [] },
+  'DisputeOpened.paymentKnown': { type: 'DisputeOpened', guards: ['paymentKnown'] },
+  'DisputeOpened.noPaymentKnown': { type: 'DisputeOpened', guards: ['noPaymentKnown'] },
   TicketOpened: { type: 'TicketOpened', guards: [] },
   TicketUpdated: { type: 'TicketUpdated', guards: [] },
   TicketClosed: { type: 'TicketClosed', guards: [] },
@@ -149,8 +150,19 @@ export const LIFECYCLE_TABLE: Record<FactCaseName, Row> = {
   'RefundIssued.full.noPaymentKnown': { lead: flag('refund_without_payment'), trial: flag('refund_without_payment'), active: to('refunded'), past_due: to('refunded'), canceled: to('refunded'), refunded: stay },
   'RefundIssued.partial.paymentKnown': never,
   'RefundIssued.partial.noPaymentKnown': { lead: flag('refund_without_payment'), trial: flag('refund_without_payment'), active: stay, past_due: stay, canceled: stay, refunded: stay },
-  // A dispute always needs a human (evidence is due within days), even after a refund.
-  DisputeOpened: { lead: flag('dispute_without_payment'), trial: flag('dispute_without_payment'), active: flag('dispute_opened'), past_due: flag('dispute_opened'), canceled: flag('dispute_opened'), refunded: flag('dispute_opened') },
+  // A dispute always needs a human (evidence is due within days), even after a refund. Which
+  // question depends on the money, not the state the customer was in when it arrived: a payment
+  // older than the dispute known (refunds.ts, paymentKnownFor) or not (money the ledger never
+  // saw paid; the flag becomes dispute_opened when that payment arrives, provisionalFlags.ts).
+  'DisputeOpened.paymentKnown': { lead: flag('dispute_opened'), trial: flag('dispute_opened'), active: flag('dispute_opened'), past_due: flag('dispute_opened'), canceled: flag('dispute_opened'), refunded: flag('dispute_opened') },
+  'DisputeOpened.noPaymentKnown': {
+    lead: flag('dispute_without_payment'),
+    trial: flag('dispute_without_payment'),
+    active: flag('dispute_without_payment'),
+    past_due: flag('dispute_without_payment'),
+    canceled: flag('dispute_without_payment'),
+    refunded: flag('dispute_without_payment'),
+  },
   TicketOpened: never,
   TicketUpdated: never,
   TicketClosed: never,

@@ -6,7 +6,7 @@ import { STATUS_MEANING } from './factGuards.ts';
 import { evaluateLifecycle } from './lifecycleMachine.ts';
 import { arrivalOf, isSuperseded } from './ordering.ts';
 import { paymentAfterEnd } from './paymentAfterCancel.ts';
-import { fullRefundAtOf, paymentKnownBefore, refundStanding } from './refunds.ts';
+import { fullRefundAtOf, paymentKnownFor, refundStanding } from './refunds.ts';
 import { bestLiveState, liveSubscriptions, otherLiveAt } from './subscriptions.ts';
 
 // Two flags can be the arrival order's rather than the money's, and are withdrawn when the facts
@@ -32,17 +32,19 @@ const PROVISIONAL = new Set(['refund_without_payment', 'payment_after_cancel']);
 
 export function underProvisionalFlag(fact: FactEvent, state: CustomerState, key: string): DomainEvent[] {
   const review = state.review;
+  if (review?.reason === 'dispute_without_payment') return disputedMoneyArrived(fact, state, review);
   if (review === null || !PROVISIONAL.has(review.reason)) return [fact];
   const cause: Cause = { type: fact.type, occurredAt: fact.data.occurredAt, orderingKey: key };
   const arrival = arrivalOf(state.watermarks[key], fact.data.occurredAt);
-  if (arrival === 'newer') {
+  // A dispute is news however late (customerCommands.ts): it replaces the flag as in order.
+  if (arrival === 'newer' || fact.type === 'DisputeOpened') {
     const unflagged = lifecycleUnderFlag(state, review.from, fact.data.occurredAt);
     // Money after its subscription's end, judged by when each subscription was live (before the
     // superseded rule, as outside a review).
     const afterEnd = review.reason === 'payment_after_cancel' ? undefined : paymentAfterEnd(fact, { ...state, lifecycle: unflagged, review: null }, key);
     if (afterEnd !== undefined && afterEnd.length > 1) return [fact, domainEvent('FlaggedForReview', { reason: 'payment_after_cancel', from: unflagged, cause })];
     if (afterEnd === undefined && !isSuperseded(state, fact)) {
-      const paymentKnown = fact.type === 'RefundIssued' && paymentKnownBefore(state, fact);
+      const paymentKnown = paymentKnownFor(state, fact);
       const judged = evaluateLifecycle(unflagged, state.subscriptionId, fact, liveSubscriptions(state), paymentKnown);
       if (judged.to === 'needs_review' && judged.reviewReason !== review.reason && judged.reviewReason !== 'refund_without_payment') {
         return [fact, domainEvent('FlaggedForReview', { reason: judged.reviewReason ?? 'manual_review', from: unflagged, cause })];
@@ -62,6 +64,16 @@ export function underProvisionalFlag(fact: FactEvent, state: CustomerState, key:
     return [fact, domainEvent('LifecycleChanged', { from: 'needs_review', to: 'refunded', cause: { type: 'RefundIssued', occurredAt: review.flaggedAt } })];
   }
   return [fact, domainEvent('LifecycleChanged', { from: 'needs_review', to: lifecycleUnderFlag(after, 'active'), cause })];
+}
+
+// A dispute flagged as about money the ledger never saw paid stays a dispute (a human looks
+// either way), but a payment older than it that arrives later shows which question it is: in
+// source-time order the customer paid, then disputed (dispute_opened), from where their
+// subscriptions left them.
+function disputedMoneyArrived(fact: FactEvent, state: CustomerState, review: NonNullable<CustomerState['review']>): DomainEvent[] {
+  if (fact.type !== 'PaymentSucceeded' || Date.parse(fact.data.occurredAt) >= Date.parse(review.flaggedAt)) return [fact];
+  const from = lifecycleUnderFlag(evolve(state, fact), review.from, review.flaggedAt);
+  return [fact, domainEvent('FlaggedForReview', { reason: 'dispute_opened', from, cause: { type: 'DisputeOpened', occurredAt: review.flaggedAt } })];
 }
 
 // Refunded while a full refund stands (as of `at`, for a fact of that time: one older than the

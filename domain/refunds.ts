@@ -67,12 +67,30 @@ export function paymentKnownBefore(state: CustomerState, fact: FactEvent): boole
   return paidAt !== null && Date.parse(paidAt) !== Date.parse(fact.data.occurredAt);
 }
 
-// The newest successful subscription payment and the newest full refund, by source time. A
-// one-off payment is not what ends a refund (the table: it grants no lifecycle state).
+// Whether a payment is known before a refund or a dispute (the table's paymentKnown guard).
+// A dispute names a charge that was paid: any successful payment older than it, a one-off
+// included, is known money; one of its own instant is not (judged from before the instant).
+export function paymentKnownFor(state: CustomerState, fact: FactEvent): boolean {
+  if (fact.type === 'RefundIssued') return paymentKnownBefore(state, fact);
+  if (fact.type !== 'DisputeOpened') return false;
+  const first = firstPaidAtOf(state);
+  return first !== null && Date.parse(first) < Date.parse(fact.data.occurredAt);
+}
+
+// The earliest successful payment of any kind; a basis stored before `firstPaidAt` has its newest.
+export const firstPaidAtOf = (state: CustomerState): string | null => (state.firstPaidAt !== undefined ? state.firstPaidAt : paidAtOf(state));
+
+// The newest successful subscription payment and the newest full refund, by source time, and the
+// earliest payment of any kind. A one-off payment is not what ends a refund (the table: it grants
+// no lifecycle state), but it is money a dispute can be about.
 export function withMoneyTimes(state: CustomerState, fact: FactEvent): CustomerState {
-  if (fact.type === 'PaymentSucceeded' && fact.data.subscriptionId !== undefined) {
+  if (fact.type === 'PaymentSucceeded') {
+    const first = firstPaidAtOf(state);
+    const firstPaidAt = first !== null && Date.parse(first) <= Date.parse(fact.data.occurredAt) ? first : fact.data.occurredAt;
+    const counted = firstPaidAt === state.firstPaidAt ? state : { ...state, firstPaidAt };
+    if (fact.data.subscriptionId === undefined) return counted;
     const paidAt = newest(fact.data.occurredAt, paidAtOf(state));
-    return paidAt === state.paidAt ? state : { ...state, paidAt };
+    return paidAt === counted.paidAt ? counted : { ...counted, paidAt };
   }
   if (fact.type === 'RefundIssued' && isFullRefund(fact.data)) {
     const fullRefundAt = newest(fact.data.occurredAt, fullRefundAtOf(state));

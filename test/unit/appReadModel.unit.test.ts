@@ -39,7 +39,7 @@ describe('app entitlements: access per lifecycle', () => {
     },
     {
       name: 'needs_review for a dispute (a risk reason)',
-      steps: [fact.activated(day(1), 'pro'), fact.disputed(day(2))],
+      steps: [fact.activated(day(1), 'pro'), fact.paid(day(1)), fact.disputed(day(2))],
       expect: { lifecycle: 'needs_review', reviewReason: 'dispute_opened', access: 'none', features: [] },
     },
     {

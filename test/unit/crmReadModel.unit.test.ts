@@ -49,7 +49,7 @@ describe('CRM contact: stage, plan and MRR per lifecycle', () => {
     },
     {
       name: 'needs_review keeps the stage it was flagged from',
-      steps: [fact.activated(day(2), 'pro'), fact.disputed(day(3))],
+      steps: [fact.activated(day(2), 'pro'), fact.paid(day(2)), fact.disputed(day(3))],
       lifecycle: 'needs_review',
       expect: {
         stage: 'customer',

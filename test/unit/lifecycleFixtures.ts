@@ -88,7 +88,8 @@ export function sampleFact(name: FactCaseName, second: number): FactEvent {
     case 'RefundIssued.full.noPaymentKnown': return facts.refundIssued(second, 4900);
     case 'RefundIssued.partial.paymentKnown':
     case 'RefundIssued.partial.noPaymentKnown': return facts.refundIssued(second, 1000);
-    case 'DisputeOpened': return facts.disputeOpened(second);
+    case 'DisputeOpened.paymentKnown':
+    case 'DisputeOpened.noPaymentKnown': return facts.disputeOpened(second);
     case 'TicketOpened': return domainEvent('TicketOpened', { occurredAt, ticketId: 'tk_1', subject: 'Charged twice', status: 'new', priority: 'high', via: 'email', tags: ['billing'] });
     case 'TicketUpdated': return domainEvent('TicketUpdated', { occurredAt, ticketId: 'tk_1', status: 'pending' });
     case 'TicketClosed': return domainEvent('TicketClosed', { occurredAt, ticketId: 'tk_1', status: 'solved' });

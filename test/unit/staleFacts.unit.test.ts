@@ -21,7 +21,8 @@ const newerNoOpOn = (fact: FactEvent, second: number) => {
 describe('stale facts: older than what was applied for the same object -> recorded, no decision', () => {
   for (const state of reviewable) {
     for (const name of caseNames) {
-      if (LIFECYCLE_TABLE[name][state].kind === 'stay') continue;
+      // A dispute is news however late: below.
+      if (LIFECYCLE_TABLE[name][state].kind === 'stay' || FACT_CASES[name].type === 'DisputeOpened') continue;
       test(`${state} + stale ${name}`, () => {
         const fact = sampleFact(name, 10);
         assert.match(orderingKey(fact), /^subscription:/);
@@ -34,6 +35,14 @@ describe('stale facts: older than what was applied for the same object -> record
       });
     }
   }
+
+  test('a dispute older than the refund of its charge still flags: in order it came first, and a human looks', () => {
+    const dispute = domainEvent('DisputeOpened', { occurredAt: at(10), disputeId: 'dp_1', chargeId: 'ch_in_5', amountCents: 4900, currency: 'usd' });
+    const given = [...historyTo('active'), facts.paymentSucceeded(5), facts.chargeRefunded(20, 'in_5')];
+    assert.equal(arrivalOf(stateAfter(given).watermarks[orderingKey(dispute)], dispute.data.occurredAt), 'stale');
+    const decided = customerDecider.decide(recordFact(dispute), stateAfter(given), { now: NOW });
+    assert.deepEqual(decided.map((event) => (event.type === 'FlaggedForReview' ? `flagged ${event.data.reason}` : event.type)), ['DisputeOpened', 'flagged dispute_opened']);
+  });
 
   test('a stale snapshot does not overwrite newer subscription data', () => {
     const newer = { ...facts.subscriptionChanged(20, 'active'), data: { ...facts.subscriptionChanged(20, 'active').data, mrrCents: 9900 } };
