@@ -18,6 +18,9 @@ const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 2000);
 // BENCH_PROJECTORS=apart (PostgreSQL): the read models in their own `ledger projections run`
 // process, the service with LEDGER_PROJECTOR=off; the service CPU column is both processes'.
 const PROJECTORS_APART = process.env.BENCH_PROJECTORS === 'apart';
+// BENCH_LATE_PERCENT=10: that share of deliveries an hour old (retried by Stripe), each older
+// than its customer's newest invoice: what dating a state in source-time order costs.
+const LATE_PERCENT = Number(process.env.BENCH_LATE_PERCENT ?? 0);
 
 interface Sample {
   sent: number;
@@ -91,7 +94,7 @@ async function closedLoop(url: string, concurrency: number, run: string): Promis
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
-        const { body, signature } = signedInvoicePaid(CUSTOMERS, run);
+        const { body, signature } = signedInvoicePaid(CUSTOMERS, run, LATE_PERCENT);
         const t0 = performance.now();
         const status = await post(url, body, signature);
         sent += 1;
@@ -120,7 +123,7 @@ async function fixedRate(url: string, perSecond: number, run: string): Promise<S
     const due = start + (i * 1000) / perSecond;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const { body, signature } = signedInvoicePaid(CUSTOMERS, run);
+    const { body, signature } = signedInvoicePaid(CUSTOMERS, run, LATE_PERCENT);
     inflight.push(
       post(url, body, signature).then((status) => {
         if (status === 200) {

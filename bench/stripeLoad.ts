@@ -14,9 +14,12 @@ const template = JSON.parse(readFileSync(resolve(process.cwd(), '../shared/fixtu
 let sequence = 0;
 
 // A distinct invoice.paid per call, spread over `customers` Stripe customers, signed as Stripe does.
-export function signedInvoicePaid(customers: number, run: string): { body: string; signature: string } {
+// `latePercent` of them are an hour old (Stripe retried them): older than the customer's newest
+// invoice, each is decided with the customer's recorded events (domain/sinceInOrder.ts).
+export function signedInvoicePaid(customers: number, run: string, latePercent = 0): { body: string; signature: string } {
   sequence += 1;
-  const created = Math.floor(Date.now() / 1000);
+  const signedAt = Math.floor(Date.now() / 1000);
+  const created = latePercent > 0 && Math.random() * 100 < latePercent ? signedAt - 3600 : signedAt;
   const event = {
     ...template,
     id: `evt_${run}_${sequence}`,
@@ -35,8 +38,8 @@ export function signedInvoicePaid(customers: number, run: string): { body: strin
     },
   };
   const body = JSON.stringify(event);
-  const v1 = createHmac('sha256', BENCH_STRIPE_SECRET).update(`${created}.${body}`).digest('hex');
-  return { body, signature: `t=${created},v1=${v1}` };
+  const v1 = createHmac('sha256', BENCH_STRIPE_SECRET).update(`${signedAt}.${body}`).digest('hex');
+  return { body, signature: `t=${signedAt},v1=${v1}` };
 }
 
 // More connections than the service's in-flight limit per source (LEDGER_WEBHOOK_MAX_IN_FLIGHT,

@@ -48,10 +48,13 @@ type DecideFact = (fact: FactEvent, state: CustomerState) => DomainEvent[];
 // the fact, in stream order.
 export function redated(fact: FactEvent, history: readonly DomainEvent[], after: CustomerState, decideFact: DecideFact): DomainEvent | undefined {
   if (after.lifecycle === 'needs_review' || history.some(byHuman)) return undefined;
-  const inOrder = foldInSourceOrder([...history.filter(isFactEvent), fact], decideFact);
+  // Only facts that can move a lifecycle: a long history's tickets and CRM words cost nothing.
+  const inOrder = foldInSourceOrder([...history.filter(isLifecycleFact), fact], decideFact);
   if (inOrder.state.lifecycle !== after.lifecycle || inOrder.state.since === after.since || inOrder.cause === undefined) return undefined;
   return domainEvent('LifecycleRedated', { lifecycle: after.lifecycle, previousSince: after.since, cause: inOrder.cause });
 }
+
+const isLifecycleFact = (event: DomainEvent): event is FactEvent => isFactEvent(event) && LIFECYCLE_FACTS.has(event.type);
 
 // An override, a resolved review, or an identity question put to a human: the state or its
 // history holds a person's judgement, which a re-decision cannot reproduce.
