@@ -150,17 +150,9 @@ function heldSideBySide(fact: FactEvent, state: CustomerState, to: LifecycleStat
   return bestLiveState(stateAfter()) ?? to;
 }
 
-// The facts a refund's standing is judged on: what pays, refunds, or starts and ends a subscription.
-const BILLING_FACTS: ReadonlySet<FactEvent['type']> = new Set([
-  'TrialStarted',
-  'SubscriptionActivated',
-  'SubscriptionChanged',
-  'TrialWillEnd',
-  'SubscriptionCanceled',
-  'PaymentSucceeded',
-  'PaymentFailed',
-  'RefundIssued',
-]);
+// The facts a refund's standing is judged on: what pays, refunds, or starts and ends a
+// subscription (every fact that can move a lifecycle but a dispute).
+const BILLING_FACTS: ReadonlySet<FactEvent['type']> = new Set([...LIFECYCLE_FACTS].filter((type) => type !== 'DisputeOpened'));
 
 // The fact still means what it means (the new customer's subscription is active); the flag
 // comes after it, so resolving the review without a target returns the customer there.

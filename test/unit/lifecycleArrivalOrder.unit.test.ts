@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { domainEvent, type FactEvent } from '../../contracts/domainEvents.ts';
 import { at, facts, permutations, recordFact, run } from './lifecycleFixtures.ts';
-import { describeFacts, seededRandom, shuffled, subscriptionView, twoSubscriptionLife } from './subscriptionLives.ts';
+import { dated, describeFacts, outcomesOfEveryOrder, seededRandom, shuffled, subscriptionView, twoSubscriptionLife } from './subscriptionLives.ts';
 
 // Stripe does not deliver a subscription's events in order, and a retried delivery can arrive
 // days late. Whatever the arrival order of one subscription's facts, the customer must end
@@ -11,21 +11,9 @@ import { describeFacts, seededRandom, shuffled, subscriptionView, twoSubscriptio
 
 const inOrder = (history: readonly FactEvent[]) => run(history.map(recordFact)).state.lifecycle;
 
-// Where an order leaves the customer, and since when: the state's date must not depend on the
-// arrival order either (past_due's grace period runs from it; domain/sinceInOrder.ts).
-function dated(order: readonly FactEvent[]): string {
-  const { lifecycle, since } = run(order.map(recordFact)).state;
-  return `${lifecycle} since ${since === null ? '-' : since.slice(17, 19)}`;
-}
-
-function finalStates(history: readonly FactEvent[]): Map<string, string> {
-  const finals = new Map<string, string>();
-  for (const order of permutations(history)) {
-    const final = dated(order);
-    if (!finals.has(final)) finals.set(final, order.map((fact) => `${fact.type}@${fact.data.occurredAt.slice(17, 19)}`).join(', '));
-  }
-  return finals;
-}
+// Where every order leaves the customer, and since when: the state's date must not depend on the
+// arrival order either (dated).
+const finalStates = (history: readonly FactEvent[]) => outcomesOfEveryOrder(history, dated);
 
 function assertConverges(history: readonly FactEvent[], expected: string) {
   assert.equal(inOrder(history), expected, 'control: in-order delivery');

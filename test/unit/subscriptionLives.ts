@@ -117,6 +117,26 @@ export function outcomesOfEveryOrder(history: readonly FactEvent[], outcomeOf: (
   return outcomes;
 }
 
+// Random arrival orders of `history` that end elsewhere than in-order delivery, each with where it
+// ended and the order.
+export function ordersEndingElsewhere(history: readonly FactEvent[], outcomeOf: (order: readonly FactEvent[]) => string, random: () => number, orders = 20): string[] {
+  const expected = outcomeOf(history);
+  const elsewhere: string[] = [];
+  for (let n = 0; n < orders; n += 1) {
+    const order = shuffled(history, random);
+    const outcome = outcomeOf(order);
+    if (outcome !== expected) elsewhere.push(`${outcome}, in order ${expected}: ${describeFacts(order)}`);
+  }
+  return elsewhere;
+}
+
+// Where an order leaves the customer and since when (the seconds of `since`): past_due's grace
+// period runs from it, so arrival order must not move it either (domain/sinceInOrder.ts).
+export function dated(order: readonly FactEvent[]): string {
+  const { lifecycle, since } = run(order.map(recordFact)).state;
+  return `${lifecycle} since ${since === null ? '-' : since.slice(17, 19)}`;
+}
+
 export const describeFacts = (history: readonly FactEvent[]) =>
   history
     .map((fact) => {
