@@ -1,6 +1,5 @@
 import type { DomainEvent } from '../contracts/domainEvents.ts';
 import { decide, type CustomerCommand, type DecideContext } from './customerCommands.ts';
-export { historyNeeded } from './customerCommands.ts';
 import { evolve, initialState, type CustomerState } from './customerState.ts';
 
 // The decider is data (Emmett's shape): the service layer loads with `evolve` from
@@ -20,3 +19,5 @@ export const customerDecider: Decider<CustomerCommand, DomainEvent, CustomerStat
 export type { CustomerCommand, DecideContext, RecordFact, ApplyManualOverride } from './customerCommands.ts';
 export type { CustomerState } from './customerState.ts';
 export { orderingKey } from './ordering.ts';
+// Whether `decide` needs the customer's recorded events for a command (DecideContext.history).
+export { historyNeeded } from './customerCommands.ts';

@@ -26,8 +26,11 @@ import { bestLiveState, liveSubscriptions, otherLiveAt } from './subscriptions.t
 // Under either, facts are still judged from where the customer would be without it: one that
 // needs a human for its own reason (a dispute, a payment after a cancellation) replaces the
 // flag, as in order. Facts of an instant already seen are not judged again here (their
-// instant's base is the review), nor stale or superseded ones: they decide nothing in order
-// either.
+// instant's base is the review), nor stale or superseded ones (but a dispute, which is news
+// however late): they decide nothing in order either.
+// And one flag asks the wrong question until the money arrives: dispute_without_payment (a
+// dispute with no payment older than it known) becomes dispute_opened when such a payment
+// arrives; a human looks either way (disputedMoneyArrived).
 const PROVISIONAL = new Set(['refund_without_payment', 'payment_after_cancel']);
 
 export function underProvisionalFlag(fact: FactEvent, state: CustomerState, key: string): DomainEvent[] {
