@@ -101,6 +101,11 @@ export interface SubscriptionSnapshot {
   // The newest successful payment of this subscription: a status taken from it (statusAt equal)
   // yields to an older cancellation (subscriptions.ts). Optional: snapshots stored before it.
   paidAt?: string;
+  // Whether `status` was implied by a payment's outcome (a paid invoice: active; a failed one:
+  // past due) rather than said by the subscription: such a status yields to an older
+  // cancellation, which in order came first and left nothing for the payment to imply.
+  // Optional: snapshots stored before it (and statuses the subscription said) lack it.
+  statusFromPayment?: boolean;
 }
 
 export const initialState: CustomerState = {

@@ -34,7 +34,7 @@ export function paymentAfterEnd(fact: FactEvent, state: CustomerState, key: stri
 export function staleCancellation(fact: FactEvent, state: CustomerState, key: string): DomainEvent[] | undefined {
   const subscriptionId = subscriptionIdOf(fact);
   if (subscriptionId === undefined || !endsSubscription(fact)) return undefined;
-  if (!liveSubscriptions(state).some((live) => live.id === subscriptionId)) return undefined;
+  if (!liveSubscriptions(state).some((live) => live.id === subscriptionId)) return endsLeadsSubscription(fact, state, key);
   const after = evolve(state, fact);
   if (liveSubscriptions(after).some((live) => live.id === subscriptionId)) return undefined;
   const remaining = bestLiveState(after) ?? 'canceled';
@@ -43,6 +43,15 @@ export function staleCancellation(fact: FactEvent, state: CustomerState, key: st
   if (state.lifecycle === 'refunded') return undefined;
   const cause: Cause = { type: fact.type, occurredAt: fact.data.occurredAt, orderingKey: key };
   return remaining === state.lifecycle ? [fact] : [fact, domainEvent('LifecycleChanged', { from: state.lifecycle, to: remaining, cause })];
+}
+
+// A lead whose only word on a subscription was a declined payment newer than its cancellation (a
+// final invoice; the table leaves a lead a lead on a failed payment, as for a first invoice): the
+// cancellation shows the lead had the subscription, and in order it canceled them, as the table
+// does for a lead whose cancellation arrives first.
+function endsLeadsSubscription(fact: FactEvent, state: CustomerState, key: string): DomainEvent[] | undefined {
+  if (state.lifecycle !== 'lead' || liveSubscriptions(state).length > 0) return undefined;
+  return [fact, domainEvent('LifecycleChanged', { from: 'lead', to: 'canceled', cause: { type: fact.type, occurredAt: fact.data.occurredAt, orderingKey: key } })];
 }
 
 // The end of a subscription shows that a payment for another, already ended one was made while

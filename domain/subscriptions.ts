@@ -57,20 +57,43 @@ export function trackSubscription(state: CustomerState, fact: FactEvent, arrival
   const status = statusOf(fact, known);
   if (known === undefined) {
     if (status === undefined) return state;
-    const fresh: SubscriptionSnapshot = { status, statusAt: occurredAt, plan: null, mrrCents: null, currency: null, trialEndsAt: null, since: occurredAt, termsAt: {} };
+    const fresh: SubscriptionSnapshot = {
+      status,
+      statusAt: occurredAt,
+      statusFromPayment: isPayment(fact),
+      plan: null,
+      mrrCents: null,
+      currency: null,
+      trialEndsAt: null,
+      since: occurredAt,
+      termsAt: {},
+    };
     return withSnapshot(state, id, noteWord(fresh, fact));
   }
   // A snapshot stored before `statusAt` existed is as new as its ordering key's watermark.
   const order = known.statusAt === undefined ? (arrival === 'newer' ? 1 : arrival === 'tie' ? 0 : -1) : Date.parse(occurredAt) - Date.parse(known.statusAt);
   const newer = status !== undefined && (order > 0 || (order === 0 && RANK[meaningOf(status)] >= RANK[meaningOf(known.status)]) || endsPaidStatus(known, status));
-  return withSnapshot(state, id, noteWord(newer ? { ...known, status, statusAt: occurredAt } : known, fact));
+  return withSnapshot(state, id, noteWord(newer ? statusFrom(known, status, fact, order === 0) : known, fact));
+}
+
+const isPayment = (fact: FactEvent): boolean => fact.type === 'PaymentSucceeded' || fact.type === 'PaymentFailed';
+
+// The new status, and whether only a payment's outcome implied it (the subscription did not say
+// it at that instant), whichever of the instant's words arrived first.
+function statusFrom(known: SubscriptionSnapshot, status: SubscriptionStatus, fact: FactEvent, sameInstant: boolean): SubscriptionSnapshot {
+  const alsoSaid = sameInstant && known.status === status && known.statusFromPayment !== true;
+  return { ...known, status, statusAt: fact.data.occurredAt, statusFromPayment: isPayment(fact) && !alsoSaid };
 }
 
 // A cancellation ends a subscription for good: a payment after it (a final invoice, an open one
-// paid late) does not make it live again (statusOf). Delivered before the cancellation, that
-// payment's "active" came first; the older cancellation still ends it, as in order.
+// paid late, paid or failed) does not make it live again (statusOf). Delivered before the
+// cancellation, that payment's "active" or "past due" came first; the older cancellation still
+// ends it, as in order.
 function endsPaidStatus(known: SubscriptionSnapshot, status: SubscriptionStatus): boolean {
-  return meaningOf(status) === 'canceled' && meaningOf(known.status) !== 'canceled' && known.paidAt !== undefined && known.paidAt === known.statusAt;
+  if (meaningOf(status) !== 'canceled' || meaningOf(known.status) === 'canceled') return false;
+  if (known.statusFromPayment !== undefined) return known.statusFromPayment;
+  // Snapshots stored before statusFromPayment: a status taken from a payment has its time.
+  return known.paidAt !== undefined && known.paidAt === known.statusAt;
 }
 
 // The time of a payment made for a subscription after it ended while no other subscription was

@@ -426,6 +426,19 @@ for (const target of databaseTargets) {
         }
       });
 
+      test('a final invoice declined after the cancellation, delivered before it: canceled, not past due', { skip }, async () => {
+        const customer = 'cus_final_declined';
+        const created = stamped(subscriptionEvent('customer.subscription.created', { id: 'sub_final', customer, status: 'active' }), 'evt_final_1', 1_700_300_000);
+        const paid = stamped(fixture('invoice.paid'), 'evt_final_2', 1_700_300_000);
+        Object.assign(paid.data.object, { id: 'in_final_first', customer, subscription: 'sub_final', charge: 'ch_final_first', payment_intent: 'pi_final_first' });
+        const deleted = stamped(subscriptionEvent('customer.subscription.deleted', { id: 'sub_final', customer, status: 'canceled' }), 'evt_final_3', 1_700_300_300);
+        const declined = stamped(fixture('invoice.payment_failed'), 'evt_final_4', 1_700_300_400);
+        Object.assign(declined.data.object, { id: 'in_final_last', customer, subscription: 'sub_final', charge: 'ch_final_last', payment_intent: 'pi_final_last' });
+        for (const event of [created, paid, declined, deleted]) assert.equal((await deliver(t, event)).statusCode, 200);
+        const { state } = await customerOf(t, customer);
+        assert.deepEqual([state.lifecycle, state.since, state.subscriptions?.sub_final?.status], ['canceled', new Date(1_700_300_300_000).toISOString(), 'canceled']);
+      });
+
       test('a dispute delivered after a later partial refund of its charge: still flagged for a human', { skip }, async () => {
         // Stripe held the dispute's delivery back; the merchant refunded part of the charge
         // meanwhile. The refund's newer word on the charge used to make the dispute "stale":

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FactEvent } from '../../contracts/domainEvents.ts';
 import { facts, recordFact, run } from './lifecycleFixtures.ts';
-import { ordersEndingElsewhere, outcomesOfEveryOrder, seededRandom, twoSubscriptionLife } from './subscriptionLives.ts';
+import { dated, ordersEndingElsewhere, outcomesOfEveryOrder, seededRandom, twoSubscriptionLife } from './subscriptionLives.ts';
 
 // Money for a subscription after it ended (a final invoice, an open invoice paid late) needs a
 // human when nothing else was live then (payment_after_cancel). Retried deliveries arrive in any
@@ -55,6 +55,40 @@ describe('a payment after its subscription ended, every arrival order, one outco
       const second = new Date(cancellation.data.occurredAt).getUTCSeconds();
       const history = [...life, facts.paymentSucceeded(second + 1, cancellation.data.subscriptionId)].sort((x, y) => Date.parse(x.data.occurredAt) - Date.parse(y.data.occurredAt));
       failures.push(...ordersEndingElsewhere(history, outcomeOf, random));
+    }
+    assert.deepEqual(failures.slice(0, 3), []);
+  });
+});
+
+describe('a failed payment after its subscription ended (a final invoice declined), every arrival order, one outcome', () => {
+  const activated = facts.subscriptionActivated(1, 'sub_a');
+  const paid = facts.paymentSucceeded(1, 'sub_a');
+  const canceled = facts.subscriptionCanceled(3, 'sub_a');
+  const declined = facts.paymentFailed(4, 'sub_a');
+
+  test('canceled, also when the failure arrives before the cancellation (it used to leave the customer past due)', () => {
+    assert.deepEqual([...outcomesOfEveryOrder([activated, paid, canceled, declined], dated).keys()], ['canceled since 03']);
+  });
+
+  test('the subscription stays canceled, and another that runs keeps the customer active', () => {
+    const paymentFirst = run([declined, canceled, activated, paid].map(recordFact)).state;
+    assert.equal(paymentFirst.subscriptions?.sub_a?.status, 'canceled');
+    const withAnother = [activated, paid, facts.subscriptionActivated(2, 'sub_b'), facts.paymentSucceeded(2, 'sub_b'), canceled, declined];
+    assert.deepEqual([...outcomesOfEveryOrder(withAnother, dated).keys()], ['active since 01']);
+  });
+
+  test('generated two-subscription lives with a declined payment after a cancellation: every order ends as in order, since the same time', () => {
+    const random = seededRandom(5);
+    const failures: string[] = [];
+    let lives = 0;
+    while (lives < 150) {
+      const life = twoSubscriptionLife(random).inOrder;
+      const cancellation = life.find((fact) => fact.type === 'SubscriptionCanceled');
+      if (cancellation?.type !== 'SubscriptionCanceled') continue;
+      lives += 1;
+      const second = new Date(cancellation.data.occurredAt).getUTCSeconds() + 1 + Math.floor(random() * 2);
+      const history = [...life, facts.paymentFailed(second, cancellation.data.subscriptionId)].sort((x, y) => Date.parse(x.data.occurredAt) - Date.parse(y.data.occurredAt));
+      failures.push(...ordersEndingElsewhere(history, dated, random));
     }
     assert.deepEqual(failures.slice(0, 3), []);
   });
