@@ -16,6 +16,20 @@ const outcomeOf = (order: readonly FactEvent[]) => {
 
 const outcomes = (history: readonly FactEvent[]) => outcomesOfEveryOrder(history, outcomeOf);
 
+// 150 generated lives that cancel a subscription, each with `money` for it `delay()` seconds after
+// the cancellation, in source-time order.
+function livesWithMoneyAfterEnd(random: () => number, delay: () => number, money: (second: number, subscriptionId: string) => FactEvent): FactEvent[][] {
+  const lives: FactEvent[][] = [];
+  while (lives.length < 150) {
+    const life = twoSubscriptionLife(random).inOrder;
+    const cancellation = life.find((fact) => fact.type === 'SubscriptionCanceled');
+    if (cancellation?.type !== 'SubscriptionCanceled') continue;
+    const second = new Date(cancellation.data.occurredAt).getUTCSeconds() + delay();
+    lives.push([...life, money(second, cancellation.data.subscriptionId)].sort((x, y) => Date.parse(x.data.occurredAt) - Date.parse(y.data.occurredAt)));
+  }
+  return lives;
+}
+
 describe('a payment after its subscription ended, every arrival order, one outcome', () => {
   const activated = facts.subscriptionActivated(1, 'sub_a');
   const paid = facts.paymentSucceeded(1, 'sub_a');
@@ -45,17 +59,7 @@ describe('a payment after its subscription ended, every arrival order, one outco
 
   test('generated two-subscription lives with a payment after a cancellation: every order ends as in order', () => {
     const random = seededRandom(7);
-    const failures: string[] = [];
-    let lives = 0;
-    while (lives < 150) {
-      const life = twoSubscriptionLife(random).inOrder;
-      const cancellation = life.find((fact) => fact.type === 'SubscriptionCanceled');
-      if (cancellation?.type !== 'SubscriptionCanceled') continue;
-      lives += 1;
-      const second = new Date(cancellation.data.occurredAt).getUTCSeconds();
-      const history = [...life, facts.paymentSucceeded(second + 1, cancellation.data.subscriptionId)].sort((x, y) => Date.parse(x.data.occurredAt) - Date.parse(y.data.occurredAt));
-      failures.push(...ordersEndingElsewhere(history, outcomeOf, random));
-    }
+    const failures = livesWithMoneyAfterEnd(random, () => 1, facts.paymentSucceeded).flatMap((history) => ordersEndingElsewhere(history, outcomeOf, random));
     assert.deepEqual(failures.slice(0, 3), []);
   });
 });
@@ -79,17 +83,7 @@ describe('a failed payment after its subscription ended (a final invoice decline
 
   test('generated two-subscription lives with a declined payment after a cancellation: every order ends as in order, since the same time', () => {
     const random = seededRandom(5);
-    const failures: string[] = [];
-    let lives = 0;
-    while (lives < 150) {
-      const life = twoSubscriptionLife(random).inOrder;
-      const cancellation = life.find((fact) => fact.type === 'SubscriptionCanceled');
-      if (cancellation?.type !== 'SubscriptionCanceled') continue;
-      lives += 1;
-      const second = new Date(cancellation.data.occurredAt).getUTCSeconds() + 1 + Math.floor(random() * 2);
-      const history = [...life, facts.paymentFailed(second, cancellation.data.subscriptionId)].sort((x, y) => Date.parse(x.data.occurredAt) - Date.parse(y.data.occurredAt));
-      failures.push(...ordersEndingElsewhere(history, dated, random));
-    }
+    const failures = livesWithMoneyAfterEnd(random, () => 1 + Math.floor(random() * 2), facts.paymentFailed).flatMap((history) => ordersEndingElsewhere(history, dated, random));
     assert.deepEqual(failures.slice(0, 3), []);
   });
 });
