@@ -104,7 +104,7 @@ export interface SubscriptionSnapshot {
   // Whether `status` was implied by a payment's outcome (a paid invoice: active; a failed one:
   // past due) rather than said by the subscription: such a status yields to an older
   // cancellation, which in order came first and left nothing for the payment to imply.
-  // Optional: snapshots stored before it (and statuses the subscription said) lack it.
+  // Optional: snapshots stored before it lack it.
   statusFromPayment?: boolean;
 }
 

@@ -45,10 +45,10 @@ export function staleCancellation(fact: FactEvent, state: CustomerState, key: st
   return remaining === state.lifecycle ? [fact] : [fact, domainEvent('LifecycleChanged', { from: state.lifecycle, to: remaining, cause })];
 }
 
-// A lead whose only word on a subscription was a declined payment newer than its cancellation (a
-// final invoice; the table leaves a lead a lead on a failed payment, as for a first invoice): the
-// cancellation shows the lead had the subscription, and in order it canceled them, as the table
-// does for a lead whose cancellation arrives first.
+// A lead with nothing live whose cancellation arrives stale (a declined final invoice, newer,
+// came first, and the table leaves a lead a lead on a failed payment, as for a first invoice):
+// the cancellation shows the lead had the subscription, and in order it canceled them, as the
+// table does for a lead whose cancellation arrives first.
 function endsLeadsSubscription(fact: FactEvent, state: CustomerState, key: string): DomainEvent[] | undefined {
   if (state.lifecycle !== 'lead' || liveSubscriptions(state).length > 0) return undefined;
   return [fact, domainEvent('LifecycleChanged', { from: 'lead', to: 'canceled', cause: { type: fact.type, occurredAt: fact.data.occurredAt, orderingKey: key } })];
