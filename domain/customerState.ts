@@ -161,8 +161,11 @@ export function evolve(state: CustomerState, event: DomainEvent): CustomerState 
     }
     case 'ReviewResolved':
       return { ...state, review: null };
-    case 'LifecycleRedated':
-      return { ...state, since: event.data.cause.occurredAt };
+    case 'LifecycleRedated': {
+      const { reviewFrom } = event.data;
+      const review = reviewFrom !== undefined && state.review !== null ? { ...state.review, from: reviewFrom } : state.review;
+      return { ...state, since: event.data.cause.occurredAt, review };
+    }
     case 'ManualOverrideApplied':
       // The audit record; the LifecycleChanged appended with it carries the change.
       return { ...state, overriddenAt: event.data.occurredAt };

@@ -17,9 +17,12 @@ import { LIFECYCLE_FACTS, sourceOrderKey } from './ordering.ts';
 // elsewhere, and a newer fact's move then dates them), the caller hands the customer's recorded
 // events to `decide` (DecideContext.history): their facts are decided again in source-time order,
 // and where that ends in the state the arrival order reached but from another time, the state is
-// re-dated (LifecycleRedated). Left alone: a state a human chose or is asked about (an override, a
-// resolved review, needs_review itself), and a state the source-time order does not reach (then
-// the arrival order's date is kept with it).
+// re-dated (LifecycleRedated). Under review for a dispute (or a resumed subscription), the same
+// question asked at the same time can have been flagged from another state: the review is
+// re-based to it (the CRM and support views show the customer by it, and resolve_review returns
+// them there). Left alone: a state a human chose (an override, a resolved review, an identity
+// question), the provisional flags (their own rules withdraw or replace them), and a state the
+// source-time order does not reach (then the arrival order's date is kept with it).
 
 const BILLING_KEY = /^(subscription|invoice|payment_intent|charge):/;
 
@@ -47,11 +50,25 @@ type DecideFact = (fact: FactEvent, state: CustomerState) => DomainEvent[];
 // state, if the source-time order dates it differently. `history` is every event recorded before
 // the fact, in stream order.
 export function redated(fact: FactEvent, history: readonly DomainEvent[], after: CustomerState, decideFact: DecideFact): DomainEvent | undefined {
-  if (after.lifecycle === 'needs_review' || history.some(byHuman)) return undefined;
+  if (history.some(byHuman) || (after.lifecycle === 'needs_review' && !REBASED_REVIEWS.has(after.review?.reason ?? ''))) return undefined;
   // Only facts that can move a lifecycle: a long history's tickets and CRM words cost nothing.
   const inOrder = foldInSourceOrder([...history.filter(isLifecycleFact), fact], decideFact);
-  if (inOrder.state.lifecycle !== after.lifecycle || inOrder.state.since === after.since || inOrder.cause === undefined) return undefined;
+  if (inOrder.state.lifecycle !== after.lifecycle || inOrder.cause === undefined) return undefined;
+  if (after.lifecycle === 'needs_review') return rebasedReview(after, inOrder.state, inOrder.cause);
+  if (inOrder.state.since === after.since) return undefined;
   return domainEvent('LifecycleRedated', { lifecycle: after.lifecycle, previousSince: after.since, cause: inOrder.cause });
+}
+
+// Reviews whose flag source-time order dates and bases alike (a dispute, a resumed subscription):
+// the provisional flags (provisionalFlags.ts) are withdrawn or replaced by their own rules.
+const REBASED_REVIEWS: ReadonlySet<string> = new Set(['dispute_opened', 'dispute_without_payment', 'canceled_subscription_resumed']);
+
+// The same question, asked at the same time, but flagged from another state in source-time order.
+function rebasedReview(after: CustomerState, inOrder: CustomerState, cause: Cause): DomainEvent | undefined {
+  const review = after.review;
+  const ordered = inOrder.review;
+  if (review === null || ordered === null || ordered.reason !== review.reason || inOrder.since !== after.since || ordered.from === review.from) return undefined;
+  return domainEvent('LifecycleRedated', { lifecycle: 'needs_review', previousSince: after.since, cause, reviewFrom: ordered.from, previousReviewFrom: review.from });
 }
 
 const isLifecycleFact = (event: DomainEvent): event is FactEvent => isFactEvent(event) && LIFECYCLE_FACTS.has(event.type);

@@ -6,8 +6,8 @@
 //   - "wrong": in-order delivery ends elsewhere than expected: the best of the two subscriptions'
 //     final statuses (active, else past_due, else trial; canceled when neither is live), or with
 //     `money`, refunded unless a running subscription was paid again after the refund, and
-//   - "diverging": random arrival orders do not all end in the same state (with the review's
-//     reason under review),
+//   - "diverging": random arrival orders do not all end in the same state (under review, with
+//     the review's reason and the state it was flagged from),
 //   - "dated diverging": they end in the same state but not since the same time (`since`), and
 //   - "view diverging": they do not all leave the same current subscription, status, terms and
 //     snapshots (subscriptionView).
@@ -70,7 +70,7 @@ function withExtras(history: FactEvent[]): FactEvent[] | null {
 
 const outcomeOf = (order: readonly FactEvent[]) => {
   const { lifecycle, review, since } = run(order.map(recordFact)).state;
-  return { state: review === null ? lifecycle : `${lifecycle}: ${review.reason}`, dated: `since ${since ?? '-'}` };
+  return { state: review === null ? lifecycle : `${lifecycle}: ${review.reason} from ${review.from}`, dated: `since ${since ?? '-'}` };
 };
 
 let wrong = 0;

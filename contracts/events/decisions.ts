@@ -70,15 +70,22 @@ export const FlaggedForReviewData = z.object({
 // the fact that moved them there in that order, `previousSince` what the arrival order had said.
 // Arrival order must not date a state: past_due's grace period runs from it
 // (domain/sinceInOrder.ts).
+// Under review, the state the customer was flagged from can be the arrival order's too (the
+// CRM and support views show them by it; resolve_review returns them to it): `reviewFrom` is
+// that state in source-time order, `previousReviewFrom` the arrival order's.
 export const LifecycleRedatedData = z.object({
   lifecycle: LifecycleState,
   previousSince: OccurredAt.nullable(),
   cause: Cause,
+  reviewFrom: LifecycleState.optional(),
+  previousReviewFrom: LifecycleState.optional(),
 });
 
 // What the timeline and `ledger trace` say of a re-dating.
 export const redatedText = (data: z.infer<typeof LifecycleRedatedData>): string =>
-  `${data.lifecycle} re-dated to ${data.cause.occurredAt} (${data.cause.type}), was ${data.previousSince ?? 'undated'}: a fact that arrived late came first`;
+  data.reviewFrom !== undefined
+    ? `review flagged from ${data.reviewFrom}, was ${data.previousReviewFrom ?? 'unknown'}: a fact that arrived late came first`
+    : `${data.lifecycle} re-dated to ${data.cause.occurredAt} (${data.cause.type}), was ${data.previousSince ?? 'undated'}: a fact that arrived late came first`;
 
 export const ManualOverrideAppliedData = z.object({
   occurredAt: OccurredAt,

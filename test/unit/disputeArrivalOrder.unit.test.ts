@@ -15,7 +15,7 @@ const disputeOf = (second: number, invoiceId: string) =>
 const outcomeOf = (order: readonly FactEvent[]) => {
   const { state } = run(order.map(recordFact));
   const since = state.since === null ? '-' : state.since.slice(17, 19);
-  return state.lifecycle === 'needs_review' ? `needs_review: ${state.review?.reason} since ${since}` : `${state.lifecycle} since ${since}`;
+  return state.lifecycle === 'needs_review' ? `needs_review: ${state.review?.reason} since ${since} from ${state.review?.from}` : `${state.lifecycle} since ${since}`;
 };
 const outcomes = (history: readonly FactEvent[]) => [...outcomesOfEveryOrder(history, outcomeOf).keys()];
 
@@ -25,31 +25,31 @@ describe('a dispute, every arrival order, one question for the human', () => {
 
   test('the dispute overtaking the payment it disputes: dispute_opened once the payment arrives, since the dispute', () => {
     const dispute = disputeOf(6, 'in_1');
-    assert.equal(outcomeOf([activated, dispute]), 'needs_review: dispute_without_payment since 06', 'while no payment is known');
-    assert.deepEqual(outcomes([activated, paid, dispute]), ['needs_review: dispute_opened since 06']);
+    assert.equal(outcomeOf([activated, dispute]), 'needs_review: dispute_without_payment since 06 from active', 'while no payment is known');
+    assert.deepEqual(outcomes([activated, paid, dispute]), ['needs_review: dispute_opened since 06 from active']);
   });
 
   test('judged by the money, not by the state it arrives in: a customer on a trial add-on who paid for a plan', () => {
     const history = [facts.trialStarted(1, 'sub_a'), facts.trialStarted(1, 'sub_b'), facts.subscriptionChanged(2, 'active', 'sub_a'), facts.paymentSucceeded(2, 'sub_a'), facts.subscriptionCanceled(3, 'sub_a'), disputeOf(4, 'in_2')];
-    assert.deepEqual(outcomes(history), ['needs_review: dispute_opened since 04']);
+    assert.deepEqual(outcomes(history), ['needs_review: dispute_opened since 04 from trial']);
   });
 
   test('a dispute older than the refund of its charge, arriving after it: flagged in every order', () => {
     const history = [activated, paid, disputeOf(3, 'in_1'), facts.chargeRefunded(5, 'in_1')];
-    assert.deepEqual(outcomes(history), ['needs_review: dispute_opened since 03']);
+    assert.deepEqual(outcomes(history), ['needs_review: dispute_opened since 03 from active']);
   });
 
   test('a full refund that overtakes its payment, and a dispute of another charge: the dispute stands in every order', () => {
     const history = [activated, paid, facts.paymentSucceeded(2), disputeOf(3, 'in_2'), facts.chargeRefunded(5, 'in_1')];
-    assert.deepEqual(outcomes(history), ['needs_review: dispute_opened since 03']);
+    assert.deepEqual(outcomes(history), ['needs_review: dispute_opened since 03 from active']);
   });
 
   test('a one-off payment is money a dispute can be about', () => {
-    assert.deepEqual(outcomes([facts.paymentSucceeded(1, null), disputeOf(4, 'in_1')]), ['needs_review: dispute_opened since 04']);
+    assert.deepEqual(outcomes([facts.paymentSucceeded(1, null), disputeOf(4, 'in_1')]), ['needs_review: dispute_opened since 04 from lead']);
   });
 
   test('only a payment newer than the dispute: dispute_without_payment in every order', () => {
-    assert.deepEqual(outcomes([activated, facts.paymentSucceeded(7), disputeOf(4, 'in_x')]), ['needs_review: dispute_without_payment since 04']);
+    assert.deepEqual(outcomes([activated, facts.paymentSucceeded(7), disputeOf(4, 'in_x')]), ['needs_review: dispute_without_payment since 04 from active']);
   });
 
   test('generated two-subscription lives with a dispute after one of the payments, some with a full refund: one outcome in any order', () => {

@@ -139,6 +139,26 @@ describe('the re-dating decision', () => {
     assert.ok(!decided.some((event) => event.type === 'LifecycleRedated'), JSON.stringify(decided));
   });
 
+  test("under review for a dispute, a late fact that changes where the customer was at the dispute re-bases the review: same question, same time", () => {
+    const dispute = domainEvent('DisputeOpened', { occurredAt: at(5), disputeId: 'dp_5', chargeId: 'ch_in_1', amountCents: 4900, currency: 'usd' });
+    const { appended } = run([facts.subscriptionActivated(1), facts.paymentSucceeded(1), dispute].map(recordFact));
+    assert.equal(stateAfter(appended).review?.from, 'active');
+    const late = facts.renewalFailed(3);
+    const decided = customerDecider.decide(recordFact(late), stateAfter(appended), { now: NOW, history: appended });
+    assert.deepEqual(decided, [
+      late,
+      domainEvent('LifecycleRedated', {
+        lifecycle: 'needs_review',
+        previousSince: at(5),
+        cause: { type: 'DisputeOpened', occurredAt: at(5), orderingKey: 'charge:ch_in_1' },
+        reviewFrom: 'past_due',
+        previousReviewFrom: 'active',
+      }),
+    ]);
+    const state = stateAfter(decided, stateAfter(appended));
+    assert.deepEqual([state.lifecycle, state.since, state.review], ['needs_review', at(5), { reason: 'dispute_opened', from: 'past_due', flaggedAt: at(5) }]);
+  });
+
   test('a customer under review is not re-dated (the review is dated by its flag, which a human answers)', () => {
     // In source-time order the earlier dispute would have flagged the customer at second 4.
     const { appended } = run([active, facts.disputeOpened(6)].map(recordFact));
