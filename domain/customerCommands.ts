@@ -91,7 +91,10 @@ function decideFact(fact: FactEvent, state: CustomerState): DomainEvent[] {
   // they arrive in cannot change the outcome. A superseded fact (an older subscription's, while
   // a newer one is current) moves nothing by the table, but it is still that subscription's
   // newest word, so what the customer holds side by side is judged again below.
-  const base = arrival === 'tie' && watermark !== undefined ? watermark.base : { lifecycle: state.lifecycle, subscriptionId: state.subscriptionId };
+  // A dispute is judged from where the customer is: its charge's instant may have begun under a
+  // flag since withdrawn (a partial refund of the charge in the dispute's second).
+  const base =
+    arrival === 'tie' && watermark !== undefined && fact.type !== 'DisputeOpened' ? watermark.base : { lifecycle: state.lifecycle, subscriptionId: state.subscriptionId };
   // Only a refund's and a dispute's rows ask whether a payment is known; other facts keep one
   // memo entry each.
   const paymentKnown = paymentKnownFor(state, fact);

@@ -42,7 +42,10 @@ const second = (fact: FactEvent) => new Date(fact.data.occurredAt).getUTCSeconds
 function withExtras(history: FactEvent[]): FactEvent[] | null {
   const added: FactEvent[] = [];
   const last = Math.max(...history.map(second));
-  const paidA = history.filter((fact) => fact.type === 'PaymentSucceeded' && fact.data.subscriptionId === 'sub_a');
+  // A charge refunded in full is neither refunded in part afterwards (Stripe's amounts are
+  // cumulative) nor disputed.
+  const refundedInFull = new Set(history.flatMap((fact) => (fact.type === 'RefundIssued' && fact.data.invoiceId !== undefined ? [fact.data.invoiceId] : [])));
+  const paidA = history.filter((fact) => fact.type === 'PaymentSucceeded' && fact.data.subscriptionId === 'sub_a' && !refundedInFull.has(fact.data.invoiceId ?? ''));
   const paidCharge = () => {
     const paid = paidA[Math.floor(random() * paidA.length)];
     return paid?.type === 'PaymentSucceeded' && paid.data.invoiceId !== undefined ? { at: second(paid), invoiceId: paid.data.invoiceId } : null;

@@ -44,6 +44,13 @@ describe('a dispute, every arrival order, one question for the human', () => {
     assert.deepEqual(outcomes(history), ['needs_review: dispute_opened since 03 from active']);
   });
 
+  test('a dispute in the second of a partial refund of its charge, after a refund flag the arrival order raised was withdrawn: flagged in every order', () => {
+    // Delivered first, the full refund of the first invoice flagged a lead; the partial refund of
+    // the disputed charge began its second under that flag, which the first payment withdrew.
+    const history = [activated, paid, facts.chargeRefunded(6, 'in_1'), facts.paymentSucceeded(8), disputeOf(9, 'in_8'), facts.chargeRefunded(9, 'in_8', 1000)];
+    assert.deepEqual(outcomes(history), ['needs_review: dispute_opened since 09 from active']);
+  });
+
   test('a one-off payment is money a dispute can be about', () => {
     assert.deepEqual(outcomes([facts.paymentSucceeded(1, null), disputeOf(4, 'in_1')]), ['needs_review: dispute_opened since 04 from lead']);
   });
