@@ -1,5 +1,5 @@
 import { domainEvent, isFactEvent, type DomainEvent, type FactEvent } from '../contracts/domainEvents.ts';
-import type { Cause } from '../contracts/events/decisions.ts';
+import type { Cause, ReviewReason } from '../contracts/events/decisions.ts';
 import type { CustomerState } from './customerState.ts';
 import { evolve, initialState } from './customerState.ts';
 import { LIFECYCLE_FACTS, sourceOrderKey } from './ordering.ts';
@@ -17,10 +17,9 @@ import { LIFECYCLE_FACTS, sourceOrderKey } from './ordering.ts';
 // elsewhere, and a newer fact's move then dates them), the caller hands the customer's recorded
 // events to `decide` (DecideContext.history): their facts are decided again in source-time order,
 // and where that ends in the state the arrival order reached but from another time, the state is
-// re-dated (LifecycleRedated). Under review for a dispute (or a resumed subscription), the same
-// question asked at the same time can have been flagged from another state: the review is
-// re-based to it (the CRM and support views show the customer by it, and resolve_review returns
-// them there). Left alone: a state a human chose (an override, a resolved review, an identity
+// re-dated (LifecycleRedated). Under review for a dispute, the same question asked at the same
+// time can have been flagged from another state: the review is re-based to it (the CRM and
+// support views show the customer by it, and resolve_review returns them there). Left alone: a state a human chose (an override, a resolved review, an identity
 // question), the provisional flags (their own rules withdraw or replace them), and a state the
 // source-time order does not reach (then the arrival order's date is kept with it).
 
@@ -59,9 +58,10 @@ export function redated(fact: FactEvent, history: readonly DomainEvent[], after:
   return domainEvent('LifecycleRedated', { lifecycle: after.lifecycle, previousSince: after.since, cause: inOrder.cause });
 }
 
-// Reviews whose flag source-time order dates and bases alike (a dispute, a resumed subscription):
-// the provisional flags (provisionalFlags.ts) are withdrawn or replaced by their own rules.
-const REBASED_REVIEWS: ReadonlySet<string> = new Set(['dispute_opened', 'dispute_without_payment', 'canceled_subscription_resumed']);
+// A dispute's review: the same question at the same time in any order (disputeArrivalOrder.unit).
+// The provisional flags (provisionalFlags.ts) are withdrawn or replaced by their own rules; the
+// others are a human's or not yet shown to converge.
+const REBASED_REVIEWS: ReadonlySet<string> = new Set<ReviewReason>(['dispute_opened', 'dispute_without_payment']);
 
 // The same question, asked at the same time, but flagged from another state in source-time order.
 function rebasedReview(after: CustomerState, inOrder: CustomerState, cause: Cause): DomainEvent | undefined {

@@ -70,9 +70,9 @@ export const FlaggedForReviewData = z.object({
 // the fact that moved them there in that order, `previousSince` what the arrival order had said.
 // Arrival order must not date a state: past_due's grace period runs from it
 // (domain/sinceInOrder.ts).
-// Under review, the state the customer was flagged from can be the arrival order's too (the
-// CRM and support views show them by it; resolve_review returns them to it): `reviewFrom` is
-// that state in source-time order, `previousReviewFrom` the arrival order's.
+// Under review for a dispute, the state the customer was flagged from can be the arrival
+// order's too (the CRM and support views show them by it; resolve_review returns them to it):
+// `reviewFrom` is that state in source-time order, `previousReviewFrom` the arrival order's.
 export const LifecycleRedatedData = z.object({
   lifecycle: LifecycleState,
   previousSince: OccurredAt.nullable(),
