@@ -19,9 +19,10 @@ import { LIFECYCLE_FACTS, sourceOrderKey } from './ordering.ts';
 // and where that ends in the state the arrival order reached but from another time, the state is
 // re-dated (LifecycleRedated). Under review for a dispute, the same question asked at the same
 // time can have been flagged from another state: the review is re-based to it (the CRM and
-// support views show the customer by it, and resolve_review returns them there). Left alone: a state a human chose (an override, a resolved review, an identity
-// question), the provisional flags (their own rules withdraw or replace them), and a state the
-// source-time order does not reach (then the arrival order's date is kept with it).
+// support views show the customer by it, and resolve_review returns them there). Left alone: a
+// state a human chose (an override, a resolved review, an identity question), the provisional
+// flags (their own rules withdraw or replace them), and a state the source-time order does not
+// reach (then the arrival order's date is kept with it).
 
 const BILLING_KEY = /^(subscription|invoice|payment_intent|charge):/;
 

@@ -30,10 +30,12 @@ function livesWithMoneyAfterEnd(random: () => number, delay: () => number, money
   return lives;
 }
 
+// One subscription's life, ended at second 3: the money below comes after it.
+const activated = facts.subscriptionActivated(1, 'sub_a');
+const paid = facts.paymentSucceeded(1, 'sub_a');
+const canceled = facts.subscriptionCanceled(3, 'sub_a');
+
 describe('a payment after its subscription ended, every arrival order, one outcome', () => {
-  const activated = facts.subscriptionActivated(1, 'sub_a');
-  const paid = facts.paymentSucceeded(1, 'sub_a');
-  const canceled = facts.subscriptionCanceled(3, 'sub_a');
   const late = facts.paymentSucceeded(4, 'sub_a');
 
   test('nothing else live: a human looks, also when the payment arrives before the cancellation', () => {
@@ -65,9 +67,6 @@ describe('a payment after its subscription ended, every arrival order, one outco
 });
 
 describe('a failed payment after its subscription ended (a final invoice declined), every arrival order, one outcome', () => {
-  const activated = facts.subscriptionActivated(1, 'sub_a');
-  const paid = facts.paymentSucceeded(1, 'sub_a');
-  const canceled = facts.subscriptionCanceled(3, 'sub_a');
   const declined = facts.paymentFailed(4, 'sub_a');
 
   test('canceled, also when the failure arrives before the cancellation (it used to leave the customer past due)', () => {
