@@ -36,6 +36,9 @@ interface Sample {
   pgCpuMs?: number;
   // CPU this load generator spent on the row: it shares the cores with the service and PostgreSQL.
   loadCpuMs?: number;
+  // WAL PostgreSQL wrote during the row (the whole server): the store's work, the same on a fast or
+  // a slow machine, where CPU figures wander with the neighbours.
+  walBytes?: number;
 }
 
 function cpuMsOf(pids: Array<number | undefined>): number | undefined {
@@ -69,6 +72,7 @@ function postgresCpuMs(): number | undefined {
 }
 
 async function withCpu(pid: Array<number | undefined>, run: () => Promise<Sample>, measurePostgres: boolean): Promise<Sample> {
+  const walBefore = measurePostgres ? await walPosition() : undefined;
   const before = cpuMsOf(pid);
   const pgBefore = measurePostgres ? postgresCpuMs() : undefined;
   const loadBefore = process.cpuUsage();
@@ -76,8 +80,10 @@ async function withCpu(pid: Array<number | undefined>, run: () => Promise<Sample
   const load = process.cpuUsage(loadBefore);
   const after = cpuMsOf(pid);
   const pgAfter = measurePostgres ? postgresCpuMs() : undefined;
+  const walAfter = measurePostgres ? await walPosition() : undefined;
   return {
     ...sample,
+    ...(walBefore !== undefined && walAfter !== undefined ? { walBytes: Number(walAfter - walBefore) } : {}),
     loadCpuMs: (load.user + load.system) / 1000,
     ...(before !== undefined && after !== undefined ? { cpuMs: after - before } : {}),
     ...(pgBefore !== undefined && pgAfter !== undefined ? { pgCpuMs: pgAfter - pgBefore } : {}),
@@ -153,6 +159,7 @@ const row = (store: string, load: string, s: Sample, telemetry?: TelemetryMode) 
   'service CPU ms/delivery': s.cpuMs === undefined ? '' : fmt(s.cpuMs / Math.max(1, s.ok), 2),
   'PostgreSQL CPU ms/delivery': s.pgCpuMs === undefined ? '' : fmt(s.pgCpuMs / Math.max(1, s.ok), 2),
   'load generator CPU ms/sent': s.loadCpuMs === undefined ? '' : fmt(s.loadCpuMs / Math.max(1, s.sent), 2),
+  'WAL kB/delivery': s.walBytes === undefined ? '' : fmt(s.walBytes / 1024 / Math.max(1, s.ok), 1),
 });
 
 // BENCH_TELEMETRY=off: OTEL_SDK_DISABLED=true (no spans, no metrics); on: every span exported
@@ -303,6 +310,17 @@ async function startOtlpReceiver(): Promise<{ url: string; requests(): Promise<n
     },
     stop: () => void child.kill(),
   };
+}
+
+async function walPosition(): Promise<bigint> {
+  const client = new pg.Client({ connectionString: BENCH_POSTGRES_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ at: string }>(`select (pg_current_wal_lsn() - '0/0')::text as at`);
+    return BigInt(rows[0]!.at);
+  } finally {
+    await client.end();
+  }
 }
 
 async function adminQuery(sql: string): Promise<void> {

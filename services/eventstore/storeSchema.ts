@@ -1,5 +1,6 @@
 import { appendBatchSql } from './appendBatchSchema.ts';
 import { appendBatchSetSql } from './appendBatchSetSchema.ts';
+import { bytewiseKeysSql } from './bytewiseKeys.ts';
 import type { Migration } from './migrations.ts';
 
 // Positions are derived from the appending transaction's id (xid8 * 4096 + index), so position
@@ -77,6 +78,13 @@ create trigger ledger_events_no_truncate before truncate on ledger_events
 -- Raises LDG01 or 23505 on ledger_events_stream_version (version conflict) and LDG02 (identity
 -- owned by another customer; detail = that customer id, hint = kind).
 ${ledgerAppendSql(1)}`;
+
+// The columns the append probes by key on every delivery (bytewiseKeys.ts).
+const STORE_KEY_COLUMNS = {
+  ledger_events: ['stream_id'],
+  ledger_deliveries: ['source', 'source_event_id', 'stream_id'],
+  ledger_identities: ['kind', 'external_id', 'customer_id'],
+};
 
 // Applied migrations are checksummed, so version 1 must keep producing 0001's exact text.
 function ledgerAppendSql(version: keyof typeof IDENTITY_CHECKS): string {
@@ -177,4 +185,5 @@ export const eventStoreMigrations: Migration[] = [
     id: '0017_append_probes',
     sql: 'alter function ledger_append(text, text, bigint, text, jsonb, text, text, jsonb) set enable_seqscan = off;',
   },
+  { id: '0022_store_keys_bytewise', sql: bytewiseKeysSql(STORE_KEY_COLUMNS) },
 ];

@@ -1,3 +1,4 @@
+import { bytewiseKeysSql } from '../eventstore/bytewiseKeys.ts';
 import { lz4ColumnsSql } from '../eventstore/lz4Columns.ts';
 import type { Migration } from '../eventstore/migrations.ts';
 import type { InboxRecord } from '../eventstore/port.ts';
@@ -54,6 +55,7 @@ drop index ledger_inbox_waiting;
 create index ledger_inbox_waiting on ledger_inbox (received_at) where ${WAITING} and matched_at is null;
 `,
   },
+  { id: '0023_inbox_keys_bytewise', sql: bytewiseKeysSql({ ledger_inbox: ['source', 'correlation_id'] }) },
 ];
 
 export type InboxOutcome = 'appended' | 'duplicate' | 'ignored' | 'unmatched' | 'failed';

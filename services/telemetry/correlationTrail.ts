@@ -5,6 +5,7 @@ import type { SqlExecutor } from '../eventstore/sqlClient.ts';
 import { parseTraceparent } from '../http/traceContext.ts';
 import { shownClaims } from '../ingest/waitingClaims.ts';
 import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
+import { EVENT_CORRELATION_ID } from './correlationSchema.ts';
 
 // Everything that carries one correlation id, in time order: the inbox delivery, the facts and
 // decisions appended, each read model's change-feed entry for them, and where each read model
@@ -59,6 +60,12 @@ const DECISIONS: ReadonlySet<string> = new Set(DECISION_TYPES);
 const MAX_EVENTS = 1_000;
 const iso = (value: Date | string): string => new Date(value).toISOString();
 
+// By index, whatever the log's size (test/int/keyColumns.int.test.ts asks the planner).
+export const TRAIL_DELIVERIES_SQL = `select id::text as id, source, received_at, outcome, source_event_ids, headers->>'traceparent' as traceparent, matched_at, waiting_for
+       from ledger_inbox where correlation_id = $1 order by ledger_inbox.id`;
+export const TRAIL_EVENTS_SQL = `select position::text as position, event_id::text as event_id, stream_id, version::text as version, type, schema_version, data, metadata, recorded_at
+       from ledger_events where ${EVENT_CORRELATION_ID} = $1 order by ledger_events.position limit $2::int`;
+
 export async function correlationTrail(sql: SqlExecutor, correlationId: string): Promise<CorrelationTrail> {
   const deliveries = await sql.query<{
     id: string;
@@ -70,8 +77,7 @@ export async function correlationTrail(sql: SqlExecutor, correlationId: string):
     matched_at: Date | string | null;
     waiting_for: string[] | null;
   }>(
-    `select id::text as id, source, received_at, outcome, source_event_ids, headers->>'traceparent' as traceparent, matched_at, waiting_for
-       from ledger_inbox where correlation_id = $1 order by ledger_inbox.id`,
+    TRAIL_DELIVERIES_SQL,
     [correlationId],
   );
   const events = await sql.query<{
@@ -85,8 +91,7 @@ export async function correlationTrail(sql: SqlExecutor, correlationId: string):
     metadata: { customerId: string; source: string; sourceEventId?: string; traceparent?: string };
     recorded_at: Date | string;
   }>(
-    `select position::text as position, event_id::text as event_id, stream_id, version::text as version, type, schema_version, data, metadata, recorded_at
-       from ledger_events where metadata->>'correlationId' = $1 order by ledger_events.position limit $2::int`,
+    TRAIL_EVENTS_SQL,
     [correlationId, MAX_EVENTS],
   );
   const positions = events.rows.map((e) => e.position);
