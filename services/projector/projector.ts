@@ -1,5 +1,6 @@
 import type { LedgerDatabase } from '../eventstore/database.ts';
 import { onEveryAppend } from './appendSignals.ts';
+import { commitHorizon, fencePassed } from './commitHorizon.ts';
 import { runTogether, type BatchOutcome } from './projectionCycle.ts';
 import { ProjectionFailure } from './projectionErrors.ts';
 import type { BatchResult, ProjectionRunner } from './projectionRunner.ts';
@@ -15,6 +16,8 @@ export interface ProjectorSettings {
   batchTimeMultiple?: number;
   logger?: ProjectorLogger;
 }
+
+const CATCH_UP_FENCE_WAIT_MS = 10_000;
 
 export type CommitListener = (readModel: string, result: BatchResult) => void;
 
@@ -52,8 +55,22 @@ export class Projector {
     await Promise.all(this.loops);
   }
 
-  // Applies everything visible now, then returns (tests, rebuild, `ledger projections run --once`).
+  // Applies everything committed before the call, then returns (tests, rebuild, `ledger
+  // projections run --once`). An event that a still-open older transaction holds back (the xmin
+  // fence, commitHorizon.ts) is waited for, up to 10 s; past that, what is visible is applied.
   async catchUp(): Promise<void> {
+    const horizon = await commitHorizon(this.db.sql);
+    const deadline = Date.now() + CATCH_UP_FENCE_WAIT_MS;
+    for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
+      // Asked before applying: once it has passed, this pass sees all that was committed before.
+      const passed = await fencePassed(this.db.sql, horizon);
+      await this.applyVisible();
+      if (passed || Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
+  private async applyVisible(): Promise<void> {
     for (;;) {
       const outcomes = await this.batch(this.runners);
       let more = false;
