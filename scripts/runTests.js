@@ -4,6 +4,7 @@
 // Paths (folders or files) narrow the run: `npm test -- test/unit`.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
 const roots = process.argv.length > 2 ? process.argv.slice(2) : ['test'];
@@ -28,11 +29,16 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-// One file at a time: the race and concurrency tests should contend with themselves, not with
-// another file's load on the same Postgres. Output passes through a pipe (for the watchdog
-// below); on a terminal keep the reporter and colours node would have chosen for one.
+// Two files at a time on two cores (LEDGER_TEST_CONCURRENCY=1: one): most of an integration or
+// end-to-end file's time is spent waiting (a spawned service starting, a broker restarting, a
+// retry's backoff), and one at a time the suite took 18 minutes on the slowest development
+// machine. Every file has its own database schema, ports and topics; the race and concurrency
+// tests must hold under a neighbour's load too, as they must on a busy server. Output passes
+// through a pipe (for the watchdog below); on a terminal keep the reporter and colours node
+// would have chosen for one.
+const concurrency = Number(process.env.LEDGER_TEST_CONCURRENCY ?? Math.min(2, availableParallelism()));
 const terminal = process.stdout.isTTY ? ['--test-reporter=spec'] : [];
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...terminal, ...files], {
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...terminal, ...files], {
   env: process.stdout.isTTY ? { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? '1' } : process.env,
   stdio: ['inherit', 'pipe', 'inherit'],
   // Its own process group, so a hang can be ended with every file process under it.

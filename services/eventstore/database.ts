@@ -6,6 +6,8 @@ export interface DatabaseOptions {
   databaseUrl?: string;
   // PGlite directory; 'memory://' (or inMemory) for an in-memory store (tests).
   dataDir?: string;
+  // PGlite: start from a copy of another store's files (pgliteClient.ts), not an empty cluster.
+  startFrom?: Blob;
   // Postgres schema to use (tests isolate themselves in a fresh schema).
   schema?: string;
   poolSize?: number;

@@ -19,7 +19,7 @@ export async function openSqlClient(options: DatabaseOptions): Promise<SqlClient
     if (options.schema) await sql.exec(`create schema if not exists "${options.schema.replaceAll('"', '')}"`);
     return sql;
   }
-  return createPgliteClient(options.dataDir ?? DEFAULT_DATA_DIR);
+  return createPgliteClient(options.dataDir ?? DEFAULT_DATA_DIR, options.startFrom);
 }
 
 export async function openDatabase(options: DatabaseOptions & { migrate?: boolean }): Promise<LedgerDatabase> {

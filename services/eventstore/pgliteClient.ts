@@ -3,8 +3,11 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { SqlClient, SqlExecutor, QueryResult } from './sqlClient.ts';
 
 // PGlite is a single connection: it serialises queries itself, so one instance serves the process.
-export async function createPgliteClient(dataDir: string | undefined): Promise<SqlClient> {
-  const db = dataDir && dataDir !== 'memory://' ? await PGlite.create(dataDir) : await PGlite.create();
+// `startFrom`: another store's files (`dumpDataDir`) to start from instead of an empty cluster:
+// initdb is most of a new store's start (~3 s of CPU on a development machine, ~0.7 s from a copy).
+export async function createPgliteClient(dataDir: string | undefined, startFrom?: Blob): Promise<PgliteSqlClient> {
+  const options = startFrom ? { loadDataDir: startFrom } : {};
+  const db = dataDir && dataDir !== 'memory://' ? await PGlite.create(dataDir, options) : await PGlite.create(options);
 
   // PGlite runs each statement synchronously in this thread and chains its callers through
   // promises: under load, statement after statement ran as microtasks and the event loop did
@@ -51,5 +54,9 @@ export async function createPgliteClient(dataDir: string | undefined): Promise<S
     async close(): Promise<void> {
       await db.close();
     },
+    // The store's files as one archive, for `startFrom`.
+    dumpDataDir: () => db.dumpDataDir('none'),
   };
 }
+
+export type PgliteSqlClient = SqlClient & { dumpDataDir(): Promise<Blob> };

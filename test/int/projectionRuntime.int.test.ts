@@ -59,7 +59,7 @@ describeOnEachDatabase('projection runtime', (suite) => {
     for (const c of ['b', 'c', 'd']) await append(db, `cust_${c}`, 'ok', 3);
     await append(db, 'cust_a', 'after', 4);
     await append(db, 'cust_b', 'later', 5);
-    await catchUpThroughFailures(runner);
+    await catchUpThroughFailures(runner, db.sql);
 
     const docs = new Map((await rows(db)).map((r) => [r.customer_id, JSON.parse(r.doc) as Doc]));
     assert.deepEqual(docs.get('cust_a')?.seen, ['first']);
@@ -78,7 +78,7 @@ describeOnEachDatabase('projection runtime', (suite) => {
     fixed = true;
     assert.deepEqual(await drainCustomer(db.sql, runner, 'cust_a', 'test'), { customerId: 'cust_a', applied: 2, stillParked: 0 });
     await append(db, 'cust_a', 'next', 6);
-    await catchUpThroughFailures(runner);
+    await catchUpThroughFailures(runner, db.sql);
     const a = (await rows(db)).find((r) => r.customer_id === 'cust_a')!;
     assert.deepEqual((JSON.parse(a.doc) as Doc).seen, ['first', 'poison', 'after', 'next']);
     assert.equal((await listParked(db.sql, { projection: 'crm' })).length, 0);
@@ -89,7 +89,7 @@ describeOnEachDatabase('projection runtime', (suite) => {
     const runner = new ProjectionRunner(db.sql, listing as ReadModel<unknown, unknown, null>, null, { maxAttempts: 1 });
     await append(db, 'cust_e', 'poison', 7);
     await append(db, 'cust_e', 'after', 8);
-    await catchUpThroughFailures(runner);
+    await catchUpThroughFailures(runner, db.sql);
     const [failed] = await listParked(db.sql, { projection: 'crm' });
     const drained = await skipParked(db.sql, runner, failed!.id, 'ops@example', 'known bad import');
     assert.deepEqual(drained, { customerId: 'cust_e', applied: 1, stillParked: 0 });
@@ -103,12 +103,12 @@ describeOnEachDatabase('projection runtime', (suite) => {
 
     // A customer whose only event is skipped: its state still starts from that event.
     await append(db, 'cust_f', 'poison', 9);
-    await catchUpThroughFailures(runner);
+    await catchUpThroughFailures(runner, db.sql);
     const [only] = await listParked(db.sql, { projection: 'crm' });
     assert.deepEqual(await skipParked(db.sql, runner, only!.id, 'ops@example', 'known bad import'), { customerId: 'cust_f', applied: 0, stillParked: 0 });
     fixed = true;
     await append(db, 'cust_f', 'after', 10);
-    await catchUpThroughFailures(runner);
+    await catchUpThroughFailures(runner, db.sql);
     const f = (await rows(db)).find((r) => r.customer_id === 'cust_f')!;
     assert.deepEqual((JSON.parse(f.doc) as Doc).seen, ['after']);
     assert.equal(f.basis, await foldedBasisText(db, 'cust_f', f.position));
@@ -119,7 +119,7 @@ describeOnEachDatabase('projection runtime', (suite) => {
     for (let i = 0; i < 300; i += 1) await append(db, `cust_r${i % 10}`, `p${i}`, i);
     const one = new ProjectionRunner(db.sql, listing as ReadModel<unknown, unknown, null>, null, { batchSize: 13 });
     const two = new ProjectionRunner(db.sql, listing as ReadModel<unknown, unknown, null>, null, { batchSize: 13 });
-    await Promise.all([catchUpThroughFailures(one), catchUpThroughFailures(two), catchUpThroughFailures(one)]);
+    await Promise.all([catchUpThroughFailures(one, db.sql), catchUpThroughFailures(two, db.sql), catchUpThroughFailures(one, db.sql)]);
     for (const r of (await rows(db)).filter((x) => x.customer_id.startsWith('cust_r'))) {
       const seen = (JSON.parse(r.doc) as Doc).seen;
       assert.equal(seen.length, 30, r.customer_id);
@@ -130,7 +130,7 @@ describeOnEachDatabase('projection runtime', (suite) => {
   test('rebuild replays into a new table that equals the live one byte for byte, then swaps', { skip }, async () => {
     fixed = true;
     const runner = new ProjectionRunner(db.sql, listing as ReadModel<unknown, unknown, null>, null, {});
-    await catchUpThroughFailures(runner);
+    await catchUpThroughFailures(runner, db.sql);
     // Customers whose history involved a skipped event legitimately differ after a rebuild
     // with the fix in place; every other row must come back identical.
     const untouched = (all: Awaited<ReturnType<typeof rows>>) => all.filter((r) => !['cust_a', 'cust_e', 'cust_f'].includes(r.customer_id));
@@ -151,7 +151,7 @@ describeOnEachDatabase('projection runtime', (suite) => {
     // the same result; cust_e and cust_f had skipped their poison events).
     assert.deepEqual(feed.map((r) => r.customer_id).sort(), ['cust_e', 'cust_f']);
     await append(db, 'cust_r1', 'post-rebuild', 999);
-    await catchUpThroughFailures(runner);
+    await catchUpThroughFailures(runner, db.sql);
     const r1 = (await rows(db)).find((r) => r.customer_id === 'cust_r1')!;
     assert.equal((JSON.parse(r1.doc) as Doc).seen.at(-1), 'post-rebuild');
   });

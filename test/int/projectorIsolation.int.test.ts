@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { domainEvent } from '../../contracts/domainEvents.ts';
 import type { ReadModel } from '../../projections/projection.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
+import { untilOlderTransactionsEnd } from '../../services/projector/commitHorizon.ts';
 import { runTogether } from '../../services/projector/projectionCycle.ts';
 import { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
 import { Projector } from '../../services/projector/projector.ts';
@@ -110,8 +111,11 @@ describeOnEachDatabase('projector with several read models', (suite) => {
     await db.sql.exec('truncate read_crm, read_support, read_app; delete from ledger_projection_checkpoints');
     for (let i = 0; i < 12; i += 1) await append(db, `cust_h${i}`, 'history');
     const [crm, support, app] = (['crm', 'support', 'app'] as const).map((name) => quietRunner(db, listing(name), { batchSize: 5 }));
+    await untilOlderTransactionsEnd(db.sql);
     for (const current of [crm!, support!]) while ((await current.runBatch()).more);
     await append(db, 'cust_fresh', 'fresh');
+    // Visible to this batch whatever another test file's session holds open (the xmin fence).
+    await untilOlderTransactionsEnd(db.sql);
 
     const outcomes = await runTogether(db.sql, [crm!, support!, app!]);
 

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { domainEvent } from '../../contracts/domainEvents.ts';
 import type { ReadModel } from '../../projections/projection.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
+import { untilOlderTransactionsEnd } from '../../services/projector/commitHorizon.ts';
 import { runTogether } from '../../services/projector/projectionCycle.ts';
 import { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
 import { describeGenericPlans, flushStatistics } from '../support/databases.ts';
@@ -46,10 +47,12 @@ describeGenericPlans('projector lookups on PostgreSQL', (suite) => {
         { expectedVersion: 'any' },
       );
     for (let n = 0; n < 5; n += 1) await appendFor(`cust_live${n}`, n);
+    await untilOlderTransactionsEnd(ledger.sql);
     await runner.runBatch();
     const before = await flushedCounters(ledger);
     for (let round = 0; round < 3; round += 1) {
       for (let n = 0; n < 5; n += 1) await appendFor(`cust_live${n}`, 10 + round * 5 + n);
+      await untilOlderTransactionsEnd(ledger.sql);
       const batch = await runner.runBatch();
       assert.equal(batch.applied, 5);
     }

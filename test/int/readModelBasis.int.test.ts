@@ -10,6 +10,7 @@ import { recordHistories } from '../support/customerHistories.ts';
 import { describeOnEachDatabase } from '../support/databases.ts';
 import { catchUpThroughFailures, referenceRows, tableRows } from '../support/readModelTables.ts';
 import { TEST_ENV } from '../support/testApp.ts';
+import { untilOlderTransactionsEnd } from '../../services/projector/commitHorizon.ts';
 
 // The read models batched together store a customer's basis in one row only (readModelBasis.ts).
 // A read model that runs alone, in a process whose fold memo never saw the rows (a restart, one
@@ -49,6 +50,7 @@ describeOnEachDatabase('read-model bases stored once', (suite) => {
     // both read models need every customer's stream (the same stream twice in one read).
     const runners = createRunners(db, loadConfig(TEST_ENV), { shareFolds: false });
     const together = [runners.get('support')!, runners.get('app')!];
+    await untilOlderTransactionsEnd(db.sql);
     for (;;) {
       const outcomes = await runTogether(db.sql, together);
       const more = outcomes.map((outcome) => {
@@ -75,7 +77,7 @@ describeOnEachDatabase('read-model bases stored once', (suite) => {
     for (const [n, customerId] of customers.entries()) await appendTicket(db, customerId, 100 + n);
     assert.equal(await withoutBasis(db, 'read_app'), CUSTOMERS);
     const app = createRunners(db, loadConfig(TEST_ENV), { shareFolds: false, maxAttempts: 2 }).get('app')!;
-    await catchUpThroughFailures(app);
+    await catchUpThroughFailures(app, db.sql);
 
     const parked = await listParked(db.sql, { projection: 'app', status: 'parked' });
     assert.deepEqual(parked.map((p) => [p.customerId, p.reason]), [[broken, 'failed']]);

@@ -15,6 +15,7 @@ import { resetTicketStreaks } from '../../services/telemetry/ticketSegments.ts';
 import { describeOnEachDatabase } from '../support/databases.ts';
 import { parsePrometheusText, total } from '../support/prometheusText.ts';
 import { TEST_ENV } from '../support/testApp.ts';
+import { untilOlderTransactionsEnd } from '../../services/projector/commitHorizon.ts';
 
 // Ticket routing health by customer segment, as the "failing more than 3 times in a row" alert
 // reads it: a support event that parks counts as a failure for the customer's segment, a ticket
@@ -74,6 +75,7 @@ describeOnEachDatabase('support routing metrics', (suite) => {
     await record('req_lead', ticket(6, 'tk_6', 'Hello'));
 
     const runner = new ProjectionRunner(db.sql, support, { vipMrrCents: 4900 }, { maxAttempts: 1 }) as ProjectionRunner<unknown>;
+    await untilOlderTransactionsEnd(db.sql);
     await runner.runBatch();
     let now = await scrape();
     const delta = (name: string, where: Record<string, string>) => total(now, name, where) - total(before, name, where);
@@ -87,6 +89,7 @@ describeOnEachDatabase('support routing metrics', (suite) => {
     fixed = true;
     await drainCustomer(db.sql, runner, vip, 'test');
     await record('req_vip', ticket(7, 'tk_7', 'Thanks'));
+    await untilOlderTransactionsEnd(db.sql);
     await runner.runBatch();
     now = await scrape();
     assert.equal(total(now, 'ledger_support_ticket_failure_streak', { segment: 'vip' }), 0);

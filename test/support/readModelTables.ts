@@ -4,6 +4,8 @@ import { loadConfig } from '../../services/config.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
 import { readModelTablesSql } from '../../services/projector/projectorSchema.ts';
+import { untilOlderTransactionsEnd } from '../../services/projector/commitHorizon.ts';
+import type { SqlClient } from '../../services/eventstore/sqlClient.ts';
 import { createRunners } from '../../services/projector/readModelRunners.ts';
 import { TEST_ENV } from './testApp.ts';
 
@@ -22,8 +24,11 @@ export async function tableRows(db: LedgerDatabase, table: string): Promise<Read
 }
 
 // One runner to the head, as its loop would: a batch failing on an event is retried until the
-// event is parked (the runner counts its attempts), then the rest flows.
-export async function catchUpThroughFailures(runner: ProjectionRunner<unknown>): Promise<void> {
+// event is parked (the runner counts its attempts), then the rest flows. Everything committed
+// before the call: on PostgreSQL, once another session's older transaction no longer holds it
+// back (the xmin fence; test files run side by side).
+export async function catchUpThroughFailures(runner: ProjectionRunner<unknown>, sql?: SqlClient): Promise<void> {
+  if (sql) await untilOlderTransactionsEnd(sql);
   for (;;) {
     try {
       if (!(await runner.runBatch()).more) return;
@@ -47,6 +52,7 @@ export async function referenceRows(db: LedgerDatabase, name: string, settings: 
   const table = `ref_${name}`;
   await db.sql.exec(`drop table if exists ${table}; drop table if exists ${table}_changes; ${readModelTablesSql(table)}`);
   const runner = new ProjectionRunner(db.sql, live.readModel, live.options, { table, checkpointName: `${name}#reference`, changeFeed: false });
+  await untilOlderTransactionsEnd(db.sql);
   while ((await runner.runBatch()).more);
   return tableRows(db, table);
 }
