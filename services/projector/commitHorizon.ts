@@ -1,6 +1,6 @@
 import type { SqlClient } from '../eventstore/sqlClient.ts';
 
-// A reader never passes an event whose transaction began before one still open (the xmin fence,
+// A reader never passes an event whose transaction began after one still open (the xmin fence,
 // DESIGN.md › gap safety): such an event, though committed, waits. "Everything committed before
 // now" is therefore applied only once every transaction begun before now has ended. The horizon
 // is the next transaction id PostgreSQL will assign; the fence has passed it when the oldest
@@ -16,16 +16,4 @@ export async function fencePassed(sql: SqlClient, horizon: string | undefined): 
   if (horizon === undefined) return true;
   const { rows } = await sql.query<{ passed: boolean }>('select pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 as passed', [horizon]);
   return rows[0]!.passed;
-}
-
-// Until every transaction open now has ended, or `timeoutMs` (an idle session left in a
-// transaction must not hold a caller for ever): whether it did.
-export async function untilOlderTransactionsEnd(sql: SqlClient, timeoutMs = 10_000): Promise<boolean> {
-  const horizon = await commitHorizon(sql);
-  const deadline = Date.now() + timeoutMs;
-  for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
-    if (await fencePassed(sql, horizon)) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, pause));
-  }
 }

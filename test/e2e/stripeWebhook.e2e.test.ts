@@ -5,7 +5,7 @@ import { REVIEW_WITHDRAWN } from '../../contracts/events/decisions.ts';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
 import { timelineOf } from '../../services/operations/timeline.ts';
 import { correlationTrail } from '../../services/telemetry/correlationTrail.ts';
-import { databaseTargets, storedEvents, type DatabaseTarget } from '../support/databases.ts';
+import { databaseTargets, storedEvents } from '../support/databases.ts';
 import {
   basilInvoice,
   fixture,

@@ -4,11 +4,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { domainEvent } from '../../contracts/domainEvents.ts';
 import type { ReadModel } from '../../projections/projection.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
-import { untilOlderTransactionsEnd } from '../../services/projector/commitHorizon.ts';
+import { describeOnEachDatabase, openSecondPool, untilOlderTransactionsEnd } from '../support/databases.ts';
 import { runTogether } from '../../services/projector/projectionCycle.ts';
 import { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
 import { Projector } from '../../services/projector/projector.ts';
-import { describeOnEachDatabase, openSecondPool } from '../support/databases.ts';
 
 // One projector drives several read models. Every read model ends at the log's end with each
 // event applied once, however many projector processes run, and one read model failing (a bug

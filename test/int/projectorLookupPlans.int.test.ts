@@ -3,10 +3,9 @@ import { test } from 'node:test';
 import { domainEvent } from '../../contracts/domainEvents.ts';
 import type { ReadModel } from '../../projections/projection.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
-import { untilOlderTransactionsEnd } from '../../services/projector/commitHorizon.ts';
+import { describeGenericPlans, flushStatistics, untilOlderTransactionsEnd } from '../support/databases.ts';
 import { runTogether } from '../../services/projector/projectionCycle.ts';
 import { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
-import { describeGenericPlans, flushStatistics } from '../support/databases.ts';
 
 // A projector batch reads its customers' rows and whether any of them has a parked event. Its
 // statements are prepared (planned once per connection), so the plan they get must stay a

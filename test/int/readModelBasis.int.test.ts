@@ -7,10 +7,9 @@ import { listParked } from '../../services/projector/parkedEvents.ts';
 import { runTogether } from '../../services/projector/projectionCycle.ts';
 import { createProjector, createRunners } from '../../services/projector/readModelRunners.ts';
 import { recordHistories } from '../support/customerHistories.ts';
-import { describeOnEachDatabase } from '../support/databases.ts';
+import { describeOnEachDatabase, untilOlderTransactionsEnd } from '../support/databases.ts';
 import { catchUpThroughFailures, referenceRows, tableRows } from '../support/readModelTables.ts';
 import { TEST_ENV } from '../support/testApp.ts';
-import { untilOlderTransactionsEnd } from '../../services/projector/commitHorizon.ts';
 
 // The read models batched together store a customer's basis in one row only (readModelBasis.ts).
 // A read model that runs alone, in a process whose fold memo never saw the rows (a restart, one

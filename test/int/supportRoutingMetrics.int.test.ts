@@ -12,10 +12,9 @@ import { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
 import type { Telemetry } from '../../services/telemetry/activeTelemetry.ts';
 import { startTelemetry } from '../../services/telemetry/telemetrySdk.ts';
 import { resetTicketStreaks } from '../../services/telemetry/ticketSegments.ts';
-import { describeOnEachDatabase } from '../support/databases.ts';
+import { describeOnEachDatabase, untilOlderTransactionsEnd } from '../support/databases.ts';
 import { parsePrometheusText, total } from '../support/prometheusText.ts';
 import { TEST_ENV } from '../support/testApp.ts';
-import { untilOlderTransactionsEnd } from '../../services/projector/commitHorizon.ts';
 
 // Ticket routing health by customer segment, as the "failing more than 3 times in a row" alert
 // reads it: a support event that parks counts as a failure for the customer's segment, a ticket

@@ -3,10 +3,10 @@ import { foldCustomer } from '../../services/commands/loadCustomer.ts';
 import { loadConfig } from '../../services/config.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { ProjectionRunner } from '../../services/projector/projectionRunner.ts';
-import { readModelTablesSql } from '../../services/projector/projectorSchema.ts';
-import { untilOlderTransactionsEnd } from '../../services/projector/commitHorizon.ts';
 import type { SqlClient } from '../../services/eventstore/sqlClient.ts';
+import { readModelTablesSql } from '../../services/projector/projectorSchema.ts';
 import { createRunners } from '../../services/projector/readModelRunners.ts';
+import { untilOlderTransactionsEnd } from './databases.ts';
 import { TEST_ENV } from './testApp.ts';
 
 export type ReadModelRows = { customer_id: string; doc: string; basis: string; position: string }[];

@@ -158,9 +158,9 @@ export function permutations<T>(items: readonly T[]): T[][] {
 // Runs commands one after another through decide and evolve, as the service layer does (which
 // hands a late fact the events recorded before it).
 export function run(commands: readonly CustomerCommand[], history: readonly DomainEvent[] = [], context?: DecideContext) {
-  // The arrival-order tests run every permutation of a life, in an order where each shares a
-  // prefix with the one before: decide and evolve are pure, so that prefix is not decided again
-  // (the unit suite's permutation tests took ~2 minutes of the test run deciding the same prefixes).
+  // The arrival-order tests run every permutation of a life (most of the unit suite's time), in
+  // an order where each shares a prefix with the one before: decide and evolve are pure, so that
+  // prefix is not decided again.
   const key = context === undefined ? JSON.stringify(history) : undefined;
   const memo = key !== undefined && lastRun?.key === key ? lastRun : undefined;
   let from = 0;
