@@ -7,6 +7,7 @@ import { mapperBench } from './mapperBench.ts';
 import { readRowsBench } from './readRowsBench.ts';
 import { rebuildBench } from './rebuildBench.ts';
 import { storeBench } from './storeBench.ts';
+import { workBench } from './workBench.ts';
 
 // `npm run bench -- <name>`: each bench prints markdown tables for bench/RESULTS.md (and the README's summary).
 const benches: Record<string, () => Promise<void>> = {
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<void>> = {
   append: appendSqlBench,
   mappers: mapperBench,
   rows: readRowsBench,
+  work: workBench,
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
