@@ -157,32 +157,13 @@ export function permutations<T>(items: readonly T[]): T[][] {
 
 // Runs commands one after another through decide and evolve, as the service layer does (which
 // hands a late fact the events recorded before it).
-export function run(commands: readonly CustomerCommand[], history: readonly DomainEvent[] = [], context?: DecideContext) {
-  // The arrival-order tests run every permutation of a life (most of the unit suite's time), in
-  // an order where each shares a prefix with the one before: decide and evolve are pure, so that
-  // prefix is not decided again.
-  const key = context === undefined ? JSON.stringify(history) : undefined;
-  const memo = key !== undefined && lastRun?.key === key ? lastRun : undefined;
-  let from = 0;
-  if (memo) while (from < commands.length && from < memo.commands.length && sameCommand(commands[from]!, memo.commands[from]!)) from += 1;
-  let state = memo ? (from > 0 ? memo.states[from - 1]! : memo.base) : stateAfter(history);
-  const base = memo ? memo.base : state;
-  const appended: DomainEvent[] = memo && from > 0 ? memo.appended.slice(0, memo.appendedThrough[from - 1]) : [];
-  const states = memo ? memo.states.slice(0, from) : [];
-  const appendedThrough = memo ? memo.appendedThrough.slice(0, from) : [];
-  for (const command of commands.slice(from)) {
-    const events = customerDecider.decide(command, state, { ...(context ?? { now: NOW }), history: [...history, ...appended] });
+export function run(commands: readonly CustomerCommand[], history: readonly DomainEvent[] = [], context: DecideContext = { now: NOW }) {
+  let state = stateAfter(history);
+  const appended: DomainEvent[] = [];
+  for (const command of commands) {
+    const events = customerDecider.decide(command, state, { ...context, history: [...history, ...appended] });
     appended.push(...events);
     state = stateAfter(events, state);
-    states.push(state);
-    appendedThrough.push(appended.length);
   }
-  if (key !== undefined) lastRun = { key, base, commands: [...commands], states, appended: [...appended], appendedThrough };
   return { state, appended };
 }
-
-let lastRun: { key: string; base: CustomerState; commands: CustomerCommand[]; states: CustomerState[]; appended: DomainEvent[]; appendedThrough: number[] } | undefined;
-
-// The same fact recorded, however the command object was built.
-const sameCommand = (a: CustomerCommand, b: CustomerCommand): boolean =>
-  a === b || (a.type === 'RecordFact' && b.type === 'RecordFact' && a.fact === b.fact);
