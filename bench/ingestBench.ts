@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { startHttpCeiling } from './httpCeiling.ts';
 import { startProjectors, startService } from './serviceProcess.ts';
 import { bareInsertRate } from './storeBench.ts';
 import { cpuMsOfStat, fmt, percentile, processCpuMs, table } from './stats.ts';
@@ -18,9 +19,15 @@ const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 2000);
 // BENCH_PROJECTORS=apart (PostgreSQL): the read models in their own `ledger projections run`
 // process, the service with LEDGER_PROJECTOR=off; the service CPU column is both processes'.
 const PROJECTORS_APART = process.env.BENCH_PROJECTORS === 'apart';
+// BENCH_PROJECTORS=off: the service with LEDGER_PROJECTOR=off and no read models kept at all:
+// what the ingest path alone costs.
+const PROJECTORS_OFF = process.env.BENCH_PROJECTORS === 'off';
 // BENCH_LATE_PERCENT=10: that share of deliveries an hour old (retried by Stripe), each older
 // than its customer's newest invoice: what dating a state in source-time order costs.
 const LATE_PERCENT = Number(process.env.BENCH_LATE_PERCENT ?? 0);
+// Deliveries in flight in the max row (BENCH_MAX_CONCURRENCY); the service sheds past its
+// LEDGER_WEBHOOK_MAX_IN_FLIGHT (256).
+const MAX_CONCURRENCY = Number(process.env.BENCH_MAX_CONCURRENCY ?? 64);
 
 interface Sample {
   sent: number;
@@ -90,13 +97,13 @@ async function withCpu(pid: Array<number | undefined>, run: () => Promise<Sample
   };
 }
 
-async function closedLoop(url: string, concurrency: number, run: string): Promise<Sample> {
+async function closedLoop(url: string, concurrency: number, run: string, seconds = SECONDS): Promise<Sample> {
   const latencies: number[] = [];
   let ok = 0;
   let sent = 0;
   let shed = 0;
   const start = performance.now();
-  const deadline = start + SECONDS * 1000;
+  const deadline = start + seconds * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
@@ -195,16 +202,17 @@ async function measure(target: BenchTarget, mode: TelemetryMode | undefined, tel
     ...telemetryEnv,
     STRIPE_WEBHOOK_SECRET: BENCH_STRIPE_SECRET,
     LEDGER_RATE_LIMIT_STRIPE_PER_SECOND: '0',
-    ...(apart ? { LEDGER_PROJECTOR: 'off' } : {}),
+    ...(apart || PROJECTORS_OFF ? { LEDGER_PROJECTOR: 'off' } : {}),
   });
   const projectors = apart ? await startProjectors({ ...env, ...telemetryEnv }) : undefined;
   const url = `${service.url}/webhooks/stripe`;
-  const label = (load: string) => (apart ? `${load}, projectors apart` : load);
+  const label = (load: string) => (apart ? `${load}, projectors apart` : PROJECTORS_OFF ? `${load}, no projectors` : load);
   try {
     const run = Date.now().toString(36);
     await closedLoop(url, 16, `${run}w`); // warm-up: JIT, connection pools, first customers
     const pids = [service.child.pid, ...(projectors ? [projectors.child.pid] : [])];
-    measured.push({ store: target.name, load: label('max (64 concurrent)'), ...(mode ? { mode } : {}), sample: await withCpu(pids, () => closedLoop(url, 64, `${run}m`), isPg) });
+    const max = label(`max (${MAX_CONCURRENCY} concurrent)`);
+    measured.push({ store: target.name, load: max, ...(mode ? { mode } : {}), sample: await withCpu(pids, () => closedLoop(url, MAX_CONCURRENCY, `${run}m`), isPg) });
     for (const rate of RATES) {
       measured.push({ store: target.name, load: label(`${rate}/s fixed`), ...(mode ? { mode } : {}), sample: await withCpu(pids, () => fixedRate(url, rate, `${run}r${rate}`), isPg) });
     }
@@ -217,7 +225,29 @@ async function measure(target: BenchTarget, mode: TelemetryMode | undefined, tel
   return measured;
 }
 
+// The same load against a route that verifies and parses each delivery and stores nothing
+// (httpCeiling.ts): the most this machine's two cores give any Stripe endpoint in Node.
+async function httpCeilingRow(): Promise<Record<string, string | number>> {
+  const server = await startHttpCeiling(BENCH_STRIPE_SECRET);
+  try {
+    const url = `${server.url}/webhooks/stripe`;
+    const run = `c${Date.now().toString(36)}`;
+    await closedLoop(url, 16, `${run}w`, 3);
+    const s = await withCpu([server.pid], () => closedLoop(url, 64, `${run}m`), false);
+    return {
+      'verified HTTP ceiling, 64 concurrent, no store': `${fmt(s.ok / s.seconds)} deliveries/s`,
+      '2xx': `${s.ok}/${s.sent}`,
+      'p99 ms': fmt(percentile(s.latencies, 99), 1),
+      'server CPU ms/delivery': s.cpuMs === undefined ? '' : fmt(s.cpuMs / Math.max(1, s.ok), 2),
+      'load generator CPU ms/sent': s.loadCpuMs === undefined ? '' : fmt(s.loadCpuMs / Math.max(1, s.sent), 2),
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
 export async function ingestBench(): Promise<void> {
+  const httpCeiling = await httpCeilingRow();
   const rows: Record<string, string | number>[] = [];
   const ceilings: Record<string, string | number>[] = [];
   const measured: Measured[] = [];
@@ -245,15 +275,36 @@ export async function ingestBench(): Promise<void> {
     throw error;
   }
   console.log(`\n### Signed Stripe invoice.paid over HTTP (${SECONDS} s per row, load from a separate process)\n`);
+  console.log(table([httpCeiling]));
+  console.log('');
   console.log(table(ceilings));
   console.log('');
   console.log(table(rows));
+  const budgets = measured.flatMap((m) => budgetLine(m));
+  if (budgets.length > 0) console.log(`\n${budgets.join('\n')}`);
   if (telemetryModes?.length === 2) {
     const exports = receiver ? `; the receiver got ${fmt(await receiver.requests())} OTLP export requests` : '';
     console.log(`\n### Telemetry overhead: on (spans exported over OTLP/HTTP, metrics) vs off (OTEL_SDK_DISABLED)${exports}\n`);
     console.log(table(overheadRows(measured)));
   }
   receiver?.stop();
+}
+
+// What the max row's CPU per delivery allows on this machine's cores at full use, and what the
+// issue's target (3,500 deliveries/s on PostgreSQL) would allow per delivery: the three processes
+// share the cores, so their sum is what bounds the rate however the work is scheduled.
+const TARGET_PER_SECOND = 3500;
+
+function budgetLine({ store, load, sample: s }: Measured): string[] {
+  if (!load.startsWith('max') || s.cpuMs === undefined || s.pgCpuMs === undefined || s.loadCpuMs === undefined) return [];
+  const parts = [s.cpuMs / Math.max(1, s.ok), s.pgCpuMs / Math.max(1, s.ok), s.loadCpuMs / Math.max(1, s.sent)];
+  const total = parts.reduce((sum, ms) => sum + ms, 0);
+  const cores = availableParallelism();
+  return [
+    `${store}, ${load}: ${parts.map((ms) => fmt(ms, 2)).join(' + ')} = ${fmt(total, 2)} ms of CPU per delivery (service + PostgreSQL + load generator); ` +
+      `${cores} cores at full use: at most ${fmt((cores * 1000) / total)} deliveries/s (answered: ${fmt(s.ok / s.seconds)}/s); ` +
+      `${fmt(TARGET_PER_SECOND)}/s needs at most ${fmt((cores * 1000) / TARGET_PER_SECOND, 2)} ms`,
+  ];
 }
 
 const change = (on: number, off: number): string => `${on >= off ? '+' : ''}${fmt(((on - off) / off) * 100, 1)} %`;
