@@ -226,7 +226,7 @@ async function measure(target: BenchTarget, mode: TelemetryMode | undefined, tel
 }
 
 // The same load against a route that verifies and parses each delivery and stores nothing
-// (httpCeiling.ts): the most this machine's two cores give any Stripe endpoint in Node.
+// (httpCeiling.ts): the most this machine gives any Stripe endpoint in Node.
 async function httpCeilingRow(): Promise<Record<string, string | number>> {
   const server = await startHttpCeiling(BENCH_STRIPE_SECRET);
   try {
