@@ -1,5 +1,6 @@
 import { machine } from './stats.ts';
 import { appendSqlBench } from './appendSqlBench.ts';
+import { cacheBench } from './cacheBench.ts';
 import { e2eBench } from './e2eBench.ts';
 import { ingestBench } from './ingestBench.ts';
 import { kafkaBench } from './kafkaBench.ts';
@@ -20,6 +21,7 @@ const benches: Record<string, () => Promise<void>> = {
   mappers: mapperBench,
   rows: readRowsBench,
   work: workBench,
+  caches: cacheBench,
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -14,8 +14,8 @@ export interface FoldedCustomer {
 // It holds folds of events read back from the store, or of an append the store accepted at the
 // version it expected (the stream then holds exactly those events after the folded ones), never
 // what a command merely hoped to append; streams are immutable, so an entry is exact for its
-// version whatever other processes write after it; the store reads the rest. Bounded, least
-// recently used out first.
+// version whatever other processes write after it; the store reads the rest. Bounded; what was
+// used recently is kept (lruMap.ts).
 export class CustomerCache {
   private readonly customers: LruMap<string, FoldedCustomer>;
   // Which customer a claim belonged to when last seen: a hint naming the entry to offer the

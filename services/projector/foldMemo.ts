@@ -21,7 +21,7 @@ export interface Folded {
 // recent folds by event position, shared by the runners of one database: a position names one
 // event of one customer, and its fold from a given `before` never changes, so the second and
 // third runner reuse the first one's work, and a row's basis at a memoised position is that
-// fold's result (no parse). Bounded, least recently used out first.
+// fold's result (no parse). Bounded; what was used recently is kept (lruMap.ts).
 export class FoldMemo {
   private readonly byPosition: LruMap<string, Folded>;
 
