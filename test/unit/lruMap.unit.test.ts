@@ -9,14 +9,13 @@ const keys = (from: number, to: number) => Array.from({ length: to - from }, (_,
 
 describe('LruMap', () => {
   test('answers the newest value set for a key, whatever generation an older one sits in', () => {
-    const map = new LruMap<string, number>(10);
+    const map = new LruMap<string, number>(4);
     map.set('a', 1);
-    for (const key of keys(0, 4)) map.set(key, 0);
+    for (const key of keys(0, 3)) map.set(key, 0); // full: a = 1 is in the old generation now
     map.set('a', 2);
-    for (const key of keys(4, 8)) map.set(key, 0);
     assert.equal(map.get('a'), 2);
-    map.set('a', 3);
-    assert.equal(map.get('a'), 3);
+    for (const key of keys(3, 6)) map.set(key, 0); // full again: a = 2 old, a = 1 dropped
+    assert.equal(map.get('a'), 2);
   });
 
   test('keeps the last `max` keys inserted, and never more than twice as many', () => {
