@@ -13,7 +13,7 @@ import { createRunners } from '../../services/projector/readModelRunners.ts';
 import { silentLogger } from '../../services/relay/kafkaConnection.ts';
 import { Relay } from '../../services/relay/relay.ts';
 import { recordHistories } from '../support/customerHistories.ts';
-import { dropSchemaOf, openPostgres, storedEvents } from '../support/databases.ts';
+import { dropSchemaOf, openPostgres, storedEvents, untilOlderTransactionsEnd } from '../support/databases.ts';
 import { deleteTopic, KAFKA_BROKERS, kafkaSkip, quietKafka, uniqueName, waitUntil } from '../support/kafkaBroker.ts';
 import { TEST_ENV } from '../support/testApp.ts';
 
@@ -59,10 +59,16 @@ describe('projection status in Kafka mode (PROJECTOR_SOURCE=kafka), a real broke
     const events = (await storedEvents(db)).filter((e) => e.position > from);
     return { customerId: events[0]!.metadata.customerId, events };
   };
+  // Recorded and visible: another test file's open transaction would hold these events behind the
+  // xmin fence, out of the relay's reach and out of its backlog (status says so), for a while.
+  const record = async (customers: number, seed?: number) => {
+    await recordHistories(db.store, customers, seed);
+    assert.ok(await untilOlderTransactionsEnd(db.sql), 'older transactions ended');
+  };
   const lagOf = (report: ProjectionsReport, partition: number) => report.kafka!.partitions.find((p) => p.partition === partition)!;
 
   test('before the relay: every event waits for it; after: in the partitions; applied: no lag at all', { skip, timeout: 120_000 }, async () => {
-    await recordHistories(db.store, 30);
+    await record(30);
     const events = await storedEvents(db);
 
     const unrelayed = await status();
@@ -97,14 +103,14 @@ describe('projection status in Kafka mode (PROJECTOR_SOURCE=kafka), a real broke
 
     // Customer A first; a second later customer B, in another partition that has been idle
     // since the first test. Nothing is applied (no projector runs).
-    await recordHistories(db.store, 1, 100);
+    await record(1, 100);
     const a = await customerOf(start);
     await sleep(1_500);
     let b: Awaited<ReturnType<typeof customerOf>>;
     let n = 101;
     do {
       const before = (await storedEvents(db)).at(-1)!.position;
-      await recordHistories(db.store, 1, n++);
+      await record(1, n++);
       b = await customerOf(before);
     } while (partition(b.customerId) === partition(a.customerId));
     await relay.drain();
@@ -123,7 +129,7 @@ describe('projection status in Kafka mode (PROJECTOR_SOURCE=kafka), a real broke
     }
 
     // One more customer not relayed yet: counted as the relay's backlog, not in a partition.
-    await recordHistories(db.store, 1, 500);
+    await record(1, 500);
     const unrelayed = (await storedEvents(db)).filter((e) => e.position > waiting.at(-1)!.position);
     const withBacklog = await status();
     assert.equal(withBacklog.kafka?.relayBacklog, unrelayed.length);
