@@ -1,6 +1,6 @@
 import type { LedgerDatabase } from '../eventstore/database.ts';
 import { onEveryAppend } from './appendSignals.ts';
-import { commitHorizon, fencePassed } from './commitHorizon.ts';
+import { untilOlderTransactionsEnd } from './commitHorizon.ts';
 import { runTogether, type BatchOutcome } from './projectionCycle.ts';
 import { ProjectionFailure } from './projectionErrors.ts';
 import type { BatchResult, ProjectionRunner } from './projectionRunner.ts';
@@ -59,18 +59,7 @@ export class Projector {
   // projections run --once`). An event that a still-open older transaction holds back (the xmin
   // fence, commitHorizon.ts) is waited for, up to 10 s; past that, what is visible is applied.
   async catchUp(): Promise<void> {
-    const horizon = await commitHorizon(this.db.sql);
-    const deadline = Date.now() + CATCH_UP_FENCE_WAIT_MS;
-    for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
-      // Asked before applying: once it has passed, this pass sees all that was committed before.
-      const passed = await fencePassed(this.db.sql, horizon);
-      await this.applyVisible();
-      if (passed || Date.now() >= deadline) return;
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
-  }
-
-  private async applyVisible(): Promise<void> {
+    await untilOlderTransactionsEnd(this.db.sql, CATCH_UP_FENCE_WAIT_MS);
     for (;;) {
       const outcomes = await this.batch(this.runners);
       let more = false;

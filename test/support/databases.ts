@@ -6,12 +6,10 @@ import { after, before, describe } from 'node:test';
 import pg from 'pg';
 import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
-import type { SqlClient } from '../../services/eventstore/sqlClient.ts';
 import { toRecordedEvent } from '../../services/eventstore/postgresEventStore.ts';
 import { applyMigrations } from '../../services/eventstore/migrations.ts';
 import { openDatabase } from '../../services/eventstore/openDatabase.ts';
 import { createPgliteClient } from '../../services/eventstore/pgliteClient.ts';
-import { commitHorizon, fencePassed } from '../../services/projector/commitHorizon.ts';
 import { allMigrations } from '../../services/schema.ts';
 
 export const POSTGRES_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -170,14 +168,6 @@ export async function flushStatistics(db: LedgerDatabase): Promise<void> {
   await db.sql.query('select 1');
 }
 
-// Until every transaction open now has ended (test files run side by side, and another file's
-// open transaction holds this one's newest events behind the xmin fence), or `timeoutMs`.
-export async function untilOlderTransactionsEnd(sql: SqlClient, timeoutMs = 10_000): Promise<boolean> {
-  const horizon = await commitHorizon(sql);
-  const deadline = Date.now() + timeoutMs;
-  for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
-    if (await fencePassed(sql, horizon)) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, pause));
-  }
-}
+// Test files run side by side: another file's open transaction can hold this one's newest events
+// behind the xmin fence.
+export { untilOlderTransactionsEnd } from '../../services/projector/commitHorizon.ts';

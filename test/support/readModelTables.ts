@@ -27,8 +27,8 @@ export async function tableRows(db: LedgerDatabase, table: string): Promise<Read
 // event is parked (the runner counts its attempts), then the rest flows. Everything committed
 // before the call: on PostgreSQL, once another session's older transaction no longer holds it
 // back (the xmin fence; test files run side by side).
-export async function catchUpThroughFailures(runner: ProjectionRunner<unknown>, sql?: SqlClient): Promise<void> {
-  if (sql) await untilOlderTransactionsEnd(sql);
+export async function catchUpThroughFailures(runner: ProjectionRunner<unknown>, sql: SqlClient): Promise<void> {
+  await untilOlderTransactionsEnd(sql);
   for (;;) {
     try {
       if (!(await runner.runBatch()).more) return;
