@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import Stripe from 'stripe';
+import { stopChild } from './serviceProcess.ts';
 
 // The ingest bench's other ceiling: what the same load generator gets from a fastify route that
 // does only what any Stripe endpoint must (read the exact bytes, check the signature with the
@@ -46,12 +47,7 @@ export async function startHttpCeiling(secret: string): Promise<CeilingServer> {
   return {
     url,
     pid: child.pid!,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child),
   };
 }
 

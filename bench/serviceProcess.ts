@@ -22,7 +22,7 @@ async function freePort(): Promise<number> {
 
 // SIGTERM, and wait for the exit. Already gone (killed from outside): waiting for 'exit' would
 // never end.
-const stopChild = (child: ChildProcess): Promise<void> =>
+export const stopChild = (child: ChildProcess): Promise<void> =>
   new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
