@@ -45,6 +45,10 @@ export interface CustomerState {
   // The source time of the earliest successful payment of any kind: a dispute older than it is
   // about money the ledger never saw paid (refunds.ts). Optional: bases stored before it use paidAt.
   firstPaidAt?: string | null;
+  // The source time of the earliest successful subscription payment: with `paidAt`, whether one
+  // was paid before a refund of `paidAt`'s own second (refunds.ts). Optional: bases stored before
+  // it know the newest only.
+  firstSubscriptionPaidAt?: string | null;
   // When a human last set the customer's state (a manual override, timed when it was made): a
   // standing refund does not overrule a human who moved the customer after it. Optional: bases
   // stored before it count any move after the refund as a human's (refunds.ts).
@@ -123,6 +127,7 @@ export const initialState: CustomerState = {
   paidAt: null,
   fullRefundAt: null,
   firstPaidAt: null,
+  firstSubscriptionPaidAt: null,
   overriddenAt: null,
   lastRefund: null,
   profile: { email: null, firstName: null, lastName: null, phone: null },

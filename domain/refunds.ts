@@ -61,10 +61,11 @@ export const fullRefundAtOf = (state: CustomerState): string | null =>
 
 // Whether the customer is known to have paid, not counting a payment of the fact's own instant:
 // like the rest of an instant's facts, a refund is judged from before it, so that a same-second
-// payment and refund end alike in either arrival order.
+// payment and refund end alike in either arrival order. The newest payment alone does not say:
+// when it is of the refund's instant, an older one still is money known before it.
 export function paymentKnownBefore(state: CustomerState, fact: FactEvent): boolean {
-  const paidAt = paidAtOf(state);
-  return paidAt !== null && Date.parse(paidAt) !== Date.parse(fact.data.occurredAt);
+  const instant = Date.parse(fact.data.occurredAt);
+  return [paidAtOf(state), firstSubscriptionPaidAtOf(state)].some((at) => at !== null && Date.parse(at) !== instant);
 }
 
 // Whether a payment is known before a refund or a dispute (the table's paymentKnown guard).
@@ -80,17 +81,21 @@ export function paymentKnownFor(state: CustomerState, fact: FactEvent): boolean 
 // The earliest successful payment of any kind; a basis stored before `firstPaidAt` has its newest.
 export const firstPaidAtOf = (state: CustomerState): string | null => (state.firstPaidAt !== undefined ? state.firstPaidAt : paidAtOf(state));
 
-// The newest successful subscription payment and the newest full refund, by source time, and the
-// earliest payment of any kind. A one-off payment is not what ends a refund (the table: it grants
+// The earliest successful subscription payment; a basis stored before it has its newest.
+const firstSubscriptionPaidAtOf = (state: CustomerState): string | null =>
+  state.firstSubscriptionPaidAt !== undefined ? state.firstSubscriptionPaidAt : paidAtOf(state);
+
+// The newest and the earliest successful subscription payment and the newest full refund, by
+// source time, and the earliest payment of any kind. A one-off payment is not what ends a refund (the table: it grants
 // no lifecycle state), but it is money a dispute can be about.
 export function withMoneyTimes(state: CustomerState, fact: FactEvent): CustomerState {
   if (fact.type === 'PaymentSucceeded') {
-    const first = firstPaidAtOf(state);
-    const firstPaidAt = first !== null && Date.parse(first) <= Date.parse(fact.data.occurredAt) ? first : fact.data.occurredAt;
+    const firstPaidAt = earliest(fact.data.occurredAt, firstPaidAtOf(state));
     const counted = firstPaidAt === state.firstPaidAt ? state : { ...state, firstPaidAt };
     if (fact.data.subscriptionId === undefined) return counted;
     const paidAt = newest(fact.data.occurredAt, paidAtOf(state));
-    return paidAt === counted.paidAt ? counted : { ...counted, paidAt };
+    const firstSubscriptionPaidAt = earliest(fact.data.occurredAt, firstSubscriptionPaidAtOf(state));
+    return paidAt === counted.paidAt && firstSubscriptionPaidAt === counted.firstSubscriptionPaidAt ? counted : { ...counted, paidAt, firstSubscriptionPaidAt };
   }
   if (fact.type === 'RefundIssued' && isFullRefund(fact.data)) {
     const fullRefundAt = newest(fact.data.occurredAt, fullRefundAtOf(state));
@@ -100,3 +105,4 @@ export function withMoneyTimes(state: CustomerState, fact: FactEvent): CustomerS
 }
 
 const newest = (occurredAt: string, than: string | null) => (than === null || Date.parse(occurredAt) > Date.parse(than) ? occurredAt : than);
+const earliest = (occurredAt: string, than: string | null) => (than === null || Date.parse(occurredAt) < Date.parse(than) ? occurredAt : than);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FactEvent } from '../../contracts/domainEvents.ts';
 import { customerDecider } from '../../domain/customerDecider.ts';
-import { refundStanding } from '../../domain/refunds.ts';
+import { paymentKnownBefore, refundStanding } from '../../domain/refunds.ts';
 import { admin, facts, override, permutations, recordFact, run, sampleFact, stateAfter } from './lifecycleFixtures.ts';
 import { describeFacts, outcomesOfEveryOrder, seededRandom, shuffled, subscriptionView, twoSubscriptionLife, withFullRefund } from './subscriptionLives.ts';
 
@@ -61,6 +61,15 @@ describe('a full refund and its payment, every arrival order, one final state', 
   test('a customer who paid for a plan that ended, now on a trial of another, is refunded, not flagged', () => {
     const history = [created, paid, facts.subscriptionCanceled(3), facts.trialStarted(3, 'sub_2'), refund];
     assert.deepEqual([...finalStates(history).keys()], ['refunded']);
+  });
+
+  test('a refund of the second a late payment was made, of a customer who had paid before: refunded in every order, not flagged', () => {
+    // Regression: only the newest payment was asked, and it was of the refund's own second (judged
+    // from before it), so the first order flagged refund_without_payment and the other refunded.
+    const finalPayment = facts.paymentSucceeded(5);
+    const history = [created, paid, facts.subscriptionCanceled(3), facts.trialStarted(3, 'sub_2'), finalPayment, refund];
+    assert.deepEqual([...finalStates(history).keys()], ['refunded']);
+    assert.deepEqual(run(history.map(recordFact)).appended.filter((event) => event.type === 'FlaggedForReview'), []);
   });
 
   test('a refund with no payment known is money we never saw paid: a human looks, and a payment newer than it does not change that', () => {
@@ -250,6 +259,14 @@ describe('a refund stands until newer money or a newer subscription', () => {
     // Its next fact, a late copy of the paid invoice, leaves the customer refunded.
     const state = { ...legacy, lifecycle: 'refunded' as const };
     assert.deepEqual(customerDecider.decide(recordFact(paid), state, { now: '2026-03-01T00:00:00Z' }), [paid]);
+  });
+
+  test('a basis stored before the earliest subscription payment takes its newest as the earliest known', () => {
+    const { firstSubscriptionPaidAt, ...legacy } = stateAfter([created, paid]);
+    assert.equal(firstSubscriptionPaidAt, paid.data.occurredAt);
+    const state = stateAfter([facts.subscriptionCanceled(3), facts.trialStarted(3, 'sub_2'), facts.paymentSucceeded(5)], legacy);
+    assert.equal(state.firstSubscriptionPaidAt, paid.data.occurredAt);
+    assert.equal(paymentKnownBefore(state, refund), true);
   });
 
   test('a basis stored before them takes an older payment without forgetting its newer last one', () => {
