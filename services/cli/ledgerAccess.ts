@@ -31,7 +31,7 @@ export async function ledgerAccess(): Promise<LedgerAccess> {
   return { kind: 'direct', db, config, close: () => db.close() };
 }
 
-async function serviceIsUp(): Promise<boolean> {
+export async function serviceIsUp(): Promise<boolean> {
   return fetch(`${serviceUrl()}/health/live`, { signal: AbortSignal.timeout(1_000) }).then(
     (r) => r.ok,
     () => false,

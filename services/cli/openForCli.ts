@@ -2,19 +2,14 @@ import { loadConfig, type LedgerConfig } from '../config.ts';
 import type { LedgerDatabase } from '../eventstore/database.ts';
 import { openDatabase } from '../eventstore/openDatabase.ts';
 import { CliError } from './cliError.ts';
-
-export const serviceUrl = (): string => process.env.LEDGER_URL ?? 'http://127.0.0.1:3000';
+import { serviceIsUp, serviceUrl } from './ledgerAccess.ts';
 
 // PGlite allows one process on its files. When `ledger serve` holds them, a CLI command must
 // not open them a second time: it is refused with a pointer to the running service.
 export async function openDatabaseForCli(): Promise<{ db: LedgerDatabase; config: LedgerConfig }> {
   const config = loadConfig();
   if (!config.store.databaseUrl) {
-    const running = await fetch(`${serviceUrl()}/health/live`, { signal: AbortSignal.timeout(1_000) }).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (running) {
+    if (await serviceIsUp()) {
       throw new CliError(
         `the embedded store in ${config.store.dataDir} is held by the service at ${serviceUrl()}; ` +
           'stop it first, or set DATABASE_URL to use PostgreSQL',

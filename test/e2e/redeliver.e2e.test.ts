@@ -251,6 +251,16 @@ describe('ledger redeliver as a command (e2e, embedded store)', () => {
       assert.equal(noKey.status, 1, noKey.stderr);
       assert.match(noKey.stderr, /held by the service .* set LEDGER_API_KEY/);
 
+      // A command with no admin route (the projectors, the relay) is refused, not let open the
+      // files a second time; a LEDGER_URL written with a trailing slash finds the service too.
+      const projectors = spawnSync(process.execPath, ['bin/ledger.js', 'projections', 'run', '--once'], {
+        env: { ...process.env, LEDGER_DATA_DIR: dataDir, DATABASE_URL: '', LEDGER_URL: `${served.url}/` },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(projectors.status, 1, projectors.stderr);
+      assert.match(projectors.stderr, /held by the service .* stop it first/);
+
       const remote = ledger(['--since', '1h', '--json'], { LEDGER_URL: served.url, LEDGER_API_KEY: 'key-admin' });
       assert.equal(remote.status, 0, remote.stderr);
       const report: RedeliveryReport = JSON.parse(remote.stdout);
