@@ -1,6 +1,5 @@
-import { parameterSchemas } from '../../contracts/api/openapiSchemas.ts';
 import type { ErrorCode } from '../../domain/errors.ts';
-import type { ParameterDoc, RouteDoc } from '../http/routeDocs.ts';
+import { customerRefParameter, type ParameterDoc, type RouteDoc } from '../http/routeDocs.ts';
 
 const AUDITED = ' Audited (who, role, route, target, reason, result), refused requests included.';
 const viewer = [{ scheme: 'apiKey' as const, scopes: ['viewer'] }];
@@ -8,13 +7,6 @@ const support = [{ scheme: 'apiKey' as const, scopes: ['support'] }];
 const admin = [{ scheme: 'apiKey' as const, scopes: ['admin'] }];
 const auth: ErrorCode[] = ['LEDGER_UNAUTHENTICATED', 'LEDGER_FORBIDDEN', 'LEDGER_STORE_UNAVAILABLE'];
 
-const ref: ParameterDoc = {
-  name: 'ref',
-  in: 'path',
-  required: true,
-  description: 'cust_…, stripe:<id>, crm:<id>, support:<id>, app:<id> or email:<address>',
-  schema: parameterSchemas.customerRef,
-};
 const query = (name: string, description: string, schema: Record<string, unknown> = { type: 'string' }): ParameterDoc => ({
   name,
   in: 'query',
@@ -48,7 +40,7 @@ export const adminRouteDocs: RouteDoc[] = [
     description: `Every event of the stream in order, with source, source event id, occurred and recorded times, correlation id, actor (for overrides) and the lifecycle state once folded in. Needs a viewer, support or admin key.${AUDITED}`,
     tag: 'admin',
     security: viewer,
-    parameters: [ref],
+    parameters: [customerRefParameter],
     responses: { 200: { description: 'The timeline', schema: 'Timeline' } },
     problems: [...auth, 'LEDGER_VALIDATION', 'LEDGER_NOT_FOUND'],
   },
@@ -60,7 +52,7 @@ export const adminRouteDocs: RouteDoc[] = [
     description: `Folds the stream up to \`at\` (a version, or the last event recorded at or before a time) and runs the CRM, support and app read models over the same events. Needs a viewer, support or admin key.${AUDITED}`,
     tag: 'admin',
     security: viewer,
-    parameters: [ref, query('at', 'A stream version (12) or an ISO 8601 time; default: now')],
+    parameters: [customerRefParameter, query('at', 'A stream version (12) or an ISO 8601 time; default: now')],
     responses: { 200: { description: 'The state then', schema: 'StateAt' } },
     problems: [...auth, 'LEDGER_VALIDATION', 'LEDGER_NOT_FOUND'],
   },
@@ -72,7 +64,7 @@ export const adminRouteDocs: RouteDoc[] = [
     description: `Appended as ManualOverrideApplied (actor, role, reason) with the decision it makes. \`set_state\` needs an admin key; \`resolve_review\` a support or admin key. 409 when the customer is already in that state or not under review.${AUDITED}`,
     tag: 'admin',
     security: support,
-    parameters: [ref],
+    parameters: [customerRefParameter],
     requestBody: { schema: 'AdminOverrideRequest' },
     responses: { 200: { description: 'The events appended', schema: 'AdminCommandAccepted' } },
     problems: [...auth, 'LEDGER_VALIDATION', 'LEDGER_MALFORMED_JSON', 'LEDGER_UNSUPPORTED_MEDIA_TYPE', 'LEDGER_NOT_FOUND', 'LEDGER_ILLEGAL_STATE', 'LEDGER_CONCURRENCY'],
@@ -85,7 +77,7 @@ export const adminRouteDocs: RouteDoc[] = [
     description: `Appended as IdentityLinked / IdentityUnlinked with the actor; a link claims the id in the same append (409 LEDGER_IDENTITY_CONFLICT when another customer owns it), an unlink releases it. Needs an admin key.${AUDITED}`,
     tag: 'admin',
     security: admin,
-    parameters: [ref],
+    parameters: [customerRefParameter],
     requestBody: { schema: 'AdminIdentityRequest' },
     responses: { 200: { description: 'The events appended', schema: 'AdminCommandAccepted' } },
     problems: [...auth, 'LEDGER_VALIDATION', 'LEDGER_MALFORMED_JSON', 'LEDGER_UNSUPPORTED_MEDIA_TYPE', 'LEDGER_NOT_FOUND', 'LEDGER_ILLEGAL_STATE', 'LEDGER_IDENTITY_CONFLICT', 'LEDGER_CONCURRENCY'],

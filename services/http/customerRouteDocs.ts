@@ -1,5 +1,4 @@
-import { parameterSchemas } from '../../contracts/api/openapiSchemas.ts';
-import type { RouteDoc } from './routeDocs.ts';
+import { customerRefParameter, type RouteDoc } from './routeDocs.ts';
 
 export const customerRouteDocs: RouteDoc[] = [
   {
@@ -12,7 +11,7 @@ export const customerRouteDocs: RouteDoc[] = [
     tag: 'customers',
     security: [{ scheme: 'apiKey', scopes: ['read'] }],
     parameters: [
-      { name: 'ref', in: 'path', required: true, description: 'cust_…, stripe:<id>, crm:<id>, support:<id>, app:<id> or email:<address>', schema: parameterSchemas.customerRef },
+      customerRefParameter,
       { name: 'If-None-Match', in: 'header', required: false, description: 'An ETag from an earlier read: 304 while the customer is unchanged', schema: { type: 'string' } },
     ],
     responses: {

@@ -1,13 +1,5 @@
-import { parameterSchemas } from '../../contracts/api/openapiSchemas.ts';
-import type { ParameterDoc, RouteDoc } from './routeDocs.ts';
+import { customerRefParameter, type ParameterDoc, type RouteDoc } from './routeDocs.ts';
 
-const ref: ParameterDoc = {
-  name: 'ref',
-  in: 'path',
-  required: true,
-  description: 'cust_…, stripe:<id>, crm:<id>, support:<id>, app:<id> or email:<address>',
-  schema: parameterSchemas.customerRef,
-};
 
 const longPoll: ParameterDoc[] = [
   { name: 'If-None-Match', in: 'header', required: false, description: 'An ETag from an earlier read: 304 while unchanged', schema: { type: 'string' } },
@@ -25,7 +17,7 @@ const documentRoute = (url: string, operationId: string, summary: string, schema
   description: 'A read model document, never ahead of the event streams. ETag changes with the document version.',
   tag: 'read models',
   security: scopes.map((scope) => ({ scheme: 'apiKey' as const, scopes: [scope] })),
-  parameters: [ref, ...longPoll],
+  parameters: [customerRefParameter, ...longPoll],
   responses: {
     200: { description: 'The document', schema, headers: { ETag: { description: '"<customerId>.<model>.<version>"', schema: { type: 'string' } } } },
     304: { description: 'Not modified since the ETag in If-None-Match' },

@@ -1,4 +1,4 @@
-import type { JsonSchema, SchemaName } from '../../contracts/api/openapiSchemas.ts';
+import { parameterSchemas, type JsonSchema, type SchemaName } from '../../contracts/api/openapiSchemas.ts';
 import type { ErrorCode } from '../../domain/errors.ts';
 
 // How a route describes itself for GET /openapi.json. Every route fastify serves must have one
@@ -16,6 +16,15 @@ export interface ParameterDoc {
   description: string;
   schema: JsonSchema;
 }
+
+// The `:ref` of every route about one customer.
+export const customerRefParameter: ParameterDoc = {
+  name: 'ref',
+  in: 'path',
+  required: true,
+  description: 'cust_…, stripe:<id>, crm:<id>, support:<id>, app:<id> or email:<address>',
+  schema: parameterSchemas.customerRef,
+};
 
 export interface HeaderDoc {
   description: string;
