@@ -1,6 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { SqlClient, SqlExecutor, QueryResult } from './sqlClient.ts';
+import { PglitePreparedStatements } from './pglitePrepared.ts';
+import { statementNames, type SqlClient, type SqlExecutor, type QueryResult } from './sqlClient.ts';
 
 // PGlite is a single connection: it serialises queries itself, so one instance serves the process.
 // `startFrom`: another store's files (`dumpDataDir`) to start from instead of an empty cluster:
@@ -15,8 +16,11 @@ export async function createPgliteClient(dataDir: string | undefined, startFrom?
   // connection of a burst waited 8 s for its first answer. Each statement and each transaction
   // now waits for the next turn, letting sockets, timers and accepts in between (a transaction's
   // own statements run together: it holds the one connection anyway).
+  const prepared = new PglitePreparedStatements(db);
   const query = async <Row>(text: string, params?: unknown[]): Promise<QueryResult<Row>> => {
     await nextTurn();
+    const name = statementNames.get(text);
+    if (name !== undefined) return prepared.topLevel<Row>(name, text, params ?? []);
     const result = await db.query<Row>(text, params);
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
   };
@@ -29,6 +33,8 @@ export async function createPgliteClient(dataDir: string | undefined, startFrom?
       const result = await db.transaction(async (tx) =>
         fn({
           async query<Row>(text: string, params?: unknown[]) {
+            const name = statementNames.get(text);
+            if (name !== undefined) return prepared.inTransaction<Row>(name, text, params ?? []);
             const r = await tx.query<Row>(text, params);
             return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
           },
@@ -39,7 +45,7 @@ export async function createPgliteClient(dataDir: string | undefined, startFrom?
       );
       // pglite #1065: transaction() can resolve before the commit reaches the files; a
       // top-level query is synced before it resolves, so one after the commit fences it.
-      await db.query('select 1');
+      await prepared.topLevel('ledger_commit_fence', 'select 1', []);
       return result;
     },
     async exec(sql: string): Promise<void> {

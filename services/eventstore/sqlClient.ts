@@ -2,7 +2,8 @@
 export const statementNames = new Map<string, string>();
 
 // Hot statements (the append, readAll) register once under a name; the pg driver then parses
-// and plans them once per connection instead of on every call.
+// them once per connection instead of on every call, and so does the embedded store
+// (pglitePrepared.ts).
 export function namedStatement(name: string, text: string): string {
   statementNames.set(text, name);
   return text;
