@@ -86,8 +86,8 @@ const firstSubscriptionPaidAtOf = (state: CustomerState): string | null =>
   state.firstSubscriptionPaidAt !== undefined ? state.firstSubscriptionPaidAt : paidAtOf(state);
 
 // The newest and the earliest successful subscription payment and the newest full refund, by
-// source time, and the earliest payment of any kind. A one-off payment is not what ends a refund (the table: it grants
-// no lifecycle state), but it is money a dispute can be about.
+// source time, and the earliest payment of any kind. A one-off payment is not what ends a refund
+// (the table: it grants no lifecycle state), but it is money a dispute can be about.
 export function withMoneyTimes(state: CustomerState, fact: FactEvent): CustomerState {
   if (fact.type === 'PaymentSucceeded') {
     const firstPaidAt = earliest(fact.data.occurredAt, firstPaidAtOf(state));

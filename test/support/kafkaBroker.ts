@@ -80,7 +80,8 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<TopicMessa
     });
   });
   // A new group's first join can take this long on a loaded machine (another test file beside it,
-  // a broker just restarted): 30 s once ran out in a full run on a slow machine with the topic whole.
+  // a broker just restarted): 30 s once ran out in a full run on a slow machine, after the relay
+  // had produced every event.
   await withDeadline(done, 60_000, `reading ${topic}`);
   await consumer.disconnect();
   return messages.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));

@@ -17,7 +17,6 @@ interface ComposeService {
   environment?: Record<string, string | number>;
   ports?: string[];
   volumes?: string[];
-  depends_on?: string[] | Record<string, unknown>;
 }
 
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
