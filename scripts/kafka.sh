@@ -7,7 +7,8 @@
 #                            `export KAFKA_BROKERS=…` (so: eval "$(scripts/kafka.sh start)")
 #   scripts/kafka.sh stop    stop the broker and delete its data
 #   scripts/kafka.sh env     print the export line
-#   scripts/kafka.sh cluster-id   print a fresh KRaft cluster id (what `start` formats with)
+#   scripts/kafka.sh cluster-id [n]   print a fresh KRaft cluster id (what `start` formats with),
+#                            or n of them
 #
 # KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (19093) and KAFKA_STATE_DIR (.kafka/node) choose a
 # second, private broker: the broker-restart test runs one beside the shared one. Starting a
@@ -132,7 +133,7 @@ case "${1:-}" in
   start) start_broker ;;
   stop) stop_broker ;;
   env) echo "export KAFKA_BROKERS=${BROKERS}" ;;
-  cluster-id) new_cluster_id ;;
+  cluster-id) for ((i = 0; i < ${2:-1}; i++)); do new_cluster_id; done ;;
   *)
     echo "usage: scripts/kafka.sh start|stop|env|cluster-id" >&2
     exit 2
