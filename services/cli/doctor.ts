@@ -4,6 +4,7 @@ import { openDatabase } from '../eventstore/openDatabase.ts';
 import { runDoctor } from '../operations/doctorChecks.ts';
 import type { CheckResult, DoctorStore } from '../operations/doctorResult.ts';
 import { formatFingerprints, ourFingerprints } from '../operations/secretFingerprints.ts';
+import { serviceIsUp, serviceUrl } from './ledgerAccess.ts';
 
 const USAGE = `Usage:
   ledger doctor [--json]        launch-readiness checks; exit 1 if any fails
@@ -49,12 +50,8 @@ async function doctorStore(env: NodeJS.ProcessEnv): Promise<{ store: DoctorStore
       return { store: { kind: 'unavailable', detail: 'cannot open DATABASE_URL', fix: 'check DATABASE_URL (postgres://user@host:port/db) and that PostgreSQL accepts connections' }, close: none };
     }
   }
-  const url = (env.LEDGER_URL?.trim() || 'http://127.0.0.1:3000').replace(/\/$/, '');
-  const live = await fetch(`${url}/health/live`, { signal: AbortSignal.timeout(1_000) }).then(
-    (r) => r.ok,
-    () => false,
-  );
-  if (live) return { store: { kind: 'service', url, apiKey: env.LEDGER_API_KEY?.trim() || undefined }, close: none };
+  const url = serviceUrl(env);
+  if (await serviceIsUp(url)) return { store: { kind: 'service', url, apiKey: env.LEDGER_API_KEY?.trim() || undefined }, close: none };
   const dataDir = env.LEDGER_DATA_DIR?.trim() || './.ledger';
   if (dataDir.startsWith('memory://') || !existsSync(dataDir)) {
     return {

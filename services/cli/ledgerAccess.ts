@@ -3,7 +3,8 @@ import type { LedgerDatabase } from '../eventstore/database.ts';
 import { openDatabase } from '../eventstore/openDatabase.ts';
 import { CliError } from './cliError.ts';
 
-export const serviceUrl = (): string => (process.env.LEDGER_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
+// Where a running `ledger serve` is (LEDGER_URL; unset or empty: the default), without a trailing slash.
+export const serviceUrl = (env: NodeJS.ProcessEnv = process.env): string => (env.LEDGER_URL?.trim() || 'http://127.0.0.1:3000').replace(/\/+$/, '');
 
 // How a CLI command reaches the ledger's data:
 // - direct: DATABASE_URL (PostgreSQL, any number of processes), or the embedded PGlite files
@@ -31,8 +32,8 @@ export async function ledgerAccess(): Promise<LedgerAccess> {
   return { kind: 'direct', db, config, close: () => db.close() };
 }
 
-export async function serviceIsUp(): Promise<boolean> {
-  return fetch(`${serviceUrl()}/health/live`, { signal: AbortSignal.timeout(1_000) }).then(
+export async function serviceIsUp(url = serviceUrl()): Promise<boolean> {
+  return fetch(`${url}/health/live`, { signal: AbortSignal.timeout(1_000) }).then(
     (r) => r.ok,
     () => false,
   );
