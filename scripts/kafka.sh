@@ -135,7 +135,7 @@ case "${1:-}" in
   env) echo "export KAFKA_BROKERS=${BROKERS}" ;;
   cluster-id) for ((i = 0; i < ${2:-1}; i++)); do new_cluster_id; done ;;
   *)
-    echo "usage: scripts/kafka.sh start|stop|env|cluster-id" >&2
+    echo "usage: scripts/kafka.sh start|stop|env|cluster-id [n]" >&2
     exit 2
     ;;
 esac
