@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
-import { databaseTargets, openPostgres, POSTGRES_URL } from '../support/databases.ts';
+import { databaseTargets, dropSchemaOf, openPostgres, POSTGRES_URL } from '../support/databases.ts';
 import { startLedgerProcess } from '../support/servedProcess.ts';
 import { fixture, type Json } from '../support/stripeEvents.ts';
 import { signedStripeHeaders } from '../support/stripeSigning.ts';
@@ -41,7 +41,9 @@ describe('connections cut by PostgreSQL (e2e)', async () => {
     if (!skip) db = await openPostgres(4);
   });
   after(async () => {
-    if (!skip) await db.close();
+    if (skip) return;
+    await dropSchemaOf(db);
+    await db.close();
   });
 
   test('a LISTEN whose connection is cut: the process goes on, listens again, says so once, and hears the next NOTIFY', { skip }, async () => {
