@@ -14,6 +14,8 @@ export const DoctorEnv = z.object({
   LEDGER_URL: z
     .string()
     .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), { error: 'must be an http(s) URL' })
+    // Paths are appended to it: without a trailing slash, as the CLI's serviceUrl gives it.
+    .transform((value) => value.replace(/\/+$/, ''))
     .default('http://127.0.0.1:3000'),
   // Read-model lag (age of the oldest event not yet applied) that still counts as healthy.
   LEDGER_DOCTOR_MAX_LAG_SECONDS: threshold(86_400, 60),

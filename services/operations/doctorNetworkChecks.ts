@@ -8,7 +8,7 @@ import { fail, pass, skip, type CheckResult, type DoctorContext } from './doctor
 
 export async function webhookRejectsUnsignedCheck(context: DoctorContext, settings: DoctorSettings): Promise<CheckResult> {
   const name = 'webhooks reject unsigned deliveries';
-  const url = settings.LEDGER_URL.replace(/\/$/, '');
+  const url = settings.LEDGER_URL;
   const http = context.fetch ?? fetch;
   const live = await http(`${url}/health/live`, { signal: AbortSignal.timeout(2_000) }).then(
     (r) => r.ok,
