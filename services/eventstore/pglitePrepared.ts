@@ -31,7 +31,7 @@ export class PglitePreparedStatements {
     let types = this.#prepared.get(name);
     if (types === undefined) {
       // A failed parse prepares nothing: the next call tries again.
-      const described = await this.db.execProtocolStream(concat([serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()]), { syncToFs: false });
+      const described = await this.db.execProtocolStream(Buffer.concat([serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()]), { syncToFs: false });
       types = parse.parseDescribeStatementResults(described);
       this.#prepared.set(name, types);
     }
@@ -41,20 +41,10 @@ export class PglitePreparedStatements {
       return serializer ? serializer(param) : String(param);
     });
     const messages = await this.db.execProtocolStream(
-      concat([serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
+      Buffer.concat([serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
       { syncToFs },
     );
     const [result] = parse.parseResults(messages, this.db.parsers);
     return { rows: (result?.rows ?? []) as Row[], rowCount: result?.affectedRows ?? result?.rows.length ?? 0 };
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const message = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    message.set(part, offset);
-    offset += part.length;
-  }
-  return message;
 }
