@@ -16,6 +16,7 @@ import type { CheckResult, DoctorContext, DoctorStore } from '../../services/ope
 import { fingerprintOf } from '../../services/operations/secretFingerprints.ts';
 import { recordHistories } from '../support/customerHistories.ts';
 import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
+import { migratedDataDir } from '../support/migratedDataDir.ts';
 import { freePort, startLedgerProcess } from '../support/servedProcess.ts';
 import { startTestApp, TEST_ENV, type TestApp } from '../support/testApp.ts';
 
@@ -218,8 +219,8 @@ for (const target of databaseTargets) {
   });
 }
 
-describe('ledger doctor as a command (e2e, against ledger serve on the embedded store)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ledger-doctor-'));
+describe('ledger doctor as a command (e2e, against ledger serve on the embedded store)', async () => {
+  const dataDir = await migratedDataDir('ledger-doctor-');
   let served: Awaited<ReturnType<typeof startLedgerProcess>>;
   const base: Record<string, string | undefined> = { ...process.env };
   for (const name of [...CONFIG_VARIABLES, ...DOCTOR_VARIABLES, 'LEDGER_API_KEY']) delete base[name];

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { openDatabase } from '../../services/eventstore/openDatabase.ts';
+import { migratedDataDir } from '../support/migratedDataDir.ts';
 import { startLedgerProcess } from '../support/servedProcess.ts';
 import { signedStripeHeaders, stripeFixture } from '../support/stripeSigning.ts';
 
 // DESIGN.md, PGlite durability: a 2xx must mean durable in embedded mode too. Kill the
 // process with SIGKILL under load; every delivery that got a 2xx must be there on restart.
-const dataDir = mkdtempSync(join(tmpdir(), 'ledger-durability-'));
+const dataDir = await migratedDataDir('ledger-durability-');
 after(() => rmSync(dataDir, { recursive: true, force: true }));
 
 test('every delivery answered 2xx survives a SIGKILL of the embedded service', async () => {

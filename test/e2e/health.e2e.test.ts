@@ -11,6 +11,7 @@ import { loadConfig } from '../../services/config.ts';
 import type { LedgerDatabase, Readiness } from '../../services/eventstore/database.ts';
 import { buildApp } from '../../services/http/app.ts';
 import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
+import { migratedDataDir } from '../support/migratedDataDir.ts';
 import { signedStripeHeaders, stripeFixture } from '../support/stripeSigning.ts';
 import { STRIPE_TEST_SECRET } from '../support/testApp.ts';
 
@@ -84,7 +85,7 @@ describe('ledger serve (e2e)', () => {
   });
 
   test('SIGTERM under a backlog of deliveries still ends the process within a 10 s grace period', async () => {
-    const backlogDir = mkdtempSync(join(tmpdir(), 'ledger-e2e-backlog-'));
+    const backlogDir = await migratedDataDir('ledger-e2e-backlog-');
     // No load shedding: the point is a backlog queued behind the embedded store's one connection.
     const served = await serve({ LEDGER_DATA_DIR: backlogDir, STRIPE_WEBHOOK_SECRET: STRIPE_TEST_SECRET, LEDGER_RATE_LIMIT_STRIPE_PER_SECOND: '0', LEDGER_WEBHOOK_MAX_IN_FLIGHT: '0' });
     try {

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { CONFIG_VARIABLES } from '../../contracts/config.ts';
 import type { NewEvent } from '../../contracts/eventMetadata.ts';
@@ -18,6 +16,7 @@ import type { CustomerDecider } from '../../services/operations/replay.ts';
 import { createProjector } from '../../services/projector/readModelRunners.ts';
 import { recordHistories } from '../support/customerHistories.ts';
 import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
+import { migratedDataDir } from '../support/migratedDataDir.ts';
 import { startLedgerProcess, type ServedProcess } from '../support/servedProcess.ts';
 import { signedStripeHeaders, stripeFixture } from '../support/stripeSigning.ts';
 import { directAccessOf, startTestApp, TEST_ENV, type TestApp } from '../support/testApp.ts';
@@ -194,8 +193,8 @@ async function deliverLife(url: string, customer: string): Promise<void> {
   }
 }
 
-describe('`ledger events` (and the other incident commands) as processes, through a running `ledger serve` on PGlite (remote)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ledger-incident-'));
+describe('`ledger events` (and the other incident commands) as processes, through a running `ledger serve` on PGlite (remote)', async () => {
+  const dataDir = await migratedDataDir('ledger-incident-');
   let served: ServedProcess;
   before(async () => {
     served = await startLedgerProcess(['serve'], { LEDGER_DATA_DIR: dataDir });

@@ -1,19 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { openDatabase } from '../../services/eventstore/openDatabase.ts';
 import { READ_MODEL_NAMES } from '../../services/projector/projectorSchema.ts';
 import { recordHistories } from '../support/customerHistories.ts';
 import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
+import { migratedDataDir } from '../support/migratedDataDir.ts';
 import { referenceRows, tableRows } from '../support/readModelTables.ts';
 import { freePort, startLedgerProcess, waitForOutput } from '../support/servedProcess.ts';
 
 for (const target of databaseTargets) {
   describe(`projector killed with SIGKILL on ${target.name}`, async () => {
     const skip = await target.skip();
-    const dataDir = mkdtempSync(join(tmpdir(), 'ledger-crash-'));
+    const dataDir = await migratedDataDir('ledger-crash-');
     const schema = `t_crash_${Date.now().toString(36)}`;
     after(() => rmSync(dataDir, { recursive: true, force: true }));
 

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { domainEvent } from '../../contracts/domainEvents.ts';
 import type { RecordedEvent } from '../../contracts/eventMetadata.ts';
@@ -14,6 +12,7 @@ import type { StripeDelivery } from '../../services/ingest/stripe/stripeTranslat
 import type { WebhookSource } from '../../services/ingest/webhookSource.ts';
 import { redeliver, todaysSources, type SourceRegistry } from '../../services/operations/redeliver.ts';
 import { databaseTargets } from '../support/databases.ts';
+import { migratedDataDir } from '../support/migratedDataDir.ts';
 import { startLedgerProcess } from '../support/servedProcess.ts';
 import { fixture, type Json } from '../support/stripeEvents.ts';
 import { signedStripeHeaders } from '../support/stripeSigning.ts';
@@ -230,8 +229,8 @@ for (const target of databaseTargets) {
   });
 }
 
-describe('ledger redeliver as a command (e2e, embedded store)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ledger-redeliver-'));
+describe('ledger redeliver as a command (e2e, embedded store)', async () => {
+  const dataDir = await migratedDataDir('ledger-redeliver-');
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
   const ledger = (args: string[], env: Record<string, string>) =>

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { loadConfig } from '../../services/config.ts';
 import { openDatabase } from '../../services/eventstore/openDatabase.ts';
 import { buildApp } from '../../services/http/app.ts';
 import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
+import { migratedDataDir } from '../support/migratedDataDir.ts';
 import { signedStripeHeaders, stripeFixture } from '../support/stripeSigning.ts';
 import { startTcpProxy } from '../support/tcpProxy.ts';
 import { TEST_ENV } from '../support/testApp.ts';
@@ -53,7 +52,7 @@ test('PostgreSQL unreachable: 503 with a stable code; the retry after recovery s
   }
 });
 
-const dataDir = mkdtempSync(join(tmpdir(), 'ledger-outage-'));
+const dataDir = await migratedDataDir('ledger-outage-');
 after(() => rmSync(dataDir, { recursive: true, force: true }));
 
 test('embedded store closed under the service: 503; after a restart the retry stores one copy', async () => {

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { CorrelationTrail } from '../../services/telemetry/correlationTrail.ts';
+import { migratedDataDir } from '../support/migratedDataDir.ts';
 import { parsePrometheusText, total } from '../support/prometheusText.ts';
 import { freePort, startLedgerProcess, type ServedProcess } from '../support/servedProcess.ts';
 import { fixture } from '../support/stripeEvents.ts';
@@ -41,8 +40,8 @@ function otlpReceiver(): { server: Server; spans: OtlpSpan[] } {
 
 const INBOUND_TRACE = '0af7651916cd43dd8448eb211c80319c';
 
-describe('ledger trace and OTLP export from a served process (e2e, embedded store)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ledger-trace-'));
+describe('ledger trace and OTLP export from a served process (e2e, embedded store)', async () => {
+  const dataDir = await migratedDataDir('ledger-trace-');
   const receiver = otlpReceiver();
   let served: ServedProcess;
   let correlationId: string;

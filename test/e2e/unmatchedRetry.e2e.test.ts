@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { LedgerError } from '../../domain/errors.ts';
@@ -17,6 +15,7 @@ import { isDue, retryUnmatched, retryWaitingFor, scheduleUnmatchedRetry } from '
 import { renderTrail } from '../../services/cli/trace.ts';
 import { correlationTrail } from '../../services/telemetry/correlationTrail.ts';
 import { databaseTargets, openSecondPool } from '../support/databases.ts';
+import { migratedDataDir } from '../support/migratedDataDir.ts';
 import { parsePrometheusText, total } from '../support/prometheusText.ts';
 import { startLedgerProcess } from '../support/servedProcess.ts';
 import { fixture, subscriptionEvent, type Json } from '../support/stripeEvents.ts';
@@ -381,8 +380,8 @@ for (const target of databaseTargets) {
   });
 }
 
-describe('ledger serve tries unmatched deliveries again by itself (e2e, embedded store)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ledger-unmatched-'));
+describe('ledger serve tries unmatched deliveries again by itself (e2e, embedded store)', async () => {
+  const dataDir = await migratedDataDir('ledger-unmatched-');
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
   test('a refund delivered before its invoice: the customer is refunded within seconds of the invoice, hours before its backoff step, with no command run', async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { percentile, readCapture } from '../../services/operations/webhookReplay.ts';
+import { migratedDataDir } from '../support/migratedDataDir.ts';
 import { startLedgerProcess, type ServedProcess } from '../support/servedProcess.ts';
 import { FIXTURES, stripeFixture as fixture } from '../support/stripeSigning.ts';
 import { TEST_ENV } from '../support/testApp.ts';
@@ -37,6 +38,7 @@ function captureFile(dir: string): string {
 describe('ledger webhooks replay (e2e)', () => {
   let served: ServedProcess;
   let dir: string;
+  let dataDir: string;
   let file: string;
   const ledger = (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, ['bin/ledger.js', 'webhooks', 'replay', ...args], {
@@ -49,12 +51,14 @@ describe('ledger webhooks replay (e2e)', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ledger-replay-'));
     file = captureFile(dir);
-    served = await startLedgerProcess(['serve'], { LEDGER_DATA_DIR: 'memory://' });
+    dataDir = await migratedDataDir('ledger-replay-store-');
+    served = await startLedgerProcess(['serve'], { LEDGER_DATA_DIR: dataDir });
   });
   after(async () => {
     served.child.kill('SIGTERM');
     await served.exited;
     rmSync(dir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   test('re-signed with the environment’s secrets, every delivery is accepted', async () => {

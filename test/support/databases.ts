@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { applyMigrations } from '../../services/eventstore/migrations.ts';
 import { openDatabase } from '../../services/eventstore/openDatabase.ts';
 import { createPgliteClient } from '../../services/eventstore/pgliteClient.ts';
 import { allMigrations } from '../../services/schema.ts';
+import { migratedStoreKey } from './migratedDataDir.ts';
 
 export const POSTGRES_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -40,14 +41,11 @@ export interface DatabaseTarget {
 const freshSchema = () => `t_${randomBytes(6).toString('hex')}`;
 
 // A new PGlite spends ~3 s of CPU in initdb; one started from a copy of a migrated store ~0.7 s.
-// The copy is made once (~6 s) and kept in the temp directory for every test process, under a
-// name that changes with the migrations and the PGlite version.
+// The copy is made once (~6 s) and kept in the temp directory for every test process.
 let migratedStore: Promise<Blob> | undefined;
 
 async function migratedStoreFiles(): Promise<Blob> {
-  const version = await readFile(join(process.cwd(), 'node_modules/@electric-sql/pglite/package.json'), 'utf8').catch(() => '');
-  const key = createHash('sha256').update(version).update(JSON.stringify(allMigrations)).digest('hex').slice(0, 16);
-  const path = join(tmpdir(), `ledger-test-store-${key}.tar`);
+  const path = join(tmpdir(), `ledger-test-store-${await migratedStoreKey()}.tar`);
   const kept = await readFile(path).catch(() => undefined);
   if (kept) return new Blob([kept]);
   const sql = await createPgliteClient('memory://');
