@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { PglitePreparedStatements } from './pglitePrepared.ts';
+import { PglitePreparedStatements, queryResultOf } from './pglitePrepared.ts';
 import { statementNames, type SqlClient, type SqlExecutor, type QueryResult } from './sqlClient.ts';
 
 // PGlite is a single connection: it serialises queries itself, so one instance serves the process.
@@ -21,8 +21,7 @@ export async function createPgliteClient(dataDir: string | undefined, startFrom?
     await nextTurn();
     const name = statementNames.get(text);
     if (name !== undefined) return prepared.topLevel<Row>(name, text, params ?? []);
-    const result = await db.query<Row>(text, params);
-    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    return queryResultOf<Row>(await db.query<Row>(text, params));
   };
 
   return {
@@ -35,8 +34,7 @@ export async function createPgliteClient(dataDir: string | undefined, startFrom?
           async query<Row>(text: string, params?: unknown[]) {
             const name = statementNames.get(text);
             if (name !== undefined) return prepared.inTransaction<Row>(name, text, params ?? []);
-            const r = await tx.query<Row>(text, params);
-            return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+            return queryResultOf<Row>(await tx.query<Row>(text, params));
           },
           async exec(sql: string) {
             await tx.exec(sql);

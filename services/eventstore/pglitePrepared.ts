@@ -45,6 +45,12 @@ export class PglitePreparedStatements {
       { syncToFs },
     );
     const [result] = parse.parseResults(messages, this.db.parsers);
-    return { rows: (result?.rows ?? []) as Row[], rowCount: result?.affectedRows ?? result?.rows.length ?? 0 };
+    return queryResultOf<Row>(result ?? { rows: [] });
   }
+}
+
+// PGlite's `affectedRows` is the count in a write's command tag, and 0 for a select; pg's
+// `rowCount` is the rows a select returned too. The store's SQL runs on both, so it means that here.
+export function queryResultOf<Row>(result: { rows: unknown[]; affectedRows?: number }): QueryResult<Row> {
+  return { rows: result.rows as Row[], rowCount: result.affectedRows || result.rows.length };
 }
