@@ -9,7 +9,7 @@ import { startProjectors, startService } from './serviceProcess.ts';
 import { bareInsertRate } from './storeBench.ts';
 import { cpuMsOfStat, fmt, percentile, processCpuMs, table } from './stats.ts';
 import { BENCH_STRIPE_SECRET, post, signedInvoicePaid } from './stripeLoad.ts';
-import { BENCH_POSTGRES_URL, benchTargets, type BenchTarget } from './targets.ts';
+import { BENCH_POSTGRES_URL, benchTargets, walBytes, type BenchTarget } from './targets.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 // Fixed offered rates; BENCH_RATES=100,200 (or empty for none) where the defaults would only queue.
@@ -371,8 +371,7 @@ async function walPosition(): Promise<bigint> {
   const client = new pg.Client({ connectionString: BENCH_POSTGRES_URL });
   await client.connect();
   try {
-    const { rows } = await client.query<{ at: string }>(`select (pg_current_wal_lsn() - '0/0')::text as at`);
-    return BigInt(rows[0]!.at);
+    return await walBytes(client);
   } finally {
     await client.end();
   }

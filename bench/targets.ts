@@ -14,6 +14,12 @@ export interface BenchTarget {
 
 export const BENCH_POSTGRES_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
+// Bytes of WAL the server has written since it was initialised: a difference of two is a run's WAL.
+export async function walBytes(client: pg.Client): Promise<bigint> {
+  const { rows } = await client.query<{ at: string }>(`select (pg_current_wal_lsn() - '0/0')::text as at`);
+  return BigInt(rows[0]!.at);
+}
+
 export function benchEvent(customerId: string): NewEvent {
   return {
     type: 'PaymentSucceeded',

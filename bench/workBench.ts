@@ -3,7 +3,7 @@ import pg from 'pg';
 import { startService } from './serviceProcess.ts';
 import { fmt, table } from './stats.ts';
 import { BENCH_STRIPE_SECRET, post, signedInvoicePaid } from './stripeLoad.ts';
-import { BENCH_POSTGRES_URL } from './targets.ts';
+import { BENCH_POSTGRES_URL, walBytes } from './targets.ts';
 
 // What a delivery costs, counted instead of timed: bytes the service writes (to PostgreSQL and in
 // its answers), rows PostgreSQL inserts and updates per table (and how many updates stayed on
@@ -45,9 +45,8 @@ async function counters(client: pg.Client, schema: string): Promise<{ wal: bigin
        from pg_stat_user_tables where schemaname = $1`,
     [schema],
   );
-  const wal = await client.query<{ at: string }>(`select (pg_current_wal_lsn() - '0/0')::text as at`);
   return {
-    wal: BigInt(wal.rows[0]!.at),
+    wal: await walBytes(client),
     tables: new Map(rows.map((r) => [r.table, { inserted: Number(r.inserted), updated: Number(r.updated), inPlace: Number(r.in_place) }])),
   };
 }
