@@ -135,6 +135,10 @@ const fields = z.object({
   LEDGER_UNMATCHED_RETRY_SECONDS: integer(0, 86_400, 60),
   LEDGER_UNMATCHED_RETRY_HOURS: integer(1, 24 * 30, UNMATCHED_RETRY_HOURS_DEFAULT),
   LEDGER_BODY_LIMIT_BYTES: integer(1024, 64 * 1024 * 1024, 1024 * 1024),
+  // A request not wholly received by then is answered 408 and its socket closed. Providers give
+  // up on a delivery within seconds (and retry it); a client that stalls mid-body, or a peer gone
+  // without closing, would otherwise hold an in-flight slot for as long as its socket lives.
+  LEDGER_REQUEST_TIMEOUT_MS: integer(1000, 600_000, 30_000),
   // Requests per second accepted per source, across all clients; 0 turns the limit off.
   LEDGER_RATE_LIMIT_STRIPE_PER_SECOND: integer(0, 1_000_000, 2000),
   LEDGER_RATE_LIMIT_CRM_PER_SECOND: integer(0, 1_000_000, 500),
@@ -218,7 +222,7 @@ export const ConfigEnv = fields
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
     logLevel: env.LOG_LEVEL,
-    http: { host: env.HOST, port: env.PORT, bodyLimitBytes: env.LEDGER_BODY_LIMIT_BYTES },
+    http: { host: env.HOST, port: env.PORT, bodyLimitBytes: env.LEDGER_BODY_LIMIT_BYTES, requestTimeoutMs: env.LEDGER_REQUEST_TIMEOUT_MS },
     // databaseUrl set: PostgreSQL; unset: embedded PGlite under dataDir.
     store: { databaseUrl: env.DATABASE_URL, dataDir: env.LEDGER_DATA_DIR, poolSize: env.DATABASE_POOL_SIZE },
     webhooks: {

@@ -6,6 +6,10 @@ export const errorCatalogue = {
   LEDGER_MALFORMED_JSON: { status: 400, title: 'Body is not valid JSON' },
   LEDGER_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
   LEDGER_BODY_TOO_LARGE: { status: 413, title: 'Body too large' },
+  // Answered on the connection, before any route (services/http/errorHandler.ts, clientErrorHandler).
+  LEDGER_REQUEST_TIMEOUT: { status: 408, title: 'Request not received in time' },
+  LEDGER_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
+  LEDGER_MALFORMED_REQUEST: { status: 400, title: 'Not a valid HTTP request' },
   LEDGER_SIGNATURE_MISSING: { status: 400, title: 'Signature header missing' },
   LEDGER_SIGNATURE_INVALID: { status: 400, title: 'Signature does not match' },
   LEDGER_SIGNATURE_STALE: { status: 400, title: 'Signature timestamp outside tolerance' },

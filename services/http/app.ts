@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { LedgerConfig } from '../config.ts';
 import type { LedgerDatabase } from '../eventstore/database.ts';
 import type { Projector } from '../projector/projector.ts';
-import { errorHandler, notFoundHandler } from './errorHandler.ts';
+import { clientErrorHandler, errorHandler, notFoundHandler } from './errorHandler.ts';
 import { customerRoutes } from './customerRoutes.ts';
 import { healthRoutes } from './healthRoutes.ts';
 import { readModelRoutes } from './readModelRoutes.ts';
@@ -66,11 +66,21 @@ export function buildApp({ db, config, logger, now, projector }: BuildAppOptions
   const app: FastifyInstance = Fastify({
     loggerInstance: logger ?? createLogger({ level: config.logLevel }),
     bodyLimit: config.http.bodyLimitBytes,
+    // Fastify's default (0) turns Node's own limit on receiving a request off; without one, a
+    // delivery whose body stops arriving holds its in-flight slot (inFlightLimit.ts) until its
+    // socket dies, and enough of them refuse every delivery with 503. Node checks every quarter
+    // of the timeout here (its default: every 30 s), so a stalled request is cut within 1.25 × it.
+    requestTimeout: config.http.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(60_000, config.http.requestTimeoutMs),
+      connectionsCheckingInterval: Math.ceil(Math.min(30_000, config.http.requestTimeoutMs / 4)),
+    },
     requestIdHeader: false,
     genReqId: correlationIdOf,
     logController: new LogController({ requestIdLogLabel: 'correlationId' }),
     // URL-level failures (bad percent-encoding, overlong params) happen before routing.
     frameworkErrors: errorHandler,
+    clientErrorHandler,
   });
 
   traceRequests(app);

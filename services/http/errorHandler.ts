@@ -1,4 +1,7 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { errorCatalogue, LedgerError, type ErrorCode } from '../../domain/errors.ts';
 
 // The one place an error becomes an HTTP response: RFC 9457 problem details, with the stable
@@ -108,4 +111,29 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   return sendProblem(reply, problemFor(new LedgerError('LEDGER_NOT_FOUND', `No route for ${request.method} ${request.url.split('?')[0] ?? '/'}`), request));
+}
+
+// Errors on a connection that no route answers: a request not wholly received within
+// LEDGER_REQUEST_TIMEOUT_MS, headers past Node's limit, bytes that are not HTTP. Answered with
+// the same problem details and a stable code (fastify's default writes its own JSON shape), then
+// the socket is closed. No request id exists yet, so one is minted for the answer and the log.
+const CONNECTION_ERRORS: Readonly<Record<string, ErrorCode>> = {
+  ERR_HTTP_REQUEST_TIMEOUT: 'LEDGER_REQUEST_TIMEOUT',
+  HPE_HEADER_OVERFLOW: 'LEDGER_HEADERS_TOO_LARGE',
+};
+
+export function clientErrorHandler(this: FastifyInstance, error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code = CONNECTION_ERRORS[error.code ?? ''] ?? 'LEDGER_MALFORMED_REQUEST';
+  const { status, title } = errorCatalogue[code];
+  const correlationId = randomUUID();
+  this.log.info({ code, correlationId }, 'request rejected');
+  if (socket.writable) {
+    const body = JSON.stringify({ type: problemType(code), title, status, code, detail: title, correlationId });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Correlation-Id: ${correlationId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

@@ -98,3 +98,76 @@ describe('webhook load shedding', () => {
     assert.ok(appended.some((e) => e.type === 'LeadCaptured' && (e.data as { email?: string }).email === 'refused@example.com'));
   });
 });
+
+// A client that stops sending mid-body without closing (a stalled sender, a peer gone without a
+// FIN) must not hold its slot for as long as the socket lives: LEDGER_REQUEST_TIMEOUT_MS cuts it.
+describe('a delivery whose body stops arriving', () => {
+  let t: TestApp;
+  let url: string;
+  before(async () => {
+    t = await startTestApp(pglite, { env: { LEDGER_WEBHOOK_MAX_IN_FLIGHT: '1', LEDGER_REQUEST_TIMEOUT_MS: '1000' } });
+    url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  after(() => t.close());
+
+  test('is cut with 408 after the request timeout, nothing stored, and its slot serves the next delivery', async (context) => {
+    const stalled = await stalledDelivery(Number(new URL(url).port));
+    context.after(() => void stalled.destroy());
+    let answer = '';
+    stalled.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    // Without the timeout it would never close: the test fails after 10 s instead of waiting.
+    const closed = new Promise<number>((resolve) => {
+      stalled.once('close', () => resolve(performance.now()));
+      setTimeout(() => resolve(Number.POSITIVE_INFINITY), 10_000).unref();
+    });
+    const stalledAt = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const { body, headers } = delivery('evt_after_stall');
+    const send = () => fetch(`${url}/webhooks/stripe`, { method: 'POST', headers, body }).then((r) => r.status);
+    assert.equal(await send(), 503, 'the stalled delivery holds the only slot');
+
+    const cutAfter = (await closed) - stalledAt;
+    // Within the timeout plus Node's check interval (a quarter of it).
+    assert.ok(cutAfter >= 900 && cutAfter < 3_000, `cut after ${Math.round(cutAfter)} ms`);
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.match(answer, /\r\ncontent-type: application\/problem\+json\r\n/i);
+    const problem = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { code: string; status: number; correlationId: string };
+    assert.equal(problem.code, 'LEDGER_REQUEST_TIMEOUT');
+    assert.equal(problem.status, 408);
+    assert.match(answer, new RegExp(`\r\nx-correlation-id: ${problem.correlationId}\r\n`, 'i'));
+    assert.equal(await send(), 200);
+    assert.deepEqual([...new Set((await storedEvents(t.db)).map((e) => e.metadata.sourceEventId))], ['evt_after_stall']);
+  });
+});
+
+// What never becomes a request fastify routes is still answered in the API's problem shape.
+describe('bytes that are not a valid request', () => {
+  let t: TestApp;
+  let port: number;
+  before(async () => {
+    t = await startTestApp(pglite);
+    port = Number(new URL(await t.app.listen({ host: '127.0.0.1', port: 0 })).port);
+  });
+  after(() => t.close());
+
+  const exchange = async (raw: string) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.on('error', () => {});
+    socket.write(raw);
+    await closed;
+    return { head: answer.slice(0, answer.indexOf('\r\n')), problem: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { code: string; status: number } };
+  };
+
+  test('not HTTP: 400 LEDGER_MALFORMED_REQUEST; headers past the limit: 431 LEDGER_HEADERS_TOO_LARGE; the connection closed', async () => {
+    const garbage = await exchange('HELLO THERE\r\n\r\n');
+    assert.equal(garbage.head, 'HTTP/1.1 400 Bad Request');
+    assert.deepEqual([garbage.problem.code, garbage.problem.status], ['LEDGER_MALFORMED_REQUEST', 400]);
+    const huge = await exchange(`POST /webhooks/stripe HTTP/1.1\r\nhost: x\r\nx-padding: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.equal(huge.head, 'HTTP/1.1 431 Request Header Fields Too Large');
+    assert.deepEqual([huge.problem.code, huge.problem.status], ['LEDGER_HEADERS_TOO_LARGE', 431]);
+    assert.equal((await storedEvents(t.db)).length, 0);
+  });
+});
