@@ -154,10 +154,13 @@ describe('bytes that are not a valid request', () => {
     const socket = connect(port, '127.0.0.1');
     let answer = '';
     socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const closed = new Promise<boolean>((resolve) => {
+      socket.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 10_000).unref();
+    });
     socket.on('error', () => {});
     socket.write(raw);
-    await closed;
+    assert.ok(await closed, 'the connection is closed after the answer');
     return { head: answer.slice(0, answer.indexOf('\r\n')), problem: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { code: string; status: number } };
   };
 
