@@ -213,11 +213,21 @@ export async function markMatched(sql: SqlExecutor, id: string): Promise<void> {
   await sql.query(`update ledger_inbox set matched_at = now() where id = $1::bigint and matched_at is null`, [id]);
 }
 
-export async function pruneInbox(sql: SqlExecutor, retentionDays: number): Promise<number> {
-  const { rowCount } = await sql.query(`delete from ledger_inbox where received_at < now() - make_interval(days => $1::int)`, [
-    retentionDays,
-  ]);
-  return rowCount;
+// In batches, so that each statement stays well inside DATABASE_QUERY_TIMEOUT_MS however large
+// the backlog (the first prune after the retention is lowered may have millions of rows).
+const PRUNE_BATCH = 5_000;
+
+export async function pruneInbox(sql: SqlExecutor, retentionDays: number, batch = PRUNE_BATCH): Promise<number> {
+  let pruned = 0;
+  for (;;) {
+    const { rowCount } = await sql.query(
+      `delete from ledger_inbox where id in (
+         select id from ledger_inbox where received_at < now() - make_interval(days => $1::int) limit $2::int)`,
+      [retentionDays, batch],
+    );
+    pruned += rowCount;
+    if (rowCount < batch) return pruned;
+  }
 }
 
 // Prunes once at start and then hourly; the timer never keeps the process alive.

@@ -82,4 +82,14 @@ describeOnEachDatabase('raw inbox', (suite) => {
     assert.equal((await readDeliveries(db.sql, { id: old })).length, 0);
     assert.equal((await readDeliveries(db.sql, { id: recent })).length, 1);
   });
+
+  test('retention prunes a backlog larger than one batch, batch after batch', { skip }, async () => {
+    const record = () => recordDelivery(db.sql, { source: 'crm', verified: true, headers: {}, body: '[]', outcome: 'ignored', correlationId: 'c', sourceEventIds: [] });
+    const old = await Promise.all(Array.from({ length: 7 }, record));
+    const recent = await record();
+    await db.sql.query(`update ledger_inbox set received_at = now() - interval '31 days' where id = any($1::bigint[])`, [old]);
+    assert.equal(await pruneInbox(db.sql, 30, 3), 7);
+    for (const id of old) assert.equal((await readDeliveries(db.sql, { id })).length, 0);
+    assert.equal((await readDeliveries(db.sql, { id: recent })).length, 1);
+  });
 });
