@@ -121,6 +121,10 @@ const fields = z.object({
   LEDGER_DATA_DIR: z.string().min(1).default('./.ledger'),
   // PostgreSQL connections per process (projectors hold up to four of them).
   DATABASE_POOL_SIZE: integer(2, 1000, 24),
+  // A statement PostgreSQL has not answered by then is abandoned and its connection dropped: a
+  // partition or a host gone without a reset otherwise leaves it waiting until TCP gives up
+  // (~15 min; never, for a connection with nothing unacknowledged). Migrations are exempt.
+  DATABASE_QUERY_TIMEOUT_MS: integer(1000, 3_600_000, 60_000),
   STRIPE_WEBHOOK_SECRET: z
     .string()
     .optional()
@@ -224,7 +228,7 @@ export const ConfigEnv = fields
     logLevel: env.LOG_LEVEL,
     http: { host: env.HOST, port: env.PORT, bodyLimitBytes: env.LEDGER_BODY_LIMIT_BYTES, requestTimeoutMs: env.LEDGER_REQUEST_TIMEOUT_MS },
     // databaseUrl set: PostgreSQL; unset: embedded PGlite under dataDir.
-    store: { databaseUrl: env.DATABASE_URL, dataDir: env.LEDGER_DATA_DIR, poolSize: env.DATABASE_POOL_SIZE },
+    store: { databaseUrl: env.DATABASE_URL, dataDir: env.LEDGER_DATA_DIR, poolSize: env.DATABASE_POOL_SIZE, queryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_MS },
     webhooks: {
       stripeSecrets: env.STRIPE_WEBHOOK_SECRET,
       hubspotClientSecret: env.HUBSPOT_CLIENT_SECRET,

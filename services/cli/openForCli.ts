@@ -16,6 +16,6 @@ export async function openDatabaseForCli(): Promise<{ db: LedgerDatabase; config
       );
     }
   }
-  const db = await openDatabase({ databaseUrl: config.store.databaseUrl, dataDir: config.store.dataDir });
+  const db = await openDatabase({ databaseUrl: config.store.databaseUrl, dataDir: config.store.dataDir, queryTimeoutMs: config.store.queryTimeoutMs });
   return { db, config };
 }

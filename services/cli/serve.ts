@@ -15,7 +15,7 @@ const DRAIN_TIMEOUT_MS = 8_000;
 // `ledger serve`: resolves with the exit code once the service has stopped.
 export async function run(_args: string[]): Promise<number> {
   const config = loadConfig();
-  const db = await openDatabase({ databaseUrl: config.store.databaseUrl, dataDir: config.store.dataDir, poolSize: config.store.poolSize });
+  const db = await openDatabase(config.store);
   const projector = createProjector(db, config, { warn: (object, message) => app.log.warn(object, message) });
   const app = buildApp({ db, config, projector });
   const stopSignal = nextStopSignal();

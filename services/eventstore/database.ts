@@ -11,6 +11,9 @@ export interface DatabaseOptions {
   // Postgres schema to use (tests isolate themselves in a fresh schema).
   schema?: string;
   poolSize?: number;
+  // PostgreSQL: a statement not answered within this is abandoned and its connection dropped
+  // (pgClient.ts). Unset: none.
+  queryTimeoutMs?: number;
 }
 
 export interface Readiness {

@@ -15,6 +15,7 @@ export async function openSqlClient(options: DatabaseOptions): Promise<SqlClient
       connectionString: options.databaseUrl,
       ...(options.schema ? { schema: options.schema } : {}),
       ...(options.poolSize ? { poolSize: options.poolSize } : {}),
+      ...(options.queryTimeoutMs ? { queryTimeoutMs: options.queryTimeoutMs } : {}),
     });
     if (options.schema) await sql.exec(`create schema if not exists "${options.schema.replaceAll('"', '')}"`);
     return sql;

@@ -5,7 +5,16 @@ export interface PgClientOptions {
   connectionString: string;
   schema?: string;
   poolSize?: number;
+  queryTimeoutMs?: number;
 }
+
+// node-postgres rejects a statement not answered within `query_timeout` with this message. Its
+// connection is still waiting for the answer, so it must be dropped, never pooled again.
+export const isQueryTimeout = (error: unknown): boolean => error instanceof Error && error.message === 'Query read timeout';
+
+// Migrations and other schema changes (`exec`) may rightly take long on a large store: they wait
+// for as long as a timer can (node's limit), whatever the pool's statement timeout.
+const NO_TIMEOUT_MS = 2_147_483_647;
 
 function executor(target: pg.Pool | pg.PoolClient): SqlExecutor {
   return {
@@ -16,7 +25,8 @@ function executor(target: pg.Pool | pg.PoolClient): SqlExecutor {
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     },
     async exec(sql: string): Promise<void> {
-      await target.query(sql);
+      // query_timeout per statement: read by node-postgres, missing from its QueryConfig type.
+      await target.query({ text: sql, query_timeout: NO_TIMEOUT_MS } as pg.QueryConfig);
     },
   };
 }
@@ -28,6 +38,13 @@ export function createPgClient(options: PgClientOptions): SqlClient {
     // A search_path per pool lets tests (and tenants) isolate themselves in a schema.
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     connectionTimeoutMillis: 5_000,
+    // A statement not answered in time fails (503 to a provider, who retries) and its connection
+    // is dropped (pg-pool drops a client released with an error): see isQueryTimeout.
+    ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
+    // An idle connection whose server vanished without a reset is found dead by TCP keepalive
+    // instead of on its next statement.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', () => {});
@@ -52,6 +69,9 @@ export function createPgClient(options: PgClientOptions): SqlClient {
         await client.query('COMMIT');
         return result;
       } catch (error) {
+        // A timed-out statement's connection is still waiting for its answer: a ROLLBACK would
+        // queue behind it. Dropping the connection ends the transaction on the server.
+        if (!lost && isQueryTimeout(error)) lost = error as Error;
         if (!lost) await client.query('ROLLBACK').catch(() => {});
         throw error;
       } finally {

@@ -294,7 +294,7 @@ export function translateStoreError(error: unknown, streamId?: string, expected?
   if (e.code === 'LDG02') return new IdentityConflictError(e.hint ?? '', '', e.detail ?? '');
   if (
     (e.code && UNAVAILABLE_CODES.has(e.code)) ||
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Cannot use a pool after calling end|PGlite is closed/i.test(e.message ?? '')
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|Cannot use a pool after calling end|PGlite is closed/i.test(e.message ?? '')
   ) {
     return new LedgerError('LEDGER_STORE_UNAVAILABLE');
   }

@@ -19,6 +19,11 @@ const delivery = () => {
   return { body, headers: signedStripeHeaders(body) };
 };
 const config = loadConfig(TEST_ENV);
+
+async function dropSchema(schema: string): Promise<void> {
+  const direct = await openDatabase({ databaseUrl: POSTGRES_URL, migrate: false });
+  await direct.sql.exec(`drop schema if exists ${schema} cascade`).finally(() => direct.close());
+}
 const postgres = databaseTargets.find((t) => t.name === 'postgres')!;
 const postgresSkip = await postgres.skip();
 
@@ -49,6 +54,52 @@ test('PostgreSQL unreachable: 503 with a stable code; the retry after recovery s
     await db.sql.exec(`drop schema ${schema} cascade`).catch(() => {});
     await db.close();
     await proxy.close();
+  }
+});
+
+// A partition or a host gone without a reset: no socket is closed, nothing answers. Without a
+// statement timeout the delivery hung until TCP gave up (~15 min, or never for a connection with
+// nothing unacknowledged), holding its in-flight slot and its pooled connection all the while.
+test('PostgreSQL black-holed: 503 within the statement timeout, not a hang; after a fail-over the retry stores one copy', { skip: postgresSkip }, async () => {
+  const url = new URL(POSTGRES_URL);
+  const proxy = await startTcpProxy(url.hostname, Number(url.port || 5432));
+  const schema = `t_blackhole_${Date.now().toString(36)}`;
+  url.host = `127.0.0.1:${proxy.port}`;
+  const db = await openDatabase({ databaseUrl: url.toString(), schema, poolSize: 4, queryTimeoutMs: 1_000 });
+  const app = buildApp({ db, config });
+  const send = async (payload: ReturnType<typeof delivery>) => {
+    const answered = app.inject({ method: 'POST', url: '/webhooks/stripe', headers: payload.headers, payload: payload.body });
+    const hung = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 15_000).unref());
+    const started = performance.now();
+    const response = await Promise.race([answered, hung]);
+    return { response, seconds: (performance.now() - started) / 1000 };
+  };
+  try {
+    // The pool holds connections through the proxy when the partition begins.
+    assert.equal((await send(delivery())).response?.statusCode, 200);
+    const lost = delivery();
+    proxy.blackHole();
+    const refused = await send(lost);
+    assert.ok(refused.response, 'answered, not left hanging');
+    assert.equal(refused.response.statusCode, 503, refused.response.body);
+    assert.equal(refused.response.json().code, 'LEDGER_STORE_UNAVAILABLE');
+    assert.ok(refused.seconds < 10, `answered after ${refused.seconds.toFixed(1)} s`);
+
+    // The provider retries; the connections lost in the partition are dropped as they time out.
+    proxy.failOver();
+    let status: number | undefined;
+    for (let attempt = 0; attempt < 10 && status !== 200; attempt += 1) status = (await send(lost)).response?.statusCode;
+    assert.equal(status, 200);
+    assert.equal((await send(lost)).response?.json().facts[0].outcome, 'duplicate');
+    const { rows } = await db.sql.query<{ n: string }>(`select count(*)::text as n from ledger_deliveries where source_event_id = $1`, [JSON.parse(lost.body).id]);
+    assert.equal(rows[0]!.n, '1');
+  } finally {
+    // The proxy first: a statement still hanging on a black-holed connection then fails, and
+    // the app and the pool can close.
+    await proxy.close();
+    await app.close();
+    await db.close();
+    await dropSchema(schema);
   }
 });
 

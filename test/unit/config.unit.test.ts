@@ -26,9 +26,10 @@ describe('config', () => {
     assert.equal(config.http.port, 3000);
     assert.equal(config.http.host, '127.0.0.1');
     assert.equal(config.http.bodyLimitBytes, 1024 * 1024);
+    assert.equal(config.http.requestTimeoutMs, 30_000);
     assert.equal(config.nodeEnv, 'development');
     assert.equal(config.logLevel, 'info');
-    assert.deepEqual(config.store, { databaseUrl: undefined, dataDir: './.ledger', poolSize: 24 });
+    assert.deepEqual(config.store, { databaseUrl: undefined, dataDir: './.ledger', poolSize: 24, queryTimeoutMs: 60_000 });
     assert.deepEqual(config.webhooks.stripeSecrets, []);
     assert.deepEqual(config.apiKeys, []);
     assert.equal(config.inbox.retentionDays, 30);
