@@ -39,7 +39,8 @@ export function createPgClient(options: PgClientOptions): SqlClient {
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     connectionTimeoutMillis: 5_000,
     // A statement not answered in time fails (503 to a provider, who retries) and its connection
-    // is dropped (pg-pool drops a client released with an error): see isQueryTimeout.
+    // is dropped (pg-pool drops a client released with an error): see isQueryTimeout. One that
+    // still completes on the server is harmless: a retried delivery finds it and is a duplicate.
     ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
     // An idle connection whose server vanished without a reset is found dead by TCP keepalive
     // instead of on its next statement.
@@ -70,7 +71,8 @@ export function createPgClient(options: PgClientOptions): SqlClient {
         return result;
       } catch (error) {
         // A timed-out statement's connection is still waiting for its answer: a ROLLBACK would
-        // queue behind it. Dropping the connection ends the transaction on the server.
+        // queue behind it. The connection is dropped instead, and the server rolls the
+        // transaction back when it sees the session end (COMMIT was never sent).
         if (!lost && isQueryTimeout(error)) lost = error as Error;
         if (!lost) await client.query('ROLLBACK').catch(() => {});
         throw error;
