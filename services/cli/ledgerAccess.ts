@@ -28,7 +28,7 @@ export async function ledgerAccess(): Promise<LedgerAccess> {
     }
     return { kind: 'remote', url: serviceUrl(), apiKey, close: async () => {} };
   }
-  const db = await openDatabase({ databaseUrl: config.store.databaseUrl, dataDir: config.store.dataDir, queryTimeoutMs: config.store.queryTimeoutMs });
+  const db = await openDatabase(config.store);
   return { kind: 'direct', db, config, close: () => db.close() };
 }
 

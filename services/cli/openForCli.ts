@@ -16,6 +16,6 @@ export async function openDatabaseForCli(): Promise<{ db: LedgerDatabase; config
       );
     }
   }
-  const db = await openDatabase({ databaseUrl: config.store.databaseUrl, dataDir: config.store.dataDir, queryTimeoutMs: config.store.queryTimeoutMs });
+  const db = await openDatabase(config.store);
   return { db, config };
 }
