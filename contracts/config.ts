@@ -121,9 +121,10 @@ const fields = z.object({
   LEDGER_DATA_DIR: z.string().min(1).default('./.ledger'),
   // PostgreSQL connections per process (projectors hold up to four of them).
   DATABASE_POOL_SIZE: integer(2, 1000, 24),
-  // A statement PostgreSQL has not answered by then is abandoned and its connection dropped: a
-  // partition or a host gone without a reset otherwise leaves it waiting until TCP gives up
-  // (~15 min; never, for a connection with nothing unacknowledged). Migrations are exempt.
+  // A statement past it is cancelled by PostgreSQL, or given up by the client (its connection
+  // dropped) when the server cannot answer: a partition or a host gone without a reset otherwise
+  // leaves it waiting until TCP gives up (~15 min; never, for a connection with nothing
+  // unacknowledged). Schema changes are exempt (pgClient.ts).
   DATABASE_QUERY_TIMEOUT_MS: integer(1000, 3_600_000, 60_000),
   STRIPE_WEBHOOK_SECRET: z
     .string()

@@ -11,8 +11,8 @@ export interface DatabaseOptions {
   // Postgres schema to use (tests isolate themselves in a fresh schema).
   schema?: string;
   poolSize?: number;
-  // PostgreSQL: a statement not answered within this is abandoned and its connection dropped
-  // (pgClient.ts). Unset: none.
+  // PostgreSQL: a statement past this is cancelled, or abandoned with its connection when the
+  // server cannot answer (pgClient.ts). Unset: none.
   queryTimeoutMs?: number;
 }
 

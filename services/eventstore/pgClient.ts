@@ -8,13 +8,20 @@ export interface PgClientOptions {
   queryTimeoutMs?: number;
 }
 
-// node-postgres rejects a statement not answered within `query_timeout` with this message. Its
-// connection is still waiting for the answer, so it must be dropped, never pooled again.
+// The statement timeout (DATABASE_QUERY_TIMEOUT_MS) is kept twice. PostgreSQL's own
+// `statement_timeout` cancels a statement that runs or waits (on a lock, say) too long: the
+// connection stays healthy, and no abandoned statement keeps a backend busy while retries open
+// more. The client's `query_timeout`, a little later, covers the server that cannot answer at all
+// (a partition, a host gone without a reset): node-postgres rejects the statement with this
+// message while its connection still waits for the answer, so that connection must be dropped,
+// never pooled again.
 export const isQueryTimeout = (error: unknown): boolean => error instanceof Error && error.message === 'Query read timeout';
+const clientTimeoutOf = (statementTimeoutMs: number) => statementTimeoutMs + Math.min(5_000, statementTimeoutMs);
 
-// Migrations and other schema changes (`exec`) may rightly take long on a large store: they wait
-// for as long as a timer can (node's limit), whatever the pool's statement timeout.
+// Migrations and other schema changes (`exec`) may rightly take long on a large store: neither
+// timeout applies to them (the client's is set as long as a timer can be, node's limit).
 const NO_TIMEOUT_MS = 2_147_483_647;
+const untimed = (text: string) => ({ text, query_timeout: NO_TIMEOUT_MS }) as pg.QueryConfig; // query_timeout: read by node-postgres, missing from its type
 
 function executor(target: pg.Pool | pg.PoolClient): SqlExecutor {
   return {
@@ -25,10 +32,28 @@ function executor(target: pg.Pool | pg.PoolClient): SqlExecutor {
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     },
     async exec(sql: string): Promise<void> {
-      // query_timeout per statement: read by node-postgres, missing from its QueryConfig type.
-      await target.query({ text: sql, query_timeout: NO_TIMEOUT_MS } as pg.QueryConfig);
+      if (target instanceof pg.Pool) return untimedOnOwnConnection(target, sql);
+      // In a transaction (migrations, a rebuild's swap): lifted until it ends.
+      await target.query('set local statement_timeout = 0');
+      await target.query(untimed(sql));
     },
   };
+}
+
+async function untimedOnOwnConnection(pool: pg.Pool, sql: string): Promise<void> {
+  const client = await pool.connect();
+  let failed: Error | undefined;
+  try {
+    await client.query('set statement_timeout = 0');
+    await client.query(untimed(sql));
+    await client.query('reset statement_timeout');
+  } catch (error) {
+    failed = error as Error;
+    throw error;
+  } finally {
+    // A failure may leave the setting lifted: that connection is not pooled again.
+    client.release(failed);
+  }
 }
 
 export function createPgClient(options: PgClientOptions): SqlClient {
@@ -38,10 +63,10 @@ export function createPgClient(options: PgClientOptions): SqlClient {
     // A search_path per pool lets tests (and tenants) isolate themselves in a schema.
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     connectionTimeoutMillis: 5_000,
-    // A statement not answered in time fails (503 to a provider, who retries) and its connection
-    // is dropped (pg-pool drops a client released with an error): see isQueryTimeout. One that
-    // still completes on the server is harmless: a retried delivery finds it and is a duplicate.
-    ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
+    // A statement past it fails (503 to a provider, who retries; see isQueryTimeout). One the
+    // server still completes after the client gave up is harmless: a retried delivery finds it
+    // and is a duplicate.
+    ...(options.queryTimeoutMs ? { statement_timeout: options.queryTimeoutMs, query_timeout: clientTimeoutOf(options.queryTimeoutMs) } : {}),
     // An idle connection whose server vanished without a reset is found dead by TCP keepalive
     // instead of on its next statement.
     keepAlive: true,

@@ -283,7 +283,8 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
 }
 
 // Connection-level failures mean "retry later" (503), never a client error.
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P03', '53300']);
+// 57014: a statement cancelled, by the statement timeout (DATABASE_QUERY_TIMEOUT_MS) or an operator.
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P03', '57014', '53300']);
 
 export function translateStoreError(error: unknown, streamId?: string, expected?: AppendOptions['expectedVersion']): unknown {
   if (error instanceof LedgerError) return error;

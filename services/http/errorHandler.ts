@@ -47,8 +47,8 @@ function frameworkCodeOf(error: Partial<FastifyError> | null): ErrorCode | undef
 
 // Driver errors meaning "the store is not reachable right now": answer 503 so providers retry,
 // rather than a 500 that reads as a bug. (Node socket codes; SQLSTATE 08xxx connection
-// exceptions, 57P0x shutdowns, 53300 too many connections.)
-const storeUnavailable = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|08...|57P0.|53300)$/;
+// exceptions, 57P0x shutdowns, 57014 a statement cancelled by its timeout, 53300 too many connections.)
+const storeUnavailable = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|08...|57P0.|57014|53300)$/;
 
 interface Mapped {
   code: ErrorCode;

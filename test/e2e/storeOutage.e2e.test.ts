@@ -103,6 +103,53 @@ test('PostgreSQL black-holed: 503 within the statement timeout, not a hang; afte
   }
 });
 
+// A statement stuck behind a lock another session holds: PostgreSQL cancels it at the statement
+// timeout (57014), the delivery gets 503 and its connection stays pooled; once the lock is gone the
+// retry lands once. (Left to wait, each retry would have added one more waiting backend.)
+test('a delivery stuck behind a lock: 503 at the statement timeout; the retry after the lock is released stores one copy', { skip: postgresSkip }, async () => {
+  const schema = `t_locked_${Date.now().toString(36)}`;
+  const db = await openDatabase({ databaseUrl: POSTGRES_URL, schema, poolSize: 4, queryTimeoutMs: 1_000 });
+  const app = buildApp({ db, config });
+  const locker = await openDatabase({ databaseUrl: POSTGRES_URL, schema, poolSize: 1, migrate: false });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked!: (pid: number) => void;
+  const lockTaken = new Promise<number>((resolve) => (locked = resolve));
+  const holding = locker.sql.transaction(async (tx) => {
+    await tx.query('lock table ledger_identities in access exclusive mode');
+    locked((await tx.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid);
+    await released;
+  });
+  try {
+    const lockHolder = await lockTaken;
+    const { body, headers } = delivery();
+    const started = performance.now();
+    const refused = await app.inject({ method: 'POST', url: '/webhooks/stripe', headers, payload: body });
+    assert.equal(refused.statusCode, 503, refused.body);
+    assert.equal(refused.json().code, 'LEDGER_STORE_UNAVAILABLE');
+    assert.ok(performance.now() - started < 5_000);
+    const waiting = await db.sql.query<{ n: string }>(
+      'select count(*)::text as n from pg_stat_activity where $1::int = any(pg_blocking_pids(pid))',
+      [lockHolder],
+    );
+    assert.equal(waiting.rows[0]!.n, '0', 'nothing left waiting on the lock');
+
+    release();
+    await holding;
+    const retried = await app.inject({ method: 'POST', url: '/webhooks/stripe', headers, payload: body });
+    assert.equal(retried.statusCode, 200, retried.body);
+    const { rows } = await db.sql.query<{ n: string }>(`select count(*)::text as n from ledger_deliveries where source_event_id = $1`, [JSON.parse(body).id]);
+    assert.equal(rows[0]!.n, '1');
+  } finally {
+    release();
+    await holding.catch(() => {});
+    await app.close();
+    await locker.close();
+    await db.sql.exec(`drop schema ${schema} cascade`).catch(() => {});
+    await db.close();
+  }
+});
+
 const dataDir = await migratedDataDir('ledger-outage-');
 after(() => rmSync(dataDir, { recursive: true, force: true }));
 
