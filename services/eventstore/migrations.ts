@@ -14,8 +14,10 @@ const checksum = (sql: string) => createHash('sha256').update(sql).digest('hex')
 export async function applyMigrations(sql: SqlClient, migrations: Migration[]): Promise<string[]> {
   const ordered = [...migrations].sort((a, b) => a.id.localeCompare(b.id));
   return sql.transaction(async (tx) => {
-    // Two processes starting together must not both run a migration.
-    await tx.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    // Two processes starting together must not both run a migration. As a schema change (`exec`),
+    // so that neither the wait for another process's migrations nor the migrations themselves
+    // are cut by the statement timeout (DATABASE_QUERY_TIMEOUT_MS).
+    await tx.exec(`select pg_advisory_xact_lock(${MIGRATION_LOCK})`);
     await tx.query(`create table if not exists ledger_migrations (
       id text primary key, checksum text not null, applied_at timestamptz not null default now())`);
     const { rows } = await tx.query<{ id: string; checksum: string }>('select id, checksum from ledger_migrations');

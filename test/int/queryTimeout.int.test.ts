@@ -55,6 +55,33 @@ describe('statement timeout on PostgreSQL', { skip }, () => {
   });
 });
 
+test('opening a store waits for another process’s migrations, however long, instead of timing out', { skip }, async () => {
+  const other = await openDatabase({ databaseUrl: POSTGRES_URL, migrate: false });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held!: () => void;
+  const holding = new Promise<void>((resolve) => (held = resolve));
+  // The lock applyMigrations takes (migrations.ts), held as a process running long migrations would.
+  const migrating = other.sql.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock(7202611)');
+    held();
+    await released;
+  });
+  await holding;
+  const releasing = setTimeout(release, 1_000);
+  try {
+    const db = await openDatabase({ databaseUrl: POSTGRES_URL, schema: schemaName('qtm'), poolSize: 2, queryTimeoutMs: 300 });
+    assert.deepEqual(await db.readiness(), { ok: true, checks: [{ name: 'store', ok: true }, { name: 'migrations', ok: true }] });
+    await dropSchemaOf(db);
+    await db.close();
+  } finally {
+    clearTimeout(releasing);
+    release();
+    await migrating;
+    await other.close();
+  }
+});
+
 describe('a server that cannot answer (PostgreSQL behind a black-holed hop)', { skip }, () => {
   test('the client gives up on a transaction and drops its connection: with one connection, the next transaction works', async () => {
     const url = new URL(POSTGRES_URL);
