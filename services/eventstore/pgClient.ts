@@ -23,7 +23,8 @@ const clientTimeoutOf = (statementTimeoutMs: number) => statementTimeoutMs + Mat
 const NO_TIMEOUT_MS = 2_147_483_647;
 const untimed = (text: string) => ({ text, query_timeout: NO_TIMEOUT_MS }) as pg.QueryConfig; // query_timeout: read by node-postgres, missing from its type
 
-function executor(target: pg.Pool | pg.PoolClient): SqlExecutor {
+// `statementTimeout`: the SET that gives a connection its timeout back after a schema change.
+function executor(target: pg.Pool | pg.PoolClient, statementTimeout = 'reset statement_timeout'): SqlExecutor {
   return {
     async query<Row>(text: string, params?: unknown[]): Promise<QueryResult<Row>> {
       // Named statements are parsed and planned once per connection, not on every call.
@@ -32,7 +33,7 @@ function executor(target: pg.Pool | pg.PoolClient): SqlExecutor {
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     },
     async exec(sql: string): Promise<void> {
-      if (target instanceof pg.Pool) return untimedOnOwnConnection(target, sql);
+      if (target instanceof pg.Pool) return untimedOnOwnConnection(target, sql, statementTimeout);
       // In a transaction (migrations, a rebuild's swap): lifted until it ends.
       await target.query('set local statement_timeout = 0');
       await target.query(untimed(sql));
@@ -40,13 +41,13 @@ function executor(target: pg.Pool | pg.PoolClient): SqlExecutor {
   };
 }
 
-async function untimedOnOwnConnection(pool: pg.Pool, sql: string): Promise<void> {
+async function untimedOnOwnConnection(pool: pg.Pool, sql: string, statementTimeout: string): Promise<void> {
   const client = await pool.connect();
   let failed: Error | undefined;
   try {
     await client.query('set statement_timeout = 0');
     await client.query(untimed(sql));
-    await client.query('reset statement_timeout');
+    await client.query(statementTimeout);
   } catch (error) {
     failed = error as Error;
     throw error;
@@ -66,7 +67,7 @@ export function createPgClient(options: PgClientOptions): SqlClient {
     // A statement past it fails (503 to a provider, who retries; see isQueryTimeout). One the
     // server still completes after the client gave up is harmless: a retried delivery finds it
     // and is a duplicate.
-    ...(options.queryTimeoutMs ? { statement_timeout: options.queryTimeoutMs, query_timeout: clientTimeoutOf(options.queryTimeoutMs) } : {}),
+    ...(options.queryTimeoutMs ? { query_timeout: clientTimeoutOf(options.queryTimeoutMs) } : {}),
     // An idle connection whose server vanished without a reset is found dead by TCP keepalive
     // instead of on its next statement.
     keepAlive: true,
@@ -74,7 +75,11 @@ export function createPgClient(options: PgClientOptions): SqlClient {
   });
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', () => {});
-  const base = executor(pool);
+  // The server's half, set on each connection as it opens (queued before any statement of ours)
+  // rather than sent as a startup parameter, which PgBouncer refuses unless told to ignore it.
+  const statementTimeout = options.queryTimeoutMs ? `set statement_timeout = ${Math.floor(options.queryTimeoutMs)}` : undefined;
+  if (statementTimeout) pool.on('connect', (client) => void client.query(statementTimeout).catch(() => {}));
+  const base = executor(pool, statementTimeout);
 
   return {
     kind: 'postgres',
