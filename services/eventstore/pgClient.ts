@@ -23,8 +23,8 @@ const clientTimeoutOf = (statementTimeoutMs: number) => statementTimeoutMs + Mat
 const NO_TIMEOUT_MS = 2_147_483_647;
 const untimed = (text: string) => ({ text, query_timeout: NO_TIMEOUT_MS }) as pg.QueryConfig; // query_timeout: read by node-postgres, missing from its type
 
-// `statementTimeout`: the SET that gives a connection its timeout back after a schema change.
-function executor(target: pg.Pool | pg.PoolClient, statementTimeout = 'reset statement_timeout'): SqlExecutor {
+// `statementTimeout`: the SET that gives a pooled connection its timeout back after a schema change.
+function executor(target: pg.Pool | pg.PoolClient, statementTimeout?: string): SqlExecutor {
   return {
     async query<Row>(text: string, params?: unknown[]): Promise<QueryResult<Row>> {
       // Named statements are parsed and planned once per connection, not on every call.
@@ -33,7 +33,7 @@ function executor(target: pg.Pool | pg.PoolClient, statementTimeout = 'reset sta
       return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
     },
     async exec(sql: string): Promise<void> {
-      if (target instanceof pg.Pool) return untimedOnOwnConnection(target, sql, statementTimeout);
+      if (target instanceof pg.Pool) return untimedOnOwnConnection(target, sql, statementTimeout ?? 'reset statement_timeout');
       // In a transaction (migrations, a rebuild's swap): lifted until it ends.
       await target.query('set local statement_timeout = 0');
       await target.query(untimed(sql));

@@ -16,6 +16,7 @@ import { namedStatement, type SqlClient, type SqlExecutor } from './sqlClient.ts
 import { EVENTS_PER_APPEND_LIMIT } from './storeSchema.ts';
 import { StatementGroup } from './statementGroup.ts';
 import { uuidv7 } from './uuidv7.ts';
+import { isStoreUnavailable } from './storeUnavailable.ts';
 
 interface EventRow {
   position_text: string;
@@ -282,10 +283,6 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
   };
 }
 
-// Connection-level failures mean "retry later" (503), never a client error.
-// 57014: a statement cancelled, by the statement timeout (DATABASE_QUERY_TIMEOUT_MS) or an operator.
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P03', '57014', '53300']);
-
 export function translateStoreError(error: unknown, streamId?: string, expected?: AppendOptions['expectedVersion']): unknown {
   if (error instanceof LedgerError) return error;
   const e = error as { code?: string; detail?: string; hint?: string; message?: string; constraint?: string };
@@ -293,12 +290,8 @@ export function translateStoreError(error: unknown, streamId?: string, expected?
     return new ConcurrencyError(streamId ?? '', expected ?? 'any', undefined);
   }
   if (e.code === 'LDG02') return new IdentityConflictError(e.hint ?? '', '', e.detail ?? '');
-  if (
-    (e.code && UNAVAILABLE_CODES.has(e.code)) ||
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|Cannot use a pool after calling end|PGlite is closed/i.test(e.message ?? '')
-  ) {
-    return new LedgerError('LEDGER_STORE_UNAVAILABLE');
-  }
+  // Connection-level failures mean "retry later" (503), never a client error.
+  if (isStoreUnavailable(error)) return new LedgerError('LEDGER_STORE_UNAVAILABLE');
   return error;
 }
 

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorCatalogue, LedgerError, type ErrorCode } from '../../domain/errors.ts';
+import { isStoreUnavailable } from '../eventstore/storeUnavailable.ts';
 
 // The one place an error becomes an HTTP response: RFC 9457 problem details, with the stable
 // LEDGER_* code. Nothing from the error's message, stack or cause reaches the client unless it
@@ -45,11 +46,6 @@ function frameworkCodeOf(error: Partial<FastifyError> | null): ErrorCode | undef
   return frameworkCodes.get(error.code) ?? frameworkStatuses.get(error.statusCode ?? 500);
 }
 
-// Driver errors meaning "the store is not reachable right now": answer 503 so providers retry,
-// rather than a 500 that reads as a bug. (Node socket codes; SQLSTATE 08xxx connection
-// exceptions, 57P0x shutdowns, 57014 a statement cancelled by its timeout, 53300 too many connections.)
-const storeUnavailable = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|08...|57P0.|57014|53300)$/;
-
 interface Mapped {
   code: ErrorCode;
   detail: string;
@@ -72,7 +68,7 @@ function mapError(error: unknown): Mapped {
     return { code: frameworkCode, detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '), extensions: { errors } };
   }
   if (frameworkCode) return { code: frameworkCode, detail: errorCatalogue[frameworkCode].title, extensions: {} };
-  if (typeof fastifyError?.code === 'string' && storeUnavailable.test(fastifyError.code)) {
+  if (isStoreUnavailable(error)) {
     return { code: 'LEDGER_STORE_UNAVAILABLE', detail: errorCatalogue.LEDGER_STORE_UNAVAILABLE.title, extensions: {} };
   }
   return { code: 'LEDGER_INTERNAL', detail: 'An unexpected error occurred; quote the correlation id when reporting it', extensions: {} };

@@ -12,6 +12,12 @@ test('driver failures that mean "retry later" become LEDGER_STORE_UNAVAILABLE', 
     Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
     Object.assign(new Error('sorry, too many clients already'), { code: '53300' }),
     new Error('Cannot use a pool after calling end on the pool'),
+    // Before one shared list, only the HTTP error handler knew these: the store passed them on as 500s.
+    Object.assign(new Error('server closed the connection unexpectedly'), { code: '08006' }),
+    Object.assign(new Error('the database system is starting up'), { code: '57P03' }),
+    Object.assign(new Error('getaddrinfo EAI_AGAIN db'), { code: 'EAI_AGAIN' }),
+    Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }),
+    new Error('Query read timeout'),
   ];
   for (const error of unavailable) {
     const translated = translateStoreError(error);
