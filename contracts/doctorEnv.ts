@@ -2,13 +2,11 @@ import { z } from 'zod';
 
 // `ledger doctor`'s own settings, read apart from the service's config (contracts/config.ts) so
 // that a service configuration doctor finds broken does not stop doctor from reporting it.
-const threshold = (max: number, fallback: number) =>
-  z.coerce
-    .number({ error: `must be an integer from 0 to ${max}` })
-    .int({ error: `must be an integer from 0 to ${max}` })
-    .min(0, { error: `must be an integer from 0 to ${max}` })
-    .max(max, { error: `must be an integer from 0 to ${max}` })
-    .default(fallback);
+const integer = (min: number, max: number, fallback: number) => {
+  const error = `must be an integer from ${min} to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error }).default(fallback);
+};
+const threshold = (max: number, fallback: number) => integer(0, max, fallback);
 
 export const DoctorEnv = z.object({
   LEDGER_URL: z
@@ -22,6 +20,9 @@ export const DoctorEnv = z.object({
   LEDGER_DOCTOR_MAX_PARKED: threshold(1_000_000, 0),
   // A transaction open longer than this holds every reader of the event log back (PostgreSQL).
   LEDGER_DOCTOR_MAX_TRANSACTION_SECONDS: threshold(86_400, 60),
+  // How long a statement of doctor's may take before its check fails instead of waiting (a lock
+  // held by another session, a server that cannot answer). Short: doctor is run to find out.
+  LEDGER_DOCTOR_QUERY_TIMEOUT_SECONDS: integer(1, 3_600, 10),
   // The other environment's `ledger doctor --fingerprints`, inline or in a file.
   LEDGER_PEER_SECRET_FINGERPRINTS: z.string().optional(),
   LEDGER_PEER_FINGERPRINTS_FILE: z.string().optional(),

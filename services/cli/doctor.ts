@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { openDatabase } from '../eventstore/openDatabase.ts';
-import { runDoctor } from '../operations/doctorChecks.ts';
+import { doctorSettings, runDoctor } from '../operations/doctorChecks.ts';
 import type { CheckResult, DoctorStore } from '../operations/doctorResult.ts';
 import { formatFingerprints, ourFingerprints } from '../operations/secretFingerprints.ts';
 import { serviceIsUp, serviceUrl } from './ledgerAccess.ts';
@@ -44,7 +44,9 @@ async function doctorStore(env: NodeJS.ProcessEnv): Promise<{ store: DoctorStore
   const databaseUrl = env.DATABASE_URL?.trim();
   if (databaseUrl) {
     try {
-      const db = await openDatabase({ databaseUrl, migrate: false });
+      // Bounded, so that a lock held elsewhere or a silent server fails a check instead of hanging doctor.
+      const queryTimeoutMs = doctorSettings(env).settings.LEDGER_DOCTOR_QUERY_TIMEOUT_SECONDS * 1_000;
+      const db = await openDatabase({ databaseUrl, migrate: false, queryTimeoutMs });
       return { store: { kind: 'direct', db }, close: () => db.close() };
     } catch {
       return { store: { kind: 'unavailable', detail: 'cannot open DATABASE_URL', fix: 'check DATABASE_URL (postgres://user@host:port/db) and that PostgreSQL accepts connections' }, close: none };

@@ -33,12 +33,12 @@ export async function runDoctor(context: DoctorContext): Promise<CheckResult[]> 
     // Projection tables may not exist in a store that is not migrated.
     ...(await projectionChecks(context, settings, store.status === 'pass')),
     await longTransactionsCheck(context, settings),
-    store.status === 'pass' ? await unmatchedDeliveriesCheck(context) : skip('no unmatched deliveries past the retry window', 'the store is not ready'),
+    store.status === 'pass' ? await unmatchedDeliveriesCheck(context, settings) : skip('no unmatched deliveries past the retry window', 'the store is not ready'),
     await kafkaCheck(context, settings),
   ];
 }
 
-function doctorSettings(env: Record<string, string | undefined>): { settings: DoctorSettings; result?: CheckResult } {
+export function doctorSettings(env: Record<string, string | undefined>): { settings: DoctorSettings; result?: CheckResult } {
   const input = Object.fromEntries(Object.keys(DoctorEnv.shape).flatMap((name) => (env[name]?.trim() ? [[name, env[name].trim()]] : [])));
   const parsed = DoctorEnv.safeParse(input);
   if (parsed.success) return { settings: parsed.data };

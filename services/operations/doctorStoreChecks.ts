@@ -2,6 +2,7 @@ import { ProjectionsStatus } from '../../contracts/api/adminApi.ts';
 import { parseWith } from '../../contracts/parseBody.ts';
 import { UNMATCHED_RETRY_HOURS_DEFAULT } from '../../contracts/config.ts';
 import type { DoctorSettings } from '../../contracts/doctorEnv.ts';
+import { isQueryTimeout } from '../eventstore/pgClient.ts';
 import { loadConfig } from '../config.ts';
 import { WAITING } from '../ingest/inbox.ts';
 import { projectionStatus, type ProjectionsReport } from '../projector/projectionStatus.ts';
@@ -11,6 +12,31 @@ import { fail, pass, skip, type CheckResult, type DoctorContext } from './doctor
 
 // The store and the projection runtime, directly or through the running service's health and
 // admin routes (when it holds the embedded store).
+
+const QUERY_CANCELED = '57014'; // SQLSTATE: by statement_timeout, or by an operator
+
+// A statement the store did not finish fails its own check, and the other checks still run. The
+// direct PostgreSQL store is opened with LEDGER_DOCTOR_QUERY_TIMEOUT_SECONDS, so a lock held by
+// another session or a server that cannot answer ends as a fail here, not as a doctor that hangs.
+async function answered(name: string, settings: DoctorSettings, check: () => Promise<CheckResult>): Promise<CheckResult> {
+  try {
+    return await check();
+  } catch (error) {
+    return unanswered(name, settings, error);
+  }
+}
+
+function unanswered(name: string, settings: DoctorSettings, error: unknown): CheckResult {
+  const timedOut = isQueryTimeout(error) || (error as { code?: unknown }).code === QUERY_CANCELED && /statement timeout/.test((error as Error).message);
+  const seconds = settings.LEDGER_DOCTOR_QUERY_TIMEOUT_SECONDS;
+  return timedOut
+    ? fail(
+        name,
+        `the store did not answer within ${seconds} s (LEDGER_DOCTOR_QUERY_TIMEOUT_SECONDS)`,
+        "another session may hold a lock on the table: `select pid, mode, relation::regclass, xact_start, query from pg_locks join pg_stat_activity using (pid) where granted and mode = 'AccessExclusiveLock'`; end it, or wait longer with LEDGER_DOCTOR_QUERY_TIMEOUT_SECONDS",
+      )
+    : fail(name, `the store failed the query: ${String((error as Error).message ?? error).split('\n')[0]}`, 'check DATABASE_URL and that PostgreSQL accepts connections');
+}
 
 export async function storeCheck(context: DoctorContext): Promise<CheckResult> {
   const name = 'store reachable and migrated';
@@ -62,7 +88,12 @@ async function statusOf(context: DoctorContext): Promise<ProjectionsReport | str
 export async function projectionChecks(context: DoctorContext, settings: DoctorSettings, storeReady: boolean): Promise<CheckResult[]> {
   const lagName = 'projection lag under threshold';
   const parkedName = 'parked events under threshold';
-  const status = storeReady ? await statusOf(context) : 'the store is not ready';
+  let status;
+  try {
+    status = storeReady ? await statusOf(context) : 'the store is not ready';
+  } catch (error) {
+    return [unanswered(lagName, settings, error), unanswered(parkedName, settings, error)];
+  }
   if (typeof status === 'string') return [skip(lagName, status), skip(parkedName, status)];
   const maxLag = settings.LEDGER_DOCTOR_MAX_LAG_SECONDS;
   const maxParked = settings.LEDGER_DOCTOR_MAX_PARKED;
@@ -91,46 +122,52 @@ export async function longTransactionsCheck(context: DoctorContext, settings: Do
   const name = 'no long-open transactions';
   const { store } = context;
   if (store.kind !== 'direct' || store.db.sql.kind !== 'postgres') return skip(name, 'PostgreSQL only (read directly with DATABASE_URL)');
-  const { rows } = await store.db.sql.query<{ count: number; oldest: number | null }>(
-    `select count(*)::int as count, max(extract(epoch from now() - xact_start))::float8 as oldest
-       from pg_stat_activity
-      where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null
-        and now() - xact_start > make_interval(secs => $1::int)`,
-    [settings.LEDGER_DOCTOR_MAX_TRANSACTION_SECONDS],
-  );
-  const row = rows[0];
-  if (!row || row.count === 0) return pass(name, `none open longer than ${settings.LEDGER_DOCTOR_MAX_TRANSACTION_SECONDS} s`);
-  return fail(
-    name,
-    `${row.count} transaction(s) open for up to ${Math.round(row.oldest ?? 0)} s: readers of the event log wait behind them`,
-    'find them with `select pid, state, xact_start, query from pg_stat_activity order by xact_start`; end the session (pg_terminate_backend) or fix the client leaving it open',
-  );
+  const sql = store.db.sql;
+  return answered(name, settings, async () => {
+    const { rows } = await sql.query<{ count: number; oldest: number | null }>(
+      `select count(*)::int as count, max(extract(epoch from now() - xact_start))::float8 as oldest
+         from pg_stat_activity
+        where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null
+          and now() - xact_start > make_interval(secs => $1::int)`,
+      [settings.LEDGER_DOCTOR_MAX_TRANSACTION_SECONDS],
+    );
+    const row = rows[0];
+    if (!row || row.count === 0) return pass(name, `none open longer than ${settings.LEDGER_DOCTOR_MAX_TRANSACTION_SECONDS} s`);
+    return fail(
+      name,
+      `${row.count} transaction(s) open for up to ${Math.round(row.oldest ?? 0)} s: readers of the event log wait behind them`,
+      'find them with `select pid, state, xact_start, query from pg_stat_activity order by xact_start`; end the session (pg_terminate_backend) or fix the client leaving it open',
+    );
+  });
 }
 
 // Money the ledger has not recorded: a delivery still unmatched once the service has stopped
 // trying it (LEDGER_UNMATCHED_RETRY_HOURS, services/operations/unmatchedRetry.ts) names a
 // customer the ledger never learnt of, so a refund or dispute in it moved nobody.
-export async function unmatchedDeliveriesCheck(context: DoctorContext): Promise<CheckResult> {
+export async function unmatchedDeliveriesCheck(context: DoctorContext, settings: DoctorSettings): Promise<CheckResult> {
   const name = 'no unmatched deliveries past the retry window';
   const { store } = context;
   if (store.kind !== 'direct') return skip(name, 'read directly from the store (DATABASE_URL, or the embedded store with the service stopped)');
+  const sql = store.db.sql;
   const hours = retryWindowHours(context.env);
-  const { rows } = await store.db.sql.query<{ waiting: number; expired: number; oldest: Date | string | null }>(
-    `select count(*) filter (where received_at >= now() - make_interval(hours => $1::int))::int as waiting,
-            count(*) filter (where received_at < now() - make_interval(hours => $1::int))::int as expired,
-            min(received_at) filter (where received_at < now() - make_interval(hours => $1::int)) as oldest
-       from ledger_inbox where ${WAITING} and matched_at is null`,
-    [hours],
-  );
-  const { waiting = 0, expired = 0, oldest = null } = rows[0] ?? {};
-  const still = `${waiting} younger still tried by the service`;
-  if (expired === 0) return pass(name, `none older than ${hours} h; ${still}`);
-  const since = oldest === null ? '' : new Date(oldest).toISOString();
-  return fail(
-    name,
-    `${expired} unmatched for more than ${hours} h (oldest received ${since}); ${still}`,
-    `\`ledger unmatched\` lists them with what each waits for; \`ledger redeliver --since ${since}\` once their customer exists (link an identity with \`POST /admin/customers/{ref}/identities\` if it goes by another id)`,
-  );
+  return answered(name, settings, async () => {
+    const { rows } = await sql.query<{ waiting: number; expired: number; oldest: Date | string | null }>(
+      `select count(*) filter (where received_at >= now() - make_interval(hours => $1::int))::int as waiting,
+              count(*) filter (where received_at < now() - make_interval(hours => $1::int))::int as expired,
+              min(received_at) filter (where received_at < now() - make_interval(hours => $1::int)) as oldest
+         from ledger_inbox where ${WAITING} and matched_at is null`,
+      [hours],
+    );
+    const { waiting = 0, expired = 0, oldest = null } = rows[0] ?? {};
+    const still = `${waiting} younger still tried by the service`;
+    if (expired === 0) return pass(name, `none older than ${hours} h; ${still}`);
+    const since = oldest === null ? '' : new Date(oldest).toISOString();
+    return fail(
+      name,
+      `${expired} unmatched for more than ${hours} h (oldest received ${since}); ${still}`,
+      `\`ledger unmatched\` lists them with what each waits for; \`ledger redeliver --since ${since}\` once their customer exists (link an identity with \`POST /admin/customers/{ref}/identities\` if it goes by another id)`,
+    );
+  });
 }
 
 function retryWindowHours(env: Record<string, string | undefined>): number {

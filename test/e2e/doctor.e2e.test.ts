@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -35,6 +35,23 @@ const LIVE = {
 };
 // Staging's own, different secrets.
 const STAGING_FINGERPRINTS = ['whsec_staging_other', 'crm-staging', 'zendesk-staging'].map((s, i) => `${['stripe', 'crm', 'support'][i]}:${fingerprintOf(s)}`).join(',');
+
+// This process's environment without any setting doctor reads: each command test gives its own.
+const BASE_ENV: Record<string, string | undefined> = { ...process.env };
+for (const name of [...CONFIG_VARIABLES, ...DOCTOR_VARIABLES, 'LEDGER_API_KEY']) delete BASE_ENV[name];
+
+// `ledger doctor` in its own process, without blocking this one (it may call the test app here).
+function doctorCommand(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/ledger.js', 'doctor', ...args], { env: { ...BASE_ENV, ...env }, timeout: 30_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 const failing = (results: CheckResult[]) => results.filter((r) => r.status === 'fail').map((r) => r.name).sort();
 const statusOf = (results: CheckResult[], name: string) => results.find((r) => r.name === name)?.status;
@@ -202,6 +219,33 @@ for (const target of databaseTargets) {
       }
     });
 
+    test('a store that does not answer fails the checks that need it within LEDGER_DOCTOR_QUERY_TIMEOUT_SECONDS, and the command exits 1 instead of waiting (PostgreSQL)', { skip: skip ?? (target.name !== 'postgres' && 'PostgreSQL only') }, async () => {
+      const schema = (await t.db.sql.query<{ s: string }>('select current_schema() as s')).rows[0]!.s;
+      const url = new URL(POSTGRES_URL);
+      url.searchParams.set('options', `-c search_path=${schema}`);
+      // Another session holds two tables (a long maintenance statement, say); the others answer.
+      const holder = new pg.Client({ connectionString: url.toString() });
+      await holder.connect();
+      try {
+        await holder.query('begin');
+        await holder.query('lock table ledger_inbox, ledger_parked_events in access exclusive mode');
+        const started = Date.now();
+        const result = await doctorCommand(['--json'], { ...env, DATABASE_URL: url.toString(), LEDGER_DOCTOR_QUERY_TIMEOUT_SECONDS: '1' });
+        const seconds = (Date.now() - started) / 1_000;
+        assert.equal(result.status, 1, result.stdout + result.stderr);
+        assert.ok(seconds < 20, `doctor took ${seconds} s`);
+        const report = JSON.parse(result.stdout) as { ok: boolean; checks: CheckResult[] };
+        assert.deepEqual(failing(report.checks), ['no unmatched deliveries past the retry window', 'parked events under threshold', 'projection lag under threshold']);
+        for (const check of report.checks.filter((r) => r.status === 'fail')) {
+          assert.equal(check.detail, 'the store did not answer within 1 s (LEDGER_DOCTOR_QUERY_TIMEOUT_SECONDS)', check.name);
+          assert.match(check.fix ?? '', /pg_locks/);
+        }
+        for (const name of ['store reachable and migrated', 'no long-open transactions', 'webhooks reject unsigned deliveries']) assert.equal(statusOf(report.checks, name), 'pass', name);
+      } finally {
+        await holder.end();
+      }
+    });
+
     test('an unreachable Kafka broker fails; none configured is a skip', { skip }, async () => {
       const closed = await freePort();
       const results = await runDoctor(context({ KAFKA_BROKERS: `${env.KAFKA_BROKERS},127.0.0.1:${closed}` }));
@@ -222,10 +266,8 @@ for (const target of databaseTargets) {
 describe('ledger doctor as a command (e2e, against ledger serve on the embedded store)', async () => {
   const dataDir = await migratedDataDir('ledger-doctor-');
   let served: Awaited<ReturnType<typeof startLedgerProcess>>;
-  const base: Record<string, string | undefined> = { ...process.env };
-  for (const name of [...CONFIG_VARIABLES, ...DOCTOR_VARIABLES, 'LEDGER_API_KEY']) delete base[name];
   const doctor = (args: string[], env: Record<string, string>) =>
-    spawnSync(process.execPath, ['bin/ledger.js', 'doctor', ...args], { env: { ...base, ...TEST_ENV, LEDGER_DATA_DIR: dataDir, ...env }, encoding: 'utf8', timeout: 60_000 });
+    spawnSync(process.execPath, ['bin/ledger.js', 'doctor', ...args], { env: { ...BASE_ENV, ...TEST_ENV, LEDGER_DATA_DIR: dataDir, ...env }, encoding: 'utf8', timeout: 60_000 });
 
   before(async () => {
     served = await startLedgerProcess(['serve'], { LEDGER_DATA_DIR: dataDir });

@@ -8,6 +8,7 @@ import { buildApp } from '../../services/http/app.ts';
 import { createProjector } from '../../services/projector/readModelRunners.ts';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
 import type { StripeDelivery } from '../../services/ingest/stripe/stripeTranslate.ts';
+import { DoctorEnv } from '../../contracts/doctorEnv.ts';
 import { unmatchedDeliveriesCheck } from '../../services/operations/doctorStoreChecks.ts';
 import { redeliver, todaysSources, type SourceRegistry } from '../../services/operations/redeliver.ts';
 import { waitingClaimsOf } from '../../services/ingest/waitingClaims.ts';
@@ -357,7 +358,7 @@ for (const target of databaseTargets) {
       assert.equal(kept.facts[0].outcome, 'unmatched');
       await t.db.sql.query(`update ledger_inbox set received_at = now() - interval '80 hours' where id = $1::bigint`, [kept.inboxId]);
       for (const event of [story.subscription, story.paid]) assert.equal((await deliver(event)).statusCode, 200);
-      const doctor = () => unmatchedDeliveriesCheck({ env: {}, store: { kind: 'direct', db: t.db } });
+      const doctor = () => unmatchedDeliveriesCheck({ env: {}, store: { kind: 'direct', db: t.db } }, DoctorEnv.parse({}));
       assert.equal((await doctor()).status, 'fail');
 
       const report = await redeliver(deps(), todaysSources(t.config), { inboxId: kept.inboxId });
