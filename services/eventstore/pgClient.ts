@@ -58,6 +58,11 @@ async function untimedOnOwnConnection(pool: pg.Pool, sql: string, statementTimeo
 }
 
 export function createPgClient(options: PgClientOptions): SqlClient {
+  // The server's half, set on each connection as it opens rather than sent as a startup
+  // parameter, which PgBouncer refuses unless told to ignore it. pg-pool awaits it before the
+  // connection serves anything (a statement queued behind another on one connection is
+  // deprecated, and refused from pg 9); a connection it fails on is closed, never used untimed.
+  const statementTimeout = options.queryTimeoutMs ? `set statement_timeout = ${Math.floor(options.queryTimeoutMs)}` : undefined;
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.poolSize ?? 20,
@@ -72,13 +77,10 @@ export function createPgClient(options: PgClientOptions): SqlClient {
     // instead of on its next statement.
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
+    ...(statementTimeout ? { onConnect: (client: pg.ClientBase) => client.query(statementTimeout) } : {}),
   });
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', () => {});
-  // The server's half, set on each connection as it opens (queued before any statement of ours)
-  // rather than sent as a startup parameter, which PgBouncer refuses unless told to ignore it.
-  const statementTimeout = options.queryTimeoutMs ? `set statement_timeout = ${Math.floor(options.queryTimeoutMs)}` : undefined;
-  if (statementTimeout) pool.on('connect', (client) => void client.query(statementTimeout).catch(() => {}));
   const base = executor(pool, statementTimeout);
 
   return {

@@ -234,6 +234,7 @@ for (const target of databaseTargets) {
         const seconds = (Date.now() - started) / 1_000;
         assert.equal(result.status, 1, result.stdout + result.stderr);
         assert.ok(seconds < 20, `doctor took ${seconds} s`);
+        assert.equal(result.stderr, '', 'nothing but the report: no warning from the PostgreSQL driver either');
         const report = JSON.parse(result.stdout) as { ok: boolean; checks: CheckResult[] };
         assert.deepEqual(failing(report.checks), ['no unmatched deliveries past the retry window', 'parked events under threshold', 'projection lag under threshold']);
         for (const check of report.checks.filter((r) => r.status === 'fail')) {

@@ -10,6 +10,11 @@ import { startTcpProxy } from '../support/tcpProxy.ts';
 // client a little later and that connection is dropped, in a transaction too. Schema changes
 // (`exec`) are exempt. Short sleeps: a transaction that wrote holds every gap-safe reader's fence
 // while it lasts, in other test files too.
+// This process's warnings: pg deprecates a statement queued behind another on one connection
+// (pg 9 refuses it), which the timeout's SET did on every new connection, printed by every
+// process that opened PostgreSQL.
+const warnings: string[] = [];
+process.on('warning', (warning) => warnings.push(`${warning.name}: ${warning.message}`));
 const postgres = databaseTargets.find((t) => t.name === 'postgres')!;
 const skip = await postgres.skip();
 const schemaName = (prefix: string) => `t_${prefix}_${Date.now().toString(36)}`;
@@ -26,6 +31,20 @@ describe('statement timeout on PostgreSQL', { skip }, () => {
   });
 
   const count = async () => (await db.sql.query<{ n: string }>('select count(*)::text as n from timeout_probe')).rows[0]!.n;
+
+  test('every new connection has it before its first statement, and nothing is queued behind another statement', async () => {
+    const fresh = await openDatabase({ databaseUrl: POSTGRES_URL, poolSize: 3, queryTimeoutMs: 1_234, migrate: false });
+    try {
+      const shown = await Promise.all([1, 2, 3].map(() => fresh.sql.query<{ statement_timeout: string }>('show statement_timeout')));
+      assert.deepEqual(shown.map((r) => r.rows[0]!.statement_timeout), ['1234ms', '1234ms', '1234ms']);
+      const inTransaction = await fresh.sql.transaction((tx) => tx.query<{ statement_timeout: string }>('show statement_timeout'));
+      assert.equal(inTransaction.rows[0]!.statement_timeout, '1234ms');
+    } finally {
+      await fresh.close();
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(warnings, []);
+  });
 
   test('a statement past it is cancelled by the server (57014) and the pool goes on', async () => {
     const started = performance.now();
