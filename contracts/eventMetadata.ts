@@ -17,6 +17,9 @@ export const EventMetadata = z.object({
   occurredAt: z.string(),
   source: EventSource,
   sourceEventId: z.string().optional(),
+  // The provider's own type of the event the fact came from (Stripe `invoice.paid`, Zendesk
+  // `zen:event-type:ticket.created`): tells a re-delivery from an event id reused for another event.
+  sourceType: z.string().optional(),
   correlationId: z.string().min(1),
   // The event id (or delivery id) this event was caused by.
   causationId: z.string().optional(),

@@ -17,6 +17,8 @@ export const errorCatalogue = {
   LEDGER_FORBIDDEN: { status: 403, title: 'API key lacks the required scope' },
   LEDGER_NOT_FOUND: { status: 404, title: 'Not found' },
   LEDGER_IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key reused with a different body' },
+  // A webhook event id already recorded for an event of another type (test payloads sharing one).
+  LEDGER_EVENT_ID_REUSED: { status: 422, title: 'Event id already recorded for a different event' },
   LEDGER_IDEMPOTENCY_KEY_MISSING: { status: 400, title: 'Idempotency-Key header required' },
   // Another request with the same key has not finished yet (the IETF idempotency-key draft's 409).
   LEDGER_IDEMPOTENCY_KEY_IN_FLIGHT: { status: 409, title: 'A request with this Idempotency-Key is still being processed' },

@@ -85,6 +85,9 @@ export interface EventStore {
   streamVersion(streamId: string): Promise<number | undefined>;
   // The original result of an external delivery, if it was already appended.
   findDelivery(key: { source: string; sourceEventId: string }): Promise<AppendResult | undefined>;
+  // The provider's event type recorded with that delivery (its first event's metadata.sourceType),
+  // if it is recorded and carries one.
+  recordedSourceType(key: { source: string; sourceEventId: string }): Promise<string | undefined>;
   resolveIdentity(kind: string, externalId: string): Promise<string | undefined>;
   // The owner of each claim that has one, keyed `kind:externalId`.
   resolveIdentities(claims: IdentityClaim[]): Promise<Map<string, string>>;

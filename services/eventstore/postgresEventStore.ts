@@ -443,6 +443,18 @@ export class PostgresEventStore implements EventStore {
     return (await this.loadCommandContext({ idempotencyKey: key, claims: [], streamIdPrefix: '' })).seen;
   }
 
+  async recordedSourceType(key: { source: string; sourceEventId: string }): Promise<string | undefined> {
+    const { rows } = await this.run(() =>
+      this.sql.query<{ source_type: string | null }>(
+        `select e.metadata->>'sourceType' as source_type
+           from ledger_deliveries d join ledger_events e on e.position = d.positions[1]
+          where d.source = $1 and d.source_event_id = $2`,
+        [key.source, key.sourceEventId],
+      ),
+    );
+    return rows[0]?.source_type ?? undefined;
+  }
+
   async loadCommandContext(query: CommandContextQuery): Promise<CommandContext> {
     const row = await this.run(() => this.commandContexts.submit(query));
     const owners = new Map((row.owners ?? []).map((o) => [o.key, o.owner]));

@@ -120,6 +120,11 @@ export async function recordDelivery(sql: SqlExecutor, entry: InboxEntry): Promi
   return writerOf(sql).submit(entry);
 }
 
+// A delivery refused after the store kept it with its answer (services/ingest/reusedEventId.ts).
+export async function forgetDelivery(sql: SqlExecutor, id: string): Promise<void> {
+  await sql.query('delete from ledger_inbox where id = $1::bigint', [id]);
+}
+
 export interface StoredDelivery {
   id: string;
   source: string;

@@ -6,6 +6,7 @@ import { inDeliverySpan, inFactSpan, inVerifySpan, markDeliveryOutcome, recordDe
 import { requestTraceparent } from '../telemetry/httpSpans.ts';
 import { traceparentOf } from '../telemetry/tracer.ts';
 import { recordDelivery, safeHeaders, type InboxOutcome } from './inbox.ts';
+import { refuseReusedEventId } from './reusedEventId.ts';
 import { claimKey, waitingClaimsOf } from './waitingClaims.ts';
 import type { WebhookSource } from './webhookSource.ts';
 
@@ -61,6 +62,7 @@ export async function ingestDelivery<P>(deps: IngestDeps, source: WebhookSource<
       // outcome the store gives it (appended, duplicate) is the one overallOutcome gives.
       translation.facts.length === 1 ? record : undefined,
     );
+    await refuseReusedEventId(deps, source.name, translation.facts, processed);
     const outcome = overallOutcome(processed, translation.ignored.length);
     // Its unmatched facts' claims, even in a batch whose other facts were appended: the service
     // tries it again until they match (the appended ones are then duplicates).
@@ -101,7 +103,13 @@ export async function processTranslation(
             identities: item.identities,
             createIfMissing: item.createIfMissing,
             idempotencyKey: { source, sourceEventId: item.sourceEventId },
-            metadata: { source, sourceEventId: item.sourceEventId, correlationId: trace.correlationId, traceparent },
+            metadata: {
+              source,
+              sourceEventId: item.sourceEventId,
+              ...(item.sourceType ? { sourceType: item.sourceType } : {}),
+              correlationId: trace.correlationId,
+              traceparent,
+            },
             ...(inbox ? { inbox } : {}),
           });
           // Durable: a delivery kept unmatched until this fact's customer was known may go on.

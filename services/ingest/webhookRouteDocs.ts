@@ -13,12 +13,14 @@ const webhook = (
   body: SchemaName,
   scheme: SecuritySchemeName,
   description: string,
+  // Where one event id names one event (Stripe, Zendesk): the id reused for another is refused.
+  eventIds: 'unique' | 'per item',
 ): RouteDoc => ({
   method: 'POST',
   url,
   operationId: `receive${source}Webhook`,
   summary: `Receive a ${source} webhook delivery`,
-  description: `${description} Answers 200 only once every fact is durably appended; a re-delivery answers 200 and appends nothing. Unknown event types are acknowledged (200) and kept in the inbox. 5xx means retry.`,
+  description: `${description} Answers 200 only once every fact is durably appended; a re-delivery answers 200 and appends nothing${eventIds === 'unique' ? ', an event id already recorded for an event of another type 422' : ''}. Unknown event types are acknowledged (200) and kept in the inbox. 5xx means retry.`,
   tag: 'webhooks',
   security: [{ scheme }],
   requestBody: { schema: body, description: 'The provider’s raw body: the signature covers these exact bytes' },
@@ -29,6 +31,7 @@ const webhook = (
     'LEDGER_SIGNATURE_STALE',
     'LEDGER_MALFORMED_JSON',
     'LEDGER_VALIDATION',
+    ...(eventIds === 'unique' ? (['LEDGER_EVENT_ID_REUSED'] as const) : []),
     'LEDGER_UNSUPPORTED_MEDIA_TYPE',
     'LEDGER_BODY_TOO_LARGE',
     'LEDGER_RATE_LIMITED',
@@ -38,7 +41,7 @@ const webhook = (
 });
 
 export const webhookRouteDocs: RouteDoc[] = [
-  webhook('Stripe', '/webhooks/stripe', 'StripeEvent', 'stripeSignature', 'Stripe events, pre-2025 and basil shapes; Stripe-Signature checked with a 300 s tolerance against every configured secret.'),
-  webhook('Crm', '/webhooks/crm', 'HubspotWebhookBatch', 'hubspotSignature', 'HubSpot batches; X-HubSpot-Signature-v3 over method, URI, body and X-HubSpot-Request-Timestamp (5 minutes).'),
-  webhook('Support', '/webhooks/support', 'ZendeskWebhookEvent', 'zendeskSignature', 'Zendesk events; X-Zendesk-Webhook-Signature over X-Zendesk-Webhook-Signature-Timestamp and the body.'),
+  webhook('Stripe', '/webhooks/stripe', 'StripeEvent', 'stripeSignature', 'Stripe events, pre-2025 and basil shapes; Stripe-Signature checked with a 300 s tolerance against every configured secret.', 'unique'),
+  webhook('Crm', '/webhooks/crm', 'HubspotWebhookBatch', 'hubspotSignature', 'HubSpot batches; X-HubSpot-Signature-v3 over method, URI, body and X-HubSpot-Request-Timestamp (5 minutes).', 'per item'),
+  webhook('Support', '/webhooks/support', 'ZendeskWebhookEvent', 'zendeskSignature', 'Zendesk events; X-Zendesk-Webhook-Signature over X-Zendesk-Webhook-Signature-Timestamp and the body.', 'unique'),
 ];

@@ -6,6 +6,9 @@ import type { IdentityClaim } from '../eventstore/port.ts';
 export interface TranslatedFact {
   // Unique within the source: the de-duplication key of this fact.
   sourceEventId: string;
+  // The provider's type of the event carrying it, where one event id names one event (Stripe,
+  // Zendesk): kept in the events' metadata, so that the id reused for another event is refused.
+  sourceType?: string;
   // External ids naming the customer, strongest first (e.g. stripe cus_…, then email).
   // Lookup-only kinds such as `stripe_charge` let a refund find the customer that paid.
   identities: IdentityClaim[];

@@ -666,6 +666,63 @@ for (const target of databaseTargets) {
         }
       });
 
+      test('the fixtures as they are (one event id for all): the first recorded; another type under that id refused, nothing appended or kept; the first again is a duplicate', { skip }, async () => {
+        const t = await fresh();
+        try {
+          const first = await deliver(t, rawFixture('checkout.session.completed'));
+          assert.equal(first.statusCode, 200, first.body);
+          const events = (await allEvents(t)).length;
+          const kept = (await inboxRows(t)).length;
+          // customer.created records nothing for the fixture's customer (ignored either way).
+          const others = STRIPE_FIXTURES.filter((name) => name !== 'checkout.session.completed' && name !== 'customer.created');
+          for (const name of others) {
+            const response = await deliver(t, rawFixture(name));
+            assert.equal(response.statusCode, 422, `${name}: ${response.body}`);
+            assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+            const problem = response.json();
+            assert.equal(problem.code, 'LEDGER_EVENT_ID_REUSED');
+            assert.equal(problem.detail, `stripe event ${FIXTURE_IDS.event} is recorded as checkout.session.completed; this delivery is ${name}. A provider never reuses an event id: give each test payload its own`);
+            assert.doesNotMatch(response.body, INTERNALS);
+          }
+          assert.equal((await allEvents(t)).length, events, 'nothing appended');
+          assert.equal((await inboxRows(t)).length, kept, 'nothing kept');
+
+          // Stripe's retries of the event itself, also with what changes between attempts.
+          const retry = await deliver(t, rawFixture('checkout.session.completed'));
+          assert.equal(retry.statusCode, 200, retry.body);
+          assert.deepEqual(retry.json().facts.map((f: { outcome: string }) => f.outcome), ['duplicate', 'duplicate']);
+          const later = await deliver(t, { ...fixture('checkout.session.completed'), pending_webhooks: 7 });
+          assert.equal(later.statusCode, 200, later.body);
+          assert.equal((await allEvents(t)).length, events);
+        } finally {
+          await t.close();
+        }
+      });
+
+      test('two events under one id delivered at once: one is recorded, the other refused and not kept, whichever wins', { skip }, async () => {
+        const t = await fresh();
+        try {
+          await deliver(t, stamped(fixture('customer.subscription.created'), 'evt_shared_0'));
+          for (let n = 1; n <= 10; n += 1) {
+            const id = `evt_shared_${n}`;
+            const paid = stamped(fixture('invoice.paid'), id, 1_700_000_000 + n);
+            Object.assign(paid.data.object, { id: `in_shared_${n}`, charge: `ch_shared_${n}`, payment_intent: `pi_shared_${n}` });
+            const failed = stamped(fixture('invoice.payment_failed'), id, 1_700_000_000 + n);
+            Object.assign(failed.data.object, { id: `in_shared_${n}`, charge: `ch_shared_${n}`, payment_intent: `pi_shared_${n}` });
+            const responses = await Promise.all([deliver(t, paid), deliver(t, failed)]);
+            assert.deepEqual(responses.map((r) => r.statusCode).sort(), [200, 422], responses.map((r) => r.body).join('\n'));
+            const winner = responses.find((r) => r.statusCode === 200)!.json();
+            assert.equal(winner.facts[0].outcome, 'appended');
+            const rows = (await inboxRows(t)).filter((row) => row.source_event_ids.includes(id));
+            assert.deepEqual(rows.map((row) => row.outcome), ['appended'], `${id}: only the recorded delivery is kept`);
+            const recorded = (await allEvents(t)).filter((e) => e.metadata.sourceEventId === id);
+            assert.deepEqual(new Set(recorded.map((e) => e.metadata.sourceType)), new Set([responses[0]!.statusCode === 200 ? 'invoice.paid' : 'invoice.payment_failed']));
+          }
+        } finally {
+          await t.close();
+        }
+      });
+
       test('200 deliveries for 20 customers, shuffled and 30 % duplicated -> the same final states as in order', { skip }, async () => {
         const lives = Array.from({ length: 20 }, (_, n) => lifeOf(n));
         const inOrder = lives.flatMap((life) => life.events);

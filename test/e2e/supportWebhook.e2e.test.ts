@@ -174,6 +174,19 @@ for (const target of databaseTargets) {
       assert.equal(await count('ledger_events'), eventsBefore);
     });
 
+    test('another event under an id already recorded (a copied test payload): 422, nothing appended or kept', { skip }, async () => {
+      const created = ticketEvent('evt-t5', 'created', '2026-03-02T09:00:00Z', { id: '7005', requester_id: '8800003' });
+      assert.equal(bodyOf(await deliver(created)).facts[0]?.outcome, 'appended');
+      const events = await count('ledger_events');
+      const kept = await count('ledger_inbox');
+      const solved = await deliver(ticketEvent('evt-t5', 'status_changed', '2026-03-02T09:30:00Z', { id: '7005', requester_id: '8800003', status: 'SOLVED' }));
+      assert.equal(solved.statusCode, 422, solved.body);
+      assert.equal(solved.json().code, 'LEDGER_EVENT_ID_REUSED');
+      assert.match(solved.json().detail, /^support event evt-t5 is recorded as zen:event-type:ticket\.created; this delivery is zen:event-type:ticket\.status_changed\./);
+      assert.equal(await count('ledger_events'), events);
+      assert.equal(await count('ledger_inbox'), kept);
+    });
+
     describe('rejected deliveries: 4xx, problem+json with a LEDGER_* code, nothing appended, nothing in the inbox', () => {
       const body = ticketEvent('evt-rejected', 'created', '2026-03-02T09:00:00Z', { id: '7999', requester_id: '8899999' });
       const without = (name: string) => {

@@ -34,6 +34,7 @@ describe('Stripe fixtures (API 2020-08-27) translate to the facts they state', (
       facts: [
         {
           sourceEventId: EVT,
+          sourceType: 'customer.subscription.created',
           identities: subscriptionClaims,
           createIfMissing: true,
           fact: {

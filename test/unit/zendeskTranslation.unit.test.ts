@@ -48,6 +48,7 @@ describe('Zendesk events -> facts', () => {
     assert.deepEqual(facts, [
       {
         sourceEventId: '01HNXXXX-CTEXAMPLE',
+        sourceType: 'zen:event-type:ticket.created',
         identities: [{ kind: 'support', externalId: '20978392' }],
         createIfMissing: true,
         fact: {
@@ -136,6 +137,7 @@ describe('Zendesk events -> facts', () => {
     assert.deepEqual(translate(changed).facts, [
       {
         sourceEventId: '2b24ef10-19d4-4740-93cf-8f98ec4776c0',
+        sourceType: 'zen:event-type:user.identity_changed',
         identities: [
           { kind: 'support', externalId: '6596848315901' },
           { kind: 'email', externalId: 'new.address@example.com' },

@@ -22,7 +22,11 @@ export function createStripeSource(secrets: string[]): WebhookSource<StripeDeliv
         ? { kind: 'known', event: parseWith(StripeKnownEvent, json) }
         : { kind: 'unknown', envelope: parseWith(StripeEventEnvelope, json) };
     },
-    translate: (delivery) => checked(translateStripeEvent(delivery)),
+    translate: (delivery) => {
+      const translation = checked(translateStripeEvent(delivery));
+      const sourceType = delivery.kind === 'known' ? delivery.event.type : delivery.envelope.type;
+      return { ...translation, facts: translation.facts.map((fact) => ({ ...fact, sourceType })) };
+    },
   };
 }
 

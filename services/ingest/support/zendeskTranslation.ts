@@ -20,7 +20,7 @@ export function translateZendeskEvent(event: ZendeskEvent): Translation {
 const ignored = (event: ZendeskEvent, reason: string): Translation => ({ facts: [], ignored: [{ sourceEventId: event.id, reason }] });
 
 const recorded = (event: ZendeskEvent, identities: IdentityClaim[], createIfMissing: boolean, fact: FactEvent): Translation => ({
-  facts: [{ sourceEventId: event.id, identities, createIfMissing, fact }],
+  facts: [{ sourceEventId: event.id, sourceType: event.type, identities, createIfMissing, fact }],
   ignored: [],
 });
 
