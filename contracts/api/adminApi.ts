@@ -87,6 +87,7 @@ export const TimelineEntry = z.object({
   recordedAt: z.string(),
   source: EventSource,
   sourceEventId: z.string().nullable(),
+  sourceType: z.string().nullable().meta({ description: "The provider's type of the source event (Stripe `invoice.paid`), where recorded" }),
   correlationId: z.string(),
   causationId: z.string().nullable(),
   actor: Actor.nullable(),

@@ -41,7 +41,8 @@ const columns: Column<TimelineEntry>[] = [
   { header: '#', cell: (e) => String(e.version), align: 'right' },
   { header: 'occurred (UTC)', cell: (e) => shortTime(e.occurredAt) },
   { header: 'recorded (UTC)', cell: (e) => shortTime(e.recordedAt), color: () => 'gray' },
-  { header: 'source', cell: (e) => e.source },
+  // With the provider's type of the source event where it was recorded (`stripe invoice.paid`).
+  { header: 'source', cell: (e) => (e.sourceType === null ? e.source : `${e.source} ${e.sourceType}`), maxWidth: 44 },
   { header: 'source event', cell: (e) => e.sourceEventId ?? '', maxWidth: 40 },
   { header: 'event', cell: (e) => e.type, color: eventColor },
   { header: 'summary', cell: (e) => e.summary, maxWidth: 72 },

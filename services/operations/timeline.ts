@@ -22,6 +22,8 @@ export interface TimelineEntry {
   recordedAt: string;
   source: EventSource;
   sourceEventId: string | null;
+  // The provider's type of that event (Stripe `invoice.paid`); null where none was recorded.
+  sourceType: string | null;
   correlationId: string;
   causationId: string | null;
   actor: Actor | null;
@@ -58,6 +60,7 @@ export function timelineOf(customerId: string, events: readonly RecordedEvent[])
       recordedAt: recorded.recordedAt,
       source: metadata.source,
       sourceEventId: metadata.sourceEventId ?? null,
+      sourceType: metadata.sourceType ?? null,
       correlationId: metadata.correlationId,
       causationId: metadata.causationId ?? null,
       actor: metadata.actor ?? null,
@@ -92,6 +95,7 @@ export function recordedEventsOf(timeline: Timeline): RecordedEvent[] {
       source: entry.source,
       correlationId: entry.correlationId,
       ...(entry.sourceEventId === null ? {} : { sourceEventId: entry.sourceEventId }),
+      ...(entry.sourceType === null ? {} : { sourceType: entry.sourceType }),
       ...(entry.causationId === null ? {} : { causationId: entry.causationId }),
       ...(entry.actor === null ? {} : { actor: entry.actor }),
     },

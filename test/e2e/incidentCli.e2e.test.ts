@@ -212,7 +212,7 @@ describe('`ledger events` (and the other incident commands) as processes, throug
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^cust_\w+ {2}active {2}version \d+ {2}stripe:cus_remoteCli/);
     assert.match(result.stdout, /TrialStarted +trial on .* +lead\n/);
-    assert.match(result.stdout, /stripe +evt_cus_remoteCli_1 +PaymentSucceeded +paid 20\.00 usd in_cus_remoteCli/);
+    assert.match(result.stdout, /stripe invoice\.paid +evt_cus_remoteCli_1 +PaymentSucceeded +paid 20\.00 usd in_cus_remoteCli/);
     assert.match(result.stdout, /LifecycleChanged +trial → active \(PaymentSucceeded\) .* active\n/);
     assert.ok(!result.stdout.includes('\u001b['), 'no colour into a pipe');
     // The service audited the read under the key's principal.

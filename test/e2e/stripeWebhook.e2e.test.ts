@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { DECISION_TYPES } from '../../contracts/domainEvents.ts';
 import { REVIEW_WITHDRAWN } from '../../contracts/events/decisions.ts';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
+import { renderTimeline } from '../../services/cli/events.ts';
 import { timelineOf } from '../../services/operations/timeline.ts';
 import { correlationTrail } from '../../services/telemetry/correlationTrail.ts';
 import { databaseTargets, storedEvents } from '../support/databases.ts';
@@ -694,6 +695,14 @@ for (const target of databaseTargets) {
           const later = await deliver(t, { ...fixture('checkout.session.completed'), pending_webhooks: 7 });
           assert.equal(later.statusCode, 200, later.body);
           assert.equal((await allEvents(t)).length, events);
+
+          // The engineer reading the customer's timeline sees which Stripe event each fact came from.
+          const { customerId, events: stream } = await customerOf(t, FIXTURE_IDS.customer);
+          const timeline = timelineOf(customerId, stream);
+          const payment = timeline.entries.find((entry) => entry.type === 'PaymentSucceeded')!;
+          assert.equal(payment.sourceType, 'checkout.session.completed');
+          const row = renderTimeline(timeline, false).split('\n').find((line) => line.includes('PaymentSucceeded'))!;
+          assert.match(row, / stripe checkout\.session\.completed +evt_000000000000000000000000:\S+ +PaymentSucceeded /);
         } finally {
           await t.close();
         }
