@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config.ts';
+import { DataDirInUseError } from '../eventstore/dataDirLock.ts';
 import { CliError } from './cliError.ts';
 
 // The `ledger` command. Each subcommand is a module exporting `run(args) → exit code`, loaded
@@ -117,7 +118,8 @@ export async function main(argv: string[]): Promise<number> {
     return await run(args);
   } catch (error) {
     // A config error is the operator's to fix: its message says what, a stack would only hide it.
-    process.stderr.write(error instanceof ConfigError || error instanceof CliError ? `ledger: ${error.message}\n` : `ledger ${name} failed: ${String((error as Error)?.stack ?? error)}\n`);
+    const forOperator = error instanceof ConfigError || error instanceof CliError || error instanceof DataDirInUseError;
+    process.stderr.write(forOperator ? `ledger: ${error.message}\n` : `ledger ${name} failed: ${String((error as Error)?.stack ?? error)}\n`);
     return 1;
   }
 }

@@ -1,4 +1,5 @@
 import { describeConfig, loadConfig } from '../config.ts';
+import { CliError } from './cliError.ts';
 import { openDatabase } from '../eventstore/openDatabase.ts';
 import { buildApp } from '../http/app.ts';
 import { scheduleInboxPruning } from '../ingest/inbox.ts';
@@ -23,7 +24,7 @@ export async function run(_args: string[]): Promise<number> {
     await app.listen({ host: config.http.host, port: config.http.port });
   } catch (error) {
     await db.close().catch(() => {});
-    throw error;
+    throw listenError(error, `${config.http.host}:${config.http.port}`);
   }
   app.log.info({ config: describeConfig(config) }, 'ledger serving');
   // Appends here wake projector processes elsewhere (LEDGER_PROJECTOR=off here, `ledger projections run` there).
@@ -58,6 +59,15 @@ export async function run(_args: string[]): Promise<number> {
   // Connections that outlived the drain would keep the process alive: end it anyway.
   if (!drained) setTimeout(() => process.exit(1), 1_000).unref();
   return drained ? 0 : 1;
+}
+
+// The usual first-run surprises (a dev server already on port 3000) in one line, not a stack.
+function listenError(error: unknown, address: string): unknown {
+  const { code } = error as NodeJS.ErrnoException;
+  if (code === 'EADDRINUSE') return new CliError(`${address} is already in use (another ledger serve, or another program): stop it, or set PORT`);
+  if (code === 'EACCES') return new CliError(`not allowed to listen on ${address} (ports below 1024 need privileges): set PORT`);
+  if (code === 'EADDRNOTAVAIL') return new CliError(`${address}: no such address on this machine: set HOST`);
+  return error;
 }
 
 // The first SIGTERM/SIGINT starts a graceful stop; a second one means "now".

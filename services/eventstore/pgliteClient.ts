@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { lockDataDir } from './dataDirLock.ts';
 import { PglitePreparedStatements, queryResultOf } from './pglitePrepared.ts';
 import { statementNames, type SqlClient, type SqlExecutor, type QueryResult } from './sqlClient.ts';
 
@@ -8,7 +9,16 @@ import { statementNames, type SqlClient, type SqlExecutor, type QueryResult } fr
 // initdb is most of a new store's start (~3 s of CPU on a development machine, ~0.7 s from a copy).
 export async function createPgliteClient(dataDir: string | undefined, startFrom?: Blob): Promise<PgliteSqlClient> {
   const options = startFrom ? { loadDataDir: startFrom } : {};
-  const db = dataDir && dataDir !== 'memory://' ? await PGlite.create(dataDir, options) : await PGlite.create(options);
+  const onDisk = dataDir !== undefined && dataDir !== 'memory://';
+  // One process at a time on the files (dataDirLock.ts); taken before PGlite touches them.
+  const lock = onDisk ? lockDataDir(dataDir) : undefined;
+  let db: PGlite;
+  try {
+    db = onDisk ? await PGlite.create(dataDir, options) : await PGlite.create(options);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
 
   // PGlite runs each statement synchronously in this thread and chains its callers through
   // promises: under load, statement after statement ran as microtasks and the event loop did
@@ -56,7 +66,11 @@ export async function createPgliteClient(dataDir: string | undefined, startFrom?
       };
     },
     async close(): Promise<void> {
-      await db.close();
+      try {
+        await db.close();
+      } finally {
+        lock?.release();
+      }
     },
     // The store's files as one archive, for `startFrom`.
     dumpDataDir: () => db.dumpDataDir('none'),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -81,6 +81,34 @@ describe('ledger serve (e2e)', () => {
         assert.equal(await stop(served), 0, served.logs());
       }
       assert.match(served.logs(), /"msg":"stopped"/);
+    }
+  });
+
+  test('one process at a time on the embedded store: a second ledger serve is refused in one line and the first goes on; once the first is killed outright, the store opens again', async () => {
+    const sharedDir = await migratedDataDir('ledger-e2e-lock-');
+    try {
+      const first = await serve({ LEDGER_DATA_DIR: sharedDir });
+      const second = spawnSync(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'serve'], { env: cleanEnv({ LEDGER_DATA_DIR: sharedDir }), encoding: 'utf8', timeout: 30_000 });
+      assert.equal(second.status, 1, second.stdout + second.stderr);
+      assert.match(second.stderr, new RegExp(`^ledger: the embedded store ${sharedDir} is in use by process ${first.child.pid} on .*If no such process runs, delete ${join(sharedDir, 'ledger.lock')}\n$`));
+      await assertHealthy(first.url);
+      // A port already taken is said in one line too (the usual first-run surprise).
+      const port = new URL(first.url).port;
+      const samePort = spawnSync(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'serve'], { env: cleanEnv({ LEDGER_DATA_DIR: 'memory://', PORT: port }), encoding: 'utf8', timeout: 30_000 });
+      assert.equal(samePort.status, 1, samePort.stdout + samePort.stderr);
+      assert.equal(samePort.stderr, `ledger: 127.0.0.1:${port} is already in use (another ledger serve, or another program): stop it, or set PORT\n`);
+
+      first.child.kill('SIGKILL');
+      await first.exited;
+      const next = await serve({ LEDGER_DATA_DIR: sharedDir });
+      try {
+        await assertHealthy(next.url);
+      } finally {
+        assert.equal(await stop(next), 0, next.logs());
+      }
+      assert.equal(existsSync(join(sharedDir, 'ledger.lock')), false, 'released on a clean stop');
+    } finally {
+      rmSync(sharedDir, { recursive: true, force: true });
     }
   });
 

@@ -1,0 +1,180 @@
+import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+
+// PGlite is PostgreSQL inside this process, and it takes no lock on its files (the postmaster.pid
+// it writes holds -42): a second process opening the same data directory (another `ledger
+// serve`, a CLI command while the service listens on another port, a script) writes beside the
+// first, and the store ends up unreadable. So the first opener holds `ledger.lock` in the
+// directory with its process id, as PostgreSQL's postmaster.pid does, and a second is refused,
+// told who holds it. A lock whose process is gone (killed, crashed) is taken over; a live one
+// never is. Within one process a directory may be opened again (tests do): the lock is counted.
+
+export const LOCK_FILE = 'ledger.lock';
+
+export class DataDirInUseError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly holder: LockHolder,
+  ) {
+    super(
+      `the embedded store ${dataDir} is in use by process ${holder.pid} on ${holder.host} (since ${holder.since}): one process at a time opens it. ` +
+        'Stop that process, reach it through its service (LEDGER_URL), or use PostgreSQL (DATABASE_URL) for several processes. ' +
+        `If no such process runs, delete ${join(dataDir, LOCK_FILE)}`,
+    );
+    this.name = 'DataDirInUseError';
+  }
+}
+
+export interface LockHolder {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+export interface DataDirLock {
+  release(): void;
+}
+
+const held = new Map<string, number>();
+
+export function lockDataDir(dataDir: string): DataDirLock {
+  const directory = resolve(dataDir);
+  const count = held.get(directory);
+  if (count !== undefined) {
+    held.set(directory, count + 1);
+    return once(() => releaseHeld(directory));
+  }
+  // A new store's directory, parents too (a path nobody created yet is not an error).
+  mkdirSync(directory, { recursive: true });
+  acquire(directory);
+  held.set(directory, 1);
+  return once(() => releaseHeld(directory));
+}
+
+function acquire(directory: string): void {
+  const path = join(directory, LOCK_FILE);
+  const mine: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    if (tryLink(path, mine)) return;
+    const holder = readHolder(path);
+    if (holder === undefined) continue; // released meanwhile
+    if (isAlive(holder.pid)) throw new DataDirInUseError(directory, holder);
+    takeOver(path, holder);
+  }
+  const holder = readHolder(path);
+  throw new DataDirInUseError(directory, holder ?? { pid: 0, host: 'unknown', since: 'unknown' });
+}
+
+// Written whole under another name, then linked into place: link fails if a lock exists (no
+// check-then-create race), and a reader never sees a half-written lock. Where the filesystem has
+// no hard links, created exclusively instead (a reader may then see it empty for a moment, and
+// refuses: the safe side).
+function tryLink(path: string, mine: LockHolder): boolean {
+  const draft = `${path}.${process.pid}`;
+  writeFileSync(draft, JSON.stringify(mine));
+  try {
+    linkSync(draft, path);
+    return true;
+  } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === 'EEXIST') return false;
+    if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS') return tryCreate(path, mine);
+    throw error;
+  } finally {
+    unlinkSync(draft);
+  }
+}
+
+function tryCreate(path: string, mine: LockHolder): boolean {
+  try {
+    writeFileSync(path, JSON.stringify(mine), { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+// A stale lock is moved aside, and put back if what was moved is not the lock judged stale:
+// another process may have taken it over (and written its own) since it was read.
+function takeOver(path: string, stale: LockHolder): void {
+  const aside = `${path}.stale.${process.pid}`;
+  try {
+    renameSync(path, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  const moved = readHolder(aside);
+  if (moved !== undefined && (moved.pid !== stale.pid || moved.since !== stale.since)) {
+    try {
+      linkSync(aside, path);
+    } catch {
+      // Someone holds it again: theirs stands.
+    }
+  }
+  unlinkSync(aside);
+}
+
+function readHolder(path: string): LockHolder | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockHolder>;
+    return { pid: Number(parsed.pid), host: String(parsed.host ?? 'unknown'), since: String(parsed.since ?? 'unknown') };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // Unreadable: a lock nobody can judge is left alone, and named.
+    return { pid: Number.NaN, host: 'unknown', since: 'unknown' };
+  }
+}
+
+// This process's own pid in a lock it does not hold is a previous run's (a container restarted
+// under the same pid). EPERM: the process exists but belongs to another user.
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid)) return true; // unreadable: not this process's to judge
+  if (pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function releaseHeld(directory: string): void {
+  const count = held.get(directory);
+  if (count === undefined) return;
+  if (count > 1) {
+    held.set(directory, count - 1);
+    return;
+  }
+  held.delete(directory);
+  removeIfMine(directory);
+}
+
+function removeIfMine(directory: string): void {
+  const path = join(directory, LOCK_FILE);
+  if (readHolder(path)?.pid !== process.pid) return;
+  try {
+    unlinkSync(path);
+  } catch {
+    // Gone already.
+  }
+}
+
+const once = (release: () => void): DataDirLock => {
+  let released = false;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      release();
+    },
+  };
+};
+
+// A process that ends without closing its store (an uncaught error, process.exit) leaves no lock
+// behind; one killed outright does, and the next opener finds its process gone.
+process.on('exit', () => {
+  for (const directory of held.keys()) removeIfMine(directory);
+});
