@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DataDirInUseError } from '../eventstore/dataDirLock.ts';
 import { openDatabase } from '../eventstore/openDatabase.ts';
 import { doctorSettings, runDoctor } from '../operations/doctorChecks.ts';
 import type { CheckResult, DoctorStore } from '../operations/doctorResult.ts';
@@ -61,8 +62,17 @@ async function doctorStore(env: NodeJS.ProcessEnv): Promise<{ store: DoctorStore
       close: none,
     };
   }
-  const db = await openDatabase({ dataDir, migrate: false });
-  return { store: { kind: 'direct', db }, close: () => db.close() };
+  try {
+    const db = await openDatabase({ dataDir, migrate: false });
+    return { store: { kind: 'direct', db }, close: () => db.close() };
+  } catch (error) {
+    if (!(error instanceof DataDirInUseError)) throw error;
+    // A service holds the files but does not answer at LEDGER_URL (another port, say).
+    return {
+      store: { kind: 'unavailable', detail: `the embedded store ${dataDir} is held by process ${error.holder.pid}, and no service answers at ${url}`, fix: 'set LEDGER_URL to where that ledger serve listens (and LEDGER_API_KEY), or stop it' },
+      close: none,
+    };
+  }
 }
 
 const COLOURS = { pass: '\x1b[32m', fail: '\x1b[31m', skip: '\x1b[33m' } as const;

@@ -289,6 +289,18 @@ describe('ledger doctor as a command (e2e, against ledger serve on the embedded 
     assert.match(result.stdout, /0 failed/);
   });
 
+  test('the service holds the embedded store but answers elsewhere: the store check fails saying so, the files are not opened', async () => {
+    const result = doctor(['--json'], { LEDGER_URL: `http://127.0.0.1:${await freePort()}` });
+    assert.equal(result.status, 1, result.stdout + result.stderr);
+    const report = JSON.parse(result.stdout) as { ok: boolean; checks: CheckResult[] };
+    const store = report.checks.find((r) => r.name === 'store reachable and migrated')!;
+    assert.equal(store.status, 'fail');
+    assert.match(store.detail, new RegExp(`^the embedded store .* is held by process ${served.child.pid}, and no service answers at http://127\\.0\\.0\\.1:\\d+$`));
+    assert.match(store.fix ?? '', /^set LEDGER_URL to where that ledger serve listens/);
+    assert.equal(result.stderr, '');
+    assert.equal((await fetch(`${served.url}/health/ready`)).status, 200, 'the service goes on');
+  });
+
   test('fails with a fix hint and exit 1 when a secret is missing; never prints a secret', () => {
     const result = doctor(['--json'], { LEDGER_URL: served.url, ZENDESK_WEBHOOK_SECRET: '' });
     assert.equal(result.status, 1);
