@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
+import { freePort } from '../support/servedProcess.ts';
 
 // The `ledger` command through its npm bin shim, as a user runs it.
 const ledger = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, ['bin/ledger.js', ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
 
-describe('ledger CLI (e2e)', () => {
+describe('ledger CLI (e2e)', async () => {
   test('help lists the commands and exits 0', () => {
     for (const args of [['help'], ['--help'], []]) {
       const result = ledger(args);
@@ -29,5 +31,29 @@ describe('ledger CLI (e2e)', () => {
     assert.match(result.stderr, /PORT: must be an integer/);
     assert.match(result.stderr, /STRIPE_WEBHOOK_SECRET: is required when NODE_ENV=production/);
     assert.doesNotMatch(result.stderr + result.stdout, /do_not_print_me|at .*\.ts:/);
+  });
+
+  test('PostgreSQL out of reach at start: one line saying where and what to check, never the password', async () => {
+    const port = await freePort();
+    for (const args of [['serve'], ['events', 'stripe:cus_x']]) {
+      const result = ledger(args, { DATABASE_URL: `postgres://ledger:s3cret-pw@127.0.0.1:${port}/ledger`, PORT: '0' });
+      assert.equal(result.status, 1, result.stderr);
+      assert.equal(result.stderr, `ledger: cannot reach PostgreSQL at 127.0.0.1:${port} (ECONNREFUSED): is it running, and is DATABASE_URL right?\n`);
+      assert.doesNotMatch(result.stdout + result.stderr, /s3cret-pw/);
+    }
+  });
+
+  const postgres = databaseTargets.find((t) => t.name === 'postgres')!;
+  test('a database not created, or a login refused: one line naming it (PostgreSQL)', { skip: await postgres.skip() }, () => {
+    const url = new URL(POSTGRES_URL);
+    url.pathname = '/ledger_no_such_database';
+    const missing = ledger(['serve'], { DATABASE_URL: url.toString(), PORT: '0' });
+    assert.equal(missing.status, 1, missing.stderr);
+    assert.equal(missing.stderr, `ledger: database "ledger_no_such_database" does not exist on ${url.hostname}:${url.port || '5432'}: create it (createdb ledger_no_such_database) or fix DATABASE_URL\n`);
+    const nobody = new URL(POSTGRES_URL);
+    nobody.username = 'ledger_no_such_role';
+    const refused = ledger(['serve'], { DATABASE_URL: nobody.toString(), PORT: '0' });
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /^ledger: PostgreSQL at .* refused the login of "ledger_no_such_role" \(.*\): check the user and password in DATABASE_URL\n$/);
   });
 });
