@@ -1,5 +1,4 @@
 import { describeConfig, loadConfig } from '../config.ts';
-import { CliError } from './cliError.ts';
 import { openDatabase } from '../eventstore/openDatabase.ts';
 import { buildApp } from '../http/app.ts';
 import { scheduleInboxPruning } from '../ingest/inbox.ts';
@@ -8,6 +7,7 @@ import { scheduleUnmatchedRetry } from '../operations/unmatchedRetry.ts';
 import { notifyOtherProcesses } from '../projector/appendSignals.ts';
 import { createProjector } from '../projector/readModelRunners.ts';
 import { currentTelemetry } from '../telemetry/activeTelemetry.ts';
+import { CliError } from './cliError.ts';
 
 // Below Docker's and Kubernetes' default 10 s grace period, so a stuck drain still ends with our
 // own log line and db close attempt rather than a SIGKILL.

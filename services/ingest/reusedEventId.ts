@@ -21,7 +21,7 @@ export async function refuseReusedEventId(
   for (const [index, fact] of facts.entries()) {
     const outcome = outcomes[index];
     if (outcome?.outcome !== 'duplicate' || fact.sourceType === undefined) continue;
-    // Deliveries recorded before event types were (metadata.sourceType) have none to compare.
+    // A delivery recorded before events kept their provider's type (metadata.sourceType) has none to compare.
     const recorded = await deps.store.recordedSourceType({ source, sourceEventId: fact.sourceEventId });
     if (recorded === undefined || recorded === fact.sourceType) continue;
     // Kept with the duplicate's answer when it lost a race to the first delivery of the id.
