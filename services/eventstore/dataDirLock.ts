@@ -1,4 +1,4 @@
-import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -52,15 +52,18 @@ export function lockDataDir(dataDir: string): DataDirLock {
   return once(() => releaseHeld(directory));
 }
 
+// Up to ~1 s for other processes taking over the same stale lock at the same moment.
+const ATTEMPTS = 50;
+
 function acquire(directory: string): void {
   const path = join(directory, LOCK_FILE);
   const mine: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
-  for (let attempt = 0; attempt < 3; attempt += 1) {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
     if (tryLink(path, mine)) return;
     const holder = readHolder(path);
     if (holder === undefined) continue; // released meanwhile
     if (isAlive(holder.pid)) throw new DataDirInUseError(directory, holder);
-    takeOver(path, holder);
+    if (!removeStale(path, holder)) pause(20);
   }
   const holder = readHolder(path);
   throw new DataDirInUseError(directory, holder ?? { pid: 0, host: 'unknown', since: 'unknown' });
@@ -96,26 +99,30 @@ function tryCreate(path: string, mine: LockHolder): boolean {
   }
 }
 
-// A stale lock is moved aside, and put back if what was moved is not the lock judged stale:
-// another process may have taken it over (and written its own) since it was read.
-function takeOver(path: string, stale: LockHolder): void {
-  const aside = `${path}.stale.${process.pid}`;
+// Only the process holding the takeover mutex (a directory: mkdir is atomic) removes a stale
+// lock, and only if the file is still the one judged stale: nobody else can remove it meanwhile,
+// and nobody can link a new one while it is there. The others wait and look again. A mutex left
+// by a process that died inside these few lines is cleared after 10 s. False: wait, then retry.
+function removeStale(path: string, stale: LockHolder): boolean {
+  const mutex = `${path}.takeover`;
   try {
-    renameSync(path, aside);
+    mkdirSync(mutex);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const made = statSync(mutex, { throwIfNoEntry: false })?.mtimeMs;
+    if (made !== undefined && Date.now() - made > 10_000) rmSync(mutex, { recursive: true, force: true });
+    return false;
   }
-  const moved = readHolder(aside);
-  if (moved !== undefined && (moved.pid !== stale.pid || moved.since !== stale.since)) {
-    try {
-      linkSync(aside, path);
-    } catch {
-      // Someone holds it again: theirs stands.
-    }
+  try {
+    const current = readHolder(path);
+    if (current !== undefined && current.pid === stale.pid && current.since === stale.since) unlinkSync(path);
+    return true;
+  } finally {
+    rmSync(mutex, { recursive: true, force: true });
   }
-  unlinkSync(aside);
 }
+
+const pause = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 function readHolder(path: string): LockHolder | undefined {
   try {

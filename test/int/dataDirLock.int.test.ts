@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -13,10 +13,12 @@ import { DataDirInUseError, LOCK_FILE, lockDataDir } from '../../services/events
 const MODULE = pathToFileURL(join(import.meta.dirname, '../../services/eventstore/dataDirLock.ts')).href;
 
 // A child that takes the lock, says so (or why not), holds it `holdMs`, then releases it, or
-// exits without releasing when `release` is false.
-function child(dir: string, holdMs: number, release = true): Promise<string> {
+// exits without releasing when `release` is false. `startAt` (epoch ms): children spinning until
+// the same instant contend within a millisecond or so.
+function child(dir: string, holdMs: number, release = true, startAt = 0): Promise<string> {
   const script = `
     const { lockDataDir } = await import(${JSON.stringify(MODULE)});
+    while (Date.now() < ${startAt});
     try {
       const lock = lockDataDir(${JSON.stringify(dir)});
       console.log('locked');
@@ -103,14 +105,28 @@ describe('the embedded store is opened by one process at a time', () => {
     assert.equal(existsSync(join(dir, LOCK_FILE)), false);
   });
 
-  test('two processes taking over the same stale lock at once: exactly one gets it', async () => {
-    for (let round = 0; round < 5; round += 1) {
+  test('processes taking over the same stale lock at once: exactly one gets it', async () => {
+    for (let round = 0; round < 3; round += 1) {
       const dir = freshDir();
       lockDataDir(dir).release();
       writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: deadPid(), host: 'vm', since: '2026-01-01T00:00:00.000Z' }));
-      const outcomes = await Promise.all([child(dir, 1_500), child(dir, 1_500)]);
+      const startAt = Date.now() + 2_500;
+      const outcomes = await Promise.all(Array.from({ length: 4 }, () => child(dir, 1_000, true, startAt)));
       assert.equal(outcomes.filter((o) => o === 'locked').length, 1, outcomes.join('\n'));
-      assert.equal(outcomes.filter((o) => o.startsWith('DataDirInUseError')).length, 1, outcomes.join('\n'));
+      assert.equal(outcomes.filter((o) => o.startsWith('DataDirInUseError')).length, 3, outcomes.join('\n'));
     }
+  });
+
+  test('a takeover mutex left by a process that died taking over is cleared after 10 s', () => {
+    const dir = freshDir();
+    lockDataDir(dir).release();
+    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: deadPid(), host: 'vm', since: '2026-01-01T00:00:00.000Z' }));
+    mkdirSync(join(dir, `${LOCK_FILE}.takeover`));
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(dir, `${LOCK_FILE}.takeover`), old, old);
+    const lock = lockDataDir(dir);
+    assert.equal(holderOf(dir).pid, process.pid);
+    assert.equal(existsSync(join(dir, `${LOCK_FILE}.takeover`)), false);
+    lock.release();
   });
 });
