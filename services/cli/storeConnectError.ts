@@ -1,15 +1,15 @@
-// PostgreSQL failing a command at its first statement for a reason only the operator can fix (a
-// server not running, a database not created, a login refused): one line saying which and
-// where, from DATABASE_URL without its password, instead of the driver's stack. Undefined for
-// anything else, whose stack is then the useful part.
-const UNREACHABLE = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/;
+import { isStoreUnavailable } from '../eventstore/storeUnavailable.ts';
 
+// PostgreSQL failing a command for a reason only the operator can fix (a server not running or
+// not answering, a database not created, a login refused): one line saying which and where, from
+// DATABASE_URL without its password, instead of the driver's stack. Undefined for anything else,
+// whose stack is then the useful part. "Not answering" is the one list the HTTP 503s use.
 export function storeConnectMessage(error: unknown, databaseUrl: string | undefined): string | undefined {
   if (!databaseUrl) return undefined;
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   const where = describeUrl(databaseUrl);
-  if ((typeof code === 'string' && UNREACHABLE.test(code)) || (typeof message === 'string' && /timeout exceeded when trying to connect/.test(message))) {
-    return `cannot reach PostgreSQL at ${where.server} (${typeof code === 'string' ? code : 'connection timeout'}): is it running, and is DATABASE_URL right?`;
+  if (isStoreUnavailable(error)) {
+    return `cannot reach PostgreSQL at ${where.server} (${typeof code === 'string' ? code : String(message)}): is it running, and is DATABASE_URL right?`;
   }
   if (code === '3D000') return `database "${where.database}" does not exist on ${where.server}: create it (createdb ${where.database}) or fix DATABASE_URL`;
   if (code === '28000' || code === '28P01') return `PostgreSQL at ${where.server} refused the login of "${where.user}" (${String(message)}): check the user and password in DATABASE_URL`;

@@ -18,6 +18,9 @@ test('driver failures that mean "retry later" become LEDGER_STORE_UNAVAILABLE', 
     Object.assign(new Error('getaddrinfo EAI_AGAIN db'), { code: 'EAI_AGAIN' }),
     Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }),
     new Error('Query read timeout'),
+    // A route to the database host lost (a network change, a host down behind a router).
+    Object.assign(new Error('connect EHOSTUNREACH 10.0.0.5:5432'), { code: 'EHOSTUNREACH' }),
+    Object.assign(new Error('connect ENETUNREACH 10.0.0.5:5432'), { code: 'ENETUNREACH' }),
   ];
   for (const error of unavailable) {
     const translated = translateStoreError(error);
