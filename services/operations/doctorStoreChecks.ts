@@ -74,7 +74,12 @@ async function statusOf(context: DoctorContext): Promise<ProjectionsReport | str
     } catch {
       return 'the configuration is invalid (see the configuration check)';
     }
-    return projectionsStatus(store.db.sql, config).catch(() => 'Kafka did not answer (PROJECTOR_SOURCE=kafka reads lag from the consumer group)');
+    // Only the broker's silence is a skip; the store's own failure (a lock, a timeout) is judged
+    // like any other check's, not blamed on Kafka.
+    return projectionsStatus(store.db.sql, config).catch((error: unknown) => {
+      if ((error as { code?: unknown }).code !== 'LEDGER_KAFKA_UNAVAILABLE') throw error;
+      return 'Kafka did not answer (PROJECTOR_SOURCE=kafka reads lag from the consumer group)';
+    });
   }
   if (!store.apiKey) return `the service at ${store.url} holds the store: set LEDGER_API_KEY (a viewer key) to read projection status through it`;
   const response = await (context.fetch ?? fetch)(`${store.url}/admin/projections`, {
