@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config.ts';
 import { DataDirInUseError } from '../eventstore/dataDirLock.ts';
 import { CliError } from './cliError.ts';
+import { kafkaConnectMessage } from './kafkaConnectError.ts';
 import { storeConnectMessage } from './storeConnectError.ts';
 
 // The `ledger` command. Each subcommand is a module exporting `run(args) → exit code`, loaded
@@ -120,9 +121,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     // A config error is the operator's to fix: its message says what, a stack would only hide it.
     const forOperator = error instanceof ConfigError || error instanceof CliError || error instanceof DataDirInUseError;
-    const store = forOperator ? undefined : storeConnectMessage(error, process.env.DATABASE_URL?.trim());
+    const unreachable = forOperator
+      ? undefined
+      : (storeConnectMessage(error, process.env.DATABASE_URL?.trim()) ?? kafkaConnectMessage(error, process.env.KAFKA_BROKERS?.trim()));
     process.stderr.write(
-      forOperator ? `ledger: ${error.message}\n` : store ? `ledger: ${store}\n` : `ledger ${name} failed: ${String((error as Error)?.stack ?? error)}\n`,
+      forOperator ? `ledger: ${error.message}\n` : unreachable ? `ledger: ${unreachable}\n` : `ledger ${name} failed: ${String((error as Error)?.stack ?? error)}\n`,
     );
     return 1;
   }

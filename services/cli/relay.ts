@@ -1,5 +1,5 @@
 import { KafkaInbound } from '../ingest/kafkaInbound.ts';
-import { connectKafka, stderrLogger } from '../relay/kafkaConnection.ts';
+import { connectKafka, ONE_SHOT, stderrLogger } from '../relay/kafkaConnection.ts';
 import { Relay } from '../relay/relay.ts';
 import { CliError } from './cliError.ts';
 import { openDatabaseForCli } from './openForCli.ts';
@@ -20,14 +20,15 @@ export async function run(args: string[]): Promise<number> {
   const { db, config } = await openDatabaseForCli();
   try {
     if (config.kafka.brokers.length === 0) throw new CliError('set KAFKA_BROKERS (host:port, comma-separated) to run the relay');
-    const kafka = connectKafka(config, stderrLogger, 'relay');
+    const once = args.includes('--once');
+    const kafka = connectKafka(config, stderrLogger, 'relay', ...(once ? [ONE_SHOT] : []));
     const relay = new Relay(db, kafka, {
       topic: config.kafka.topic,
       batchSize: config.kafka.relayBatchSize,
       pollIntervalMs: config.projector.pollIntervalMs,
       logger: stderrLogger,
     });
-    if (args.includes('--once')) {
+    if (once) {
       const produced = await relay.drain();
       await relay.stop();
       process.stdout.write(`relayed ${produced} events to ${config.kafka.topic}\n`);

@@ -7,7 +7,7 @@ import { projectionStatus, type ProjectionsReport } from '../projector/projectio
 import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
 import { createRunners } from '../projector/readModelRunners.ts';
 import { rebuildReadModel, type RebuildResult } from '../projector/rebuild.ts';
-import { connectKafka, silentLogger } from '../relay/kafkaConnection.ts';
+import { connectKafka, ONE_SHOT, silentLogger } from '../relay/kafkaConnection.ts';
 
 // `ledger projections status|rebuild` and /admin/projections: the same two operations.
 
@@ -18,7 +18,7 @@ export async function projectionsStatus(sql: SqlExecutor, config: Pick<LedgerCon
   const settings = { topic: config.kafka.topic, groupId: config.kafka.groupId };
   let offsets: TopicOffsets[];
   try {
-    const kafka = connectKafka(config, silentLogger, 'status', { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 });
+    const kafka = connectKafka(config, silentLogger, 'status', ONE_SHOT);
     offsets = await readTopicOffsets(kafka, settings);
   } catch {
     throw new LedgerError('LEDGER_KAFKA_UNAVAILABLE', 'Kafka did not answer: in Kafka mode, projection lag is read from the consumer group (KAFKA_BROKERS)');

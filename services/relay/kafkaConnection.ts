@@ -12,7 +12,8 @@ function logCreatorFor(logger: KafkaLogger): logCreator {
   return () =>
     ({ namespace, level, log }: LogEntry) => {
       if (level > logLevel.WARN) return;
-      const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
+      // The stack of a refused connection names kafkajs's socket code, never ours: noise on every retry.
+      const { message, timestamp: _timestamp, logger: _name, stack: _stack, ...fields } = log;
       // The relay bounds its idempotent producer's retries on purpose (see Relay).
       if (message.startsWith('Limiting retries for the idempotent producer')) return;
       logger.warn({ kafka: namespace, ...fields }, `kafka: ${message}`);
@@ -22,6 +23,8 @@ function logCreatorFor(logger: KafkaLogger): logCreator {
 // A broker restart takes seconds: long-running clients keep reconnecting instead of giving up
 // after the default ~10 s. One-shot reads (status) pass a short retry and answer promptly.
 const PATIENT: RetryOptions = { initialRetryTime: 200, maxRetryTime: 5_000, retries: 30 };
+// A few seconds in all: an operator waiting on `relay --once` or a status read hears at once.
+export const ONE_SHOT: RetryOptions = { initialRetryTime: 200, maxRetryTime: 1_000, retries: 3 };
 
 export function connectKafka(config: Pick<LedgerConfig, 'kafka'>, logger: KafkaLogger, clientSuffix?: string, retry: RetryOptions = PATIENT): Kafka {
   if (config.kafka.brokers.length === 0) throw new Error('KAFKA_BROKERS is not set');

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
 import { freePort } from '../support/servedProcess.ts';
@@ -40,6 +43,30 @@ describe('ledger CLI (e2e)', async () => {
       assert.equal(result.status, 1, result.stderr);
       assert.equal(result.stderr, `ledger: cannot reach PostgreSQL at 127.0.0.1:${port} (ECONNREFUSED): is it running, and is DATABASE_URL right?\n`);
       assert.doesNotMatch(result.stdout + result.stderr, /s3cret-pw/);
+    }
+  });
+
+  test('relay --once with no broker answering: gives up within seconds, in one line naming KAFKA_BROKERS, no stack', async () => {
+    const [brokerPort, servicePort] = [await freePort(), await freePort()];
+    const dataDir = mkdtempSync(join(tmpdir(), 'ledger-cli-relay-'));
+    try {
+      const started = Date.now();
+      const result = ledger(['relay', '--once'], { LEDGER_DATA_DIR: dataDir, LEDGER_URL: `http://127.0.0.1:${servicePort}`, KAFKA_BROKERS: `127.0.0.1:${brokerPort}` });
+      const seconds = (Date.now() - started) / 1_000;
+      assert.equal(result.status, 1, result.stderr);
+      // The long-running relay's patience (~2.5 minutes of retries) is for a broker restarting
+      // under it; an operator running one batch by hand wants the answer.
+      assert.ok(seconds < 20, `took ${seconds} s`);
+      const lines = result.stderr.trimEnd().split('\n');
+      assert.equal(
+        lines.at(-1),
+        `ledger: cannot reach Kafka at 127.0.0.1:${brokerPort} (Connection error: connect ECONNREFUSED 127.0.0.1:${brokerPort}): is the broker running, and is KAFKA_BROKERS right?`,
+      );
+      // Before it: kafkajs's retries, one JSON warning each, without the socket's stack.
+      for (const line of lines.slice(0, -1)) assert.equal((JSON.parse(line) as { level: string; stack?: string }).stack, undefined, line);
+      assert.doesNotMatch(result.stderr, /\n\s+at /);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 
