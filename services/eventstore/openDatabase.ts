@@ -46,10 +46,14 @@ export async function openDatabase(options: DatabaseOptions & { migrate?: boolea
         checks.push({ name: 'store', ok: false, detail: 'event store unreachable' });
         return { ok: false, checks };
       }
-      const pending = await pendingMigrations(sql, allMigrations).catch(() => ['unknown']);
-      checks.push(
-        pending.length === 0 ? { name: 'migrations', ok: true } : { name: 'migrations', ok: false, detail: `pending: ${pending.join(', ')}` },
-      );
+      try {
+        const pending = await pendingMigrations(sql, allMigrations);
+        checks.push(pending.length === 0 ? { name: 'migrations', ok: true } : { name: 'migrations', ok: false, detail: `pending: ${pending.join(', ')}` });
+      } catch (error) {
+        // Not "pending": starting the service would not help; a lock or a permission is the cause.
+        const reason = String((error as Error)?.message ?? error).split('\n')[0];
+        checks.push({ name: 'migrations', ok: false, detail: `could not read the applied migrations (${reason})` });
+      }
       return { ok: checks.every((c) => c.ok), checks };
     },
     close: () => sql.close(),
