@@ -20,6 +20,9 @@ export const EventMetadata = z.object({
   // The provider's own type of the event the fact came from (Stripe `invoice.paid`, Zendesk
   // `zen:event-type:ticket.created`): tells a re-delivery from an event id reused for another event.
   sourceType: z.string().optional(),
+  // The app's request (route and body, hashed) under its Idempotency-Key: tells a retry from a key
+  // reused for another request once the key's stored answer has expired.
+  requestHash: z.string().optional(),
   correlationId: z.string().min(1),
   // The event id (or delivery id) this event was caused by.
   causationId: z.string().optional(),

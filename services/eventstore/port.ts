@@ -1,4 +1,4 @@
-import type { NewEvent, RecordedEvent } from '../../contracts/eventMetadata.ts';
+import type { EventMetadata, NewEvent, RecordedEvent } from '../../contracts/eventMetadata.ts';
 
 export type ExpectedVersion = number | 'no_stream' | 'any';
 
@@ -85,9 +85,9 @@ export interface EventStore {
   streamVersion(streamId: string): Promise<number | undefined>;
   // The original result of an external delivery, if it was already appended.
   findDelivery(key: { source: string; sourceEventId: string }): Promise<AppendResult | undefined>;
-  // The provider's event type recorded with that delivery (its first event's metadata.sourceType),
-  // if it is recorded and carries one.
-  recordedSourceType(key: { source: string; sourceEventId: string }): Promise<string | undefined>;
+  // The metadata recorded with that delivery (its first event's), if it is recorded: what it was
+  // (sourceType, requestHash) tells a re-delivery from an id reused for something else.
+  recordedMetadata(key: { source: string; sourceEventId: string }): Promise<EventMetadata | undefined>;
   resolveIdentity(kind: string, externalId: string): Promise<string | undefined>;
   // The owner of each claim that has one, keyed `kind:externalId`.
   resolveIdentities(claims: IdentityClaim[]): Promise<Map<string, string>>;

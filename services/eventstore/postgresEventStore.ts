@@ -1,4 +1,4 @@
-import type { NewEvent, RecordedEvent } from '../../contracts/eventMetadata.ts';
+import type { EventMetadata, NewEvent, RecordedEvent } from '../../contracts/eventMetadata.ts';
 import { ConcurrencyError, IdentityConflictError, LedgerError } from '../../domain/errors.ts';
 import type {
   AppendOptions,
@@ -443,16 +443,16 @@ export class PostgresEventStore implements EventStore {
     return (await this.loadCommandContext({ idempotencyKey: key, claims: [], streamIdPrefix: '' })).seen;
   }
 
-  async recordedSourceType(key: { source: string; sourceEventId: string }): Promise<string | undefined> {
+  async recordedMetadata(key: { source: string; sourceEventId: string }): Promise<EventMetadata | undefined> {
     const { rows } = await this.run(() =>
-      this.sql.query<{ source_type: string | null }>(
-        `select e.metadata->>'sourceType' as source_type
+      this.sql.query<{ metadata: EventMetadata }>(
+        `select e.metadata
            from ledger_deliveries d join ledger_events e on e.position = d.positions[1]
           where d.source = $1 and d.source_event_id = $2`,
         [key.source, key.sourceEventId],
       ),
     );
-    return rows[0]?.source_type ?? undefined;
+    return rows[0]?.metadata;
   }
 
   async loadCommandContext(query: CommandContextQuery): Promise<CommandContext> {

@@ -22,7 +22,7 @@ export async function refuseReusedEventId(
     const outcome = outcomes[index];
     if (outcome?.outcome !== 'duplicate' || fact.sourceType === undefined) continue;
     // A delivery recorded before events kept their provider's type (metadata.sourceType) has none to compare.
-    const recorded = await deps.store.recordedSourceType({ source, sourceEventId: fact.sourceEventId });
+    const recorded = (await deps.store.recordedMetadata({ source, sourceEventId: fact.sourceEventId }))?.sourceType;
     if (recorded === undefined || recorded === fact.sourceType) continue;
     // Kept with the duplicate's answer when it lost a race to the first delivery of the id.
     if (outcome.inboxId !== undefined) await forgetDelivery(deps.sql, outcome.inboxId);

@@ -262,6 +262,25 @@ for (const target of databaseTargets) {
         assert.equal(await countEvents(t), before);
       });
 
+      test('a key reused for another request after its record was pruned: 422, not the first request\'s answer, and the new request records nothing', async () => {
+        const idempotencyKey = randomUUID();
+        const first = await send(t, { body: { email: 'gina@example.com', appUserId: 'idem-gina' }, idempotencyKey });
+        assert.equal(first.statusCode, 201, first.body);
+        // The hourly prune, 24 hours later.
+        await t.db.sql.query(`update ledger_idempotency_keys set created_at = now() - interval '25 hours' where idempotency_key = $1`, [idempotencyKey]);
+        await pruneIdempotencyKeys(t.db.sql);
+        const before = await countEvents(t);
+        const problem = assertProblem(await send(t, { body: { email: 'harry@example.com', appUserId: 'idem-harry' }, idempotencyKey }), 422, 'LEDGER_IDEMPOTENCY_KEY_REUSED');
+        assert.doesNotMatch(JSON.stringify(problem), /gina|cust_/, 'nothing of the first request is told');
+        assert.equal(await countEvents(t), before);
+        // The key stays free for its own request: the client's retry of the first is still its answer.
+        const retry = await send(t, { body: { email: 'gina@example.com', appUserId: 'idem-gina' }, idempotencyKey });
+        assert.equal(retry.statusCode, 201, retry.body);
+        assert.equal(retry.body, first.body);
+        // And the rejected one, sent with a key of its own, is recorded.
+        assert.equal((await send(t, { body: { email: 'harry@example.com', appUserId: 'idem-harry' } })).statusCode, 201);
+      });
+
       test('a request that died mid-flight frees its key when the lease lapses', async () => {
         const idempotencyKey = randomUUID();
         const body = { appUserId: 'idem-5' };

@@ -22,6 +22,9 @@ export interface AppCommandSpec<Body> {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+const keyReused = () =>
+  new LedgerError('LEDGER_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request; use a new key for a new request');
+
 function idempotencyKeyOf(request: FastifyRequest): string {
   const header = request.headers['idempotency-key'];
   if (header === undefined || header === '') {
@@ -54,7 +57,7 @@ export async function runAppCommand<Body>(
     case 'replay':
       return reply.code(claim.status).header('idempotent-replayed', 'true').type(JSON_TYPE).send(claim.body);
     case 'reused':
-      throw new LedgerError('LEDGER_IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for a different request; use a new key for a new request');
+      throw keyReused();
     case 'in_flight':
       reply.header('retry-after', '1');
       throw new LedgerError('LEDGER_IDEMPOTENCY_KEY_IN_FLIGHT', 'A request with this Idempotency-Key is still running; retry shortly to get its response');
@@ -79,9 +82,16 @@ export async function runAppCommand<Body>(
         identities,
         createIfMissing,
         idempotencyKey: { source: 'app', sourceEventId },
-        metadata: { source: 'app', sourceEventId, correlationId: request.id, traceparent: requestTraceparent(request) },
+        metadata: { source: 'app', sourceEventId, requestHash: scope.requestHash, correlationId: request.id, traceparent: requestTraceparent(request) },
       },
     );
+    // The key's stored answer expires (idempotencyKeys.ts), the store's de-duplication does not: a
+    // key reused for another request after that would get the first request's answer and drop
+    // this one. Keys recorded before events carried the hash are not judged.
+    if (result.duplicate) {
+      const recorded = (await store.recordedMetadata({ source: 'app', sourceEventId }))?.requestHash;
+      if (recorded !== undefined && recorded !== scope.requestHash) throw keyReused();
+    }
     const accepted: CommandAccepted = {
       customerId: result.customerId,
       eventIds: result.eventIds,
