@@ -17,7 +17,9 @@ const currency = z
   .string()
   .regex(/^[A-Za-z]{3}$/, { error: 'must be an ISO 4217 code' })
   .transform((code) => code.toLowerCase());
-const unixSeconds = z.number().int().nonnegative();
+// Before the year 10000: a time in milliseconds, or past what a Date can hold, is a contract
+// error (400, the field named), not a 500 on every retry.
+const unixSeconds = z.number().int().nonnegative().max(253_402_300_799, { error: 'must be a Unix time in seconds' });
 const text = z.string().nullish();
 
 export const STRIPE_INTERVALS = ['day', 'week', 'month', 'year'] as const;

@@ -138,6 +138,14 @@ for (const target of databaseTargets) {
     });
 
     describe('POST /v1/leads', { skip }, () => {
+      test('a name with a NUL or an unpaired surrogate (as \\u escapes) is recorded with U+FFFD, not a 500 on every retry', async () => {
+        const res = await send(t, { rawBody: '{"appUserId":"lead-nul","firstName":"Ann\\u0000","lastName":"\\ud800Lee"}' });
+        assert.equal(res.statusCode, 201, res.body);
+        const [lead] = (await t.db.store.readStream(`customer-${res.json().customerId}`)).filter((e) => e.type === 'LeadCaptured');
+        assert.equal((lead?.data as { firstName?: string }).firstName, 'Ann\uFFFD');
+        assert.equal((lead?.data as { lastName?: string }).lastName, '\uFFFDLee');
+      });
+
       test('records LeadCaptured with the app and email identities, durably, before answering 201', async () => {
         const idempotencyKey = randomUUID();
         const res = await send(t, {

@@ -160,6 +160,27 @@ for (const target of databaseTargets) {
       assert.deepEqual(rows[0]?.waiting_for, ['crm:9999']);
     });
 
+    test('a batch with an item that breaks the contract: the good items are recorded, the broken one kept in the inbox as ignored with its field paths (HubSpot does not retry a 4xx)', { skip }, async () => {
+      const batch = [
+        item({ eventId: 31, objectId: 5002 }),
+        { ...item({ eventId: 32, objectId: 5003 }), eventId: 'abc', occurredAt: 'yesterday' },
+        item({ eventId: 33, objectId: 5002, subscriptionType: 'contact.propertyChange', propertyName: 'firstname', propertyValue: 'Ines' }),
+      ];
+      const response = await deliver(JSON.stringify(batch));
+      assert.equal(response.statusCode, 200, response.body);
+      const body = bodyOf(response);
+      // The creation; the name change is the CRM's fact and the profile's.
+      assert.deepEqual(body.facts.map((f) => f.outcome), ['appended', 'appended', 'appended']);
+      assert.deepEqual(body.ignored.map((i) => i.sourceEventId), ['batch item 1']);
+      assert.match(body.ignored[0]!.reason, /^breaks the contract: 1\.eventId: [^;]+; 1\.occurredAt: [^;]+$/);
+      assert.doesNotMatch(response.body, /"abc"|yesterday/, 'no value echoed back');
+      assert.ok(await ledger.db.store.resolveIdentity('crm', '5002'), 'the good contact is recorded');
+      assert.equal(await ledger.db.store.resolveIdentity('crm', '5003'), undefined);
+      const { rows } = await ledger.db.sql.query<{ outcome: string; body: string }>('select outcome, body from ledger_inbox where id = $1::bigint', [body.inboxId]);
+      assert.equal(rows[0]?.outcome, 'appended');
+      assert.equal(rows[0]?.body, JSON.stringify(batch), 'the raw batch is kept, for a re-process after a fix');
+    });
+
     test('a batch whose deletion found nobody waits for that contact; once it is known, the retry records the deletion, once', { skip }, async () => {
       const deleted = item({ eventId: 8, objectId: 9998, subscriptionType: 'contact.deletion' });
       const response = await deliver(JSON.stringify([item({ eventId: 7, objectId: 9201 }), deleted]));
@@ -258,6 +279,15 @@ for (const target of databaseTargets) {
           status: 400,
           code: 'LEDGER_VALIDATION',
           send: () => ({ payload: '{"eventId":8}', headers: hubspotHeaders('{"eventId":8}', clock) }),
+        },
+        {
+          name: 'a batch with no item that keeps the contract (correctly signed)',
+          status: 400,
+          code: 'LEDGER_VALIDATION',
+          send: () => {
+            const broken = JSON.stringify([item({ eventId: 9, occurredAt: 1e17 }), item({ eventId: 'x' })]);
+            return { payload: broken, headers: hubspotHeaders(broken, clock) };
+          },
         },
         {
           name: 'wrong content type (correctly signed)',

@@ -525,6 +525,22 @@ for (const target of databaseTargets) {
         assert.deepEqual(decisions, ['flagged refund_without_payment', 'needs_review->refunded']);
       });
 
+      test('text PostgreSQL cannot store (NUL, unpaired surrogates, in values and keys) is kept as U+FFFD: 200 and recorded, not a 500 on every retry', { skip }, async () => {
+        const profile = stamped(fixture('customer.created'), 'evt_unstorable_1');
+        Object.assign(profile.data.object, { id: 'cus_unstorable', email: 'nul@example.com', name: 'Ann\u0000Lee \ud800', metadata: { 'k\u0000': '\udc00x' } });
+        const payload = JSON.stringify(profile);
+        assert.match(payload, /\\u0000/, 'the escapes are in the signed bytes');
+        const response = await deliver(t, payload);
+        assert.equal(response.statusCode, 200, response.body);
+        assert.equal(response.json().facts[0].outcome, 'appended');
+        const customer = await customerOf(t, 'cus_unstorable');
+        assert.equal(customer.state.profile.firstName, 'Ann\uFFFDLee');
+        assert.equal(customer.state.profile.lastName, '\uFFFD');
+        // The raw bytes are kept as they came, for a re-process.
+        const { rows } = await t.db.sql.query<{ body: string }>(`select body from ledger_inbox where 'evt_unstorable_1' = any(source_event_ids)`);
+        assert.equal(rows[0]?.body, payload);
+      });
+
       test('an unknown type: 200, kept in the inbox as ignored, nothing in any stream', { skip }, async () => {
         const head = (await storedEvents(t.db)).length;
         const event = { id: 'evt_unknown_1', object: 'event', type: 'issuing_card.created', created: 1_700_000_000, livemode: false, api_version: '2025-03-31.basil', data: { object: { id: 'ic_1' } } };
@@ -581,6 +597,23 @@ for (const target of databaseTargets) {
           send: (t) => {
             const broken = event();
             broken.data.object.customer = 42;
+            return deliver(t, broken);
+          },
+        },
+        {
+          // Milliseconds where Stripe sends seconds: past what a Date holds, it was a 500 on every retry.
+          name: 'a time in milliseconds',
+          status: 400,
+          code: 'LEDGER_VALIDATION',
+          send: (t) => deliver(t, { ...event(), created: NOW.getTime() }),
+        },
+        {
+          name: 'a trial end past the year 9999',
+          status: 400,
+          code: 'LEDGER_VALIDATION',
+          send: (t) => {
+            const broken = event();
+            broken.data.object.trial_end = 1e14;
             return deliver(t, broken);
           },
         },

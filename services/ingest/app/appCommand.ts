@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CommandAccepted } from '../../../contracts/api/commandAccepted.ts';
 import { IdempotencyKey } from '../../../contracts/inbound/app.ts';
-import { parseWith } from '../../../contracts/parseBody.ts';
+import { parseWith, storable } from '../../../contracts/parseBody.ts';
 import { LedgerError } from '../../../domain/errors.ts';
 import { handleCommand } from '../../commands/handleCommand.ts';
 import { principalOf } from '../../http/apiKeyAuth.ts';
@@ -48,7 +48,7 @@ export async function runAppCommand<Body>(
 ): Promise<FastifyReply> {
   const principal = principalOf(request);
   const idempotencyKey = idempotencyKeyOf(request);
-  const body = spec.parse(request.body);
+  const body = spec.parse(storable(request.body));
   const { sql, store } = deps.db;
   const scope: IdempotencyScope = { apiKeyFingerprint: principal.fingerprint, idempotencyKey, requestHash: requestHashOf(spec.route, body) };
 

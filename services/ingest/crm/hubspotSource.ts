@@ -1,16 +1,16 @@
-import { HubspotBatch } from '../../../contracts/inbound/hubspot.ts';
-import { parseJsonBody } from '../../../contracts/parseBody.ts';
+import { parseHubspotBatch, type HubspotDelivery } from '../../../contracts/inbound/hubspot.ts';
+import { parseJson } from '../../../contracts/parseBody.ts';
 import type { WebhookSource } from '../webhookSource.ts';
 import { verifyHubspotSignature } from './hubspotSignature.ts';
 import { translateHubspotBatch } from './hubspotTranslation.ts';
 
 // POST /webhooks/crm: HubSpot contact webhooks (signature v3, batched bodies).
-export function createHubspotSource(clientSecret: string | undefined): WebhookSource<HubspotBatch> {
+export function createHubspotSource(clientSecret: string | undefined): WebhookSource<HubspotDelivery> {
   return {
     name: 'crm',
     path: '/webhooks/crm',
     verify: (input) => verifyHubspotSignature(clientSecret, input),
-    parse: (rawBody) => parseJsonBody(HubspotBatch, rawBody),
+    parse: (rawBody) => parseHubspotBatch(parseJson(rawBody)),
     translate: translateHubspotBatch,
   };
 }

@@ -1,6 +1,7 @@
 import { domainEvent, type DomainEventData, type FactEvent } from '../../../contracts/domainEvents.ts';
 import { emailIdentityId, isEmailAddress } from '../../../contracts/inbound/emailAddress.ts';
-import { HUBSPOT_REDACTED, type HubspotBatch, type HubspotEvent } from '../../../contracts/inbound/hubspot.ts';
+import { HUBSPOT_REDACTED, type HubspotDelivery, type HubspotEvent } from '../../../contracts/inbound/hubspot.ts';
+import { describeErrors } from '../../../contracts/parseBody.ts';
 import type { IdentityClaim } from '../../eventstore/port.ts';
 import type { TranslatedFact, Translation } from '../webhookSource.ts';
 
@@ -21,14 +22,16 @@ const PROFILE_PROPERTIES = {
 type ProfileProperty = keyof typeof PROFILE_PROPERTIES;
 const isProfileProperty = (name: string): name is ProfileProperty => Object.hasOwn(PROFILE_PROPERTIES, name);
 
-export function translateHubspotBatch(batch: HubspotBatch): Translation {
+export function translateHubspotBatch(batch: HubspotDelivery): Translation {
   const translation: Translation = { facts: [], ignored: [] };
-  for (const event of batch) {
+  for (const event of batch.events) {
     const key = hubspotEventKey(event);
     const item = translateItem(event, key);
     if ('ignored' in item) translation.ignored.push({ sourceEventId: key, reason: item.ignored });
     else translation.facts.push(...item.facts);
   }
+  // Its key may be what broke: named by its place in the batch.
+  for (const { index, errors } of batch.invalid) translation.ignored.push({ sourceEventId: `batch item ${index}`, reason: `breaks the contract: ${describeErrors(errors)}` });
   return translation;
 }
 
