@@ -12,7 +12,7 @@ import { bestLiveState, liveSubscriptions, otherLiveAt } from './subscriptions.t
 // Two flags can be the arrival order's rather than the money's, and are withdrawn when the facts
 // that arrive later show it; every other flag waits for a human.
 // - refund_without_payment: a refund with no payment known flags a lead or a trial (money we
-//   never saw paid), but the payment it refunds can arrive after it. A subscription payment
+//   never saw paid), but the payment it refunds can arrive after it. A payment (a one-off too)
 //   older than the refund withdraws it: in source-time order the customer paid, then was
 //   refunded, so they go where in-order delivery leaves them: refunded while a full refund
 //   stands (since the refund), else (newer money or a newer subscription overtook it, or the
@@ -59,14 +59,17 @@ export function underProvisionalFlag(fact: FactEvent, state: CustomerState, key:
     if (!otherLiveAt(after, review.flaggedAt, flaggedPaymentsSubscription(after, review.flaggedAt))) return [fact];
     return [fact, domainEvent('LifecycleChanged', { from: 'needs_review', to: lifecycleUnderFlag(after, review.from), cause })];
   }
-  if (fact.type !== 'PaymentSucceeded' || fact.data.subscriptionId === undefined) return [fact];
+  if (fact.type !== 'PaymentSucceeded') return [fact];
   if (Date.parse(fact.data.occurredAt) >= Date.parse(review.flaggedAt)) return [fact];
   const after = evolve(state, fact);
   if (refundStanding(after) === 'stands') {
     // Refunded since the refund, as in order (the payment only showed the flag was unfounded).
     return [fact, domainEvent('LifecycleChanged', { from: 'needs_review', to: 'refunded', cause: { type: 'RefundIssued', occurredAt: review.flaggedAt } })];
   }
-  return [fact, domainEvent('LifecycleChanged', { from: 'needs_review', to: lifecycleUnderFlag(after, 'active'), cause })];
+  // A one-off payment grants no state (the table): without a live subscription the customer is
+  // where the flag found them.
+  const otherwise = fact.data.subscriptionId === undefined ? review.from : 'active';
+  return [fact, domainEvent('LifecycleChanged', { from: 'needs_review', to: lifecycleUnderFlag(after, otherwise), cause })];
 }
 
 // A dispute flagged as about money the ledger never saw paid stays a dispute (a human looks

@@ -62,10 +62,12 @@ export const fullRefundAtOf = (state: CustomerState): string | null =>
 // Whether the customer is known to have paid, not counting a payment of the fact's own instant:
 // like the rest of an instant's facts, a refund is judged from before it, so that a same-second
 // payment and refund end alike in either arrival order. The newest payment alone does not say:
-// when it is of the refund's instant, an older one still is money known before it.
+// when it is of the refund's instant, an older one still is money known before it. A one-off
+// payment (an add-on invoice, a Checkout purchase) is money seen paid too: its refund is not
+// `refund_without_payment`.
 export function paymentKnownBefore(state: CustomerState, fact: FactEvent): boolean {
   const instant = Date.parse(fact.data.occurredAt);
-  return [paidAtOf(state), firstSubscriptionPaidAtOf(state)].some((at) => at !== null && Date.parse(at) !== instant);
+  return [paidAtOf(state), firstSubscriptionPaidAtOf(state), firstPaidAtOf(state)].some((at) => at !== null && Date.parse(at) !== instant);
 }
 
 // Whether a payment is known before a refund or a dispute (the table's paymentKnown guard).

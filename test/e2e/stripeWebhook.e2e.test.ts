@@ -300,6 +300,32 @@ for (const target of databaseTargets) {
         assert.equal(await streamCount(t), 1, 'one customer throughout');
       });
 
+      test('a lead who paid a one-off invoice: its partial refund moves nothing, its full refund makes them refunded, never flagged as money never seen paid', { skip }, async () => {
+        const customer = 'cus_oneoff_refund';
+        const ok = async (event: Json) => assert.equal((await deliver(t, event)).statusCode, 200);
+        const profile = stamped(fixture('customer.created'), 'evt_oneoff_1');
+        profile.data.object.id = customer;
+        profile.data.object.email = 'oneoff@example.com';
+        await ok(profile);
+        // The fixture's invoice is a manual one: no subscription anywhere in it.
+        const invoice = stamped(fixture('invoice.paid'), 'evt_oneoff_2');
+        Object.assign(invoice.data.object, { id: 'in_oneoff', customer, charge: 'ch_oneoff', payment_intent: 'pi_oneoff' });
+        await ok(invoice);
+        const refund = (id: string, refunded: number, created: number) => {
+          const event = stamped(fixture('charge.refunded'), id, created);
+          Object.assign(event.data.object, { id: 'ch_oneoff', amount: 2000, amount_refunded: refunded });
+          return event;
+        };
+        await ok(refund('evt_oneoff_3', 500, 1_648_320_100));
+        const partly = await customerOf(t, customer);
+        assert.equal(partly.state.lifecycle, 'lead');
+        assert.equal(partly.state.review, null);
+        await ok(refund('evt_oneoff_4', 2000, 1_648_320_200));
+        const refunded = await customerOf(t, customer);
+        assert.equal(refunded.state.lifecycle, 'refunded');
+        assert.equal(refunded.state.review, null);
+      });
+
       test('past_due: an active subscription updated to past_due', { skip }, async () => {
         const customer = 'cus_pastdue';
         await deliver(t, stamped(subscriptionEvent('customer.subscription.created', { id: 'sub_pastdue', customer, status: 'active' }), 'evt_pd_1', 1_700_000_000));

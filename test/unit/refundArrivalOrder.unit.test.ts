@@ -80,6 +80,20 @@ describe('a full refund and its payment, every arrival order, one final state', 
     assert.equal(lifecycleOf([refund, facts.subscriptionActivated(30, 'sub_2'), facts.paymentSucceeded(30, 'sub_2')]), 'needs_review');
   });
 
+  test('a refund of a one-off payment the ledger saw (an add-on invoice, a Checkout purchase) is not money never seen paid: a lead or a trial is refunded, never flagged, in every order; a partial one moves nothing', () => {
+    const oneOff = facts.paymentSucceeded(2, null);
+    const refundOfIt = facts.chargeRefunded(5, 'in_2');
+    for (const first of [sampleFact('LeadCaptured', 0), facts.trialStarted(0)]) {
+      const flags = (order: readonly FactEvent[]) => run(order.map(recordFact)).appended.filter((event) => event.type === 'FlaggedForReview');
+      assert.deepEqual([...finalStates([first, oneOff, refundOfIt]).keys()], ['refunded'], first.type);
+      assert.deepEqual(flags([first, oneOff, refundOfIt]), [], first.type);
+      const partial = facts.chargeRefunded(5, 'in_2', 1000);
+      const before = lifecycleOf([first, oneOff]);
+      assert.deepEqual([...finalStates([first, oneOff, partial]).keys()], [before], first.type);
+      assert.deepEqual(flags([first, oneOff, partial]), [], first.type);
+    }
+  });
+
   test('a refund that overtook the payment it refunds: flagged, then refunded when the payment arrives', () => {
     const { state, appended } = run([refund, created, paid].map(recordFact));
     assert.equal(state.lifecycle, 'refunded');
