@@ -56,7 +56,11 @@ export const STATUS_MEANING: Record<SubscriptionStatus, StatusMeaning> = {
   canceled: 'canceled',
   incomplete_expired: 'canceled',
   incomplete: 'undecided',
-  paused: 'undecided',
+  // A trial that ended without a payment method (trial_settings.end_behavior = pause): Stripe
+  // sends no invoice for it, so no later fact would end the trial. Money is owed, as for past
+  // due: the app asks for a card, access lasts the grace period, and a resume (active) or a paid
+  // invoice makes the customer active again.
+  paused: 'pastDue',
 };
 
 const statusMeans =

@@ -110,8 +110,8 @@ export const LIFECYCLE_TABLE: Record<FactCaseName, Row> = {
   'SubscriptionChanged.canceled.activeRemains': REMAINS_ACTIVE,
   'SubscriptionChanged.canceled.pastDueRemains': REMAINS_PAST_DUE,
   'SubscriptionChanged.canceled.trialRemains': REMAINS_TRIAL,
-  // incomplete (first payment pending) and paused (trial ended without a payment method) say
-  // nothing new about the customer: the invoice facts around them do.
+  // incomplete (first payment pending) says nothing new about the customer: the invoice facts
+  // around it do. (paused is past due: factGuards.ts.)
   'SubscriptionChanged.other': never,
   // Stripe sends it only for a trialing subscription (three days ahead, or at once for a
   // shorter trial), so a lead it reaches first is on a trial: its TrialStarted, older, would

@@ -352,6 +352,16 @@ for (const target of databaseTargets) {
         assert.ok(active.events.some((e) => e.type === 'SubscriptionActivated'));
       });
 
+      test('trialing -> paused (the trial ended without a payment method): past due, not a trial with access for ever', { skip }, async () => {
+        const customer = 'cus_trial_paused';
+        await deliver(t, stamped(subscriptionEvent('customer.subscription.created', { id: 'sub_paused', customer, status: 'trialing', trial_end: 1_701_000_000 }), 'evt_tp_1', 1_700_000_000));
+        const paused = await deliver(t, stamped(subscriptionEvent('customer.subscription.updated', { id: 'sub_paused', customer, status: 'paused' }, { status: 'trialing' }), 'evt_tp_2', 1_701_000_000));
+        assert.equal(paused.statusCode, 200, paused.body);
+        const state = (await customerOf(t, customer)).state;
+        assert.equal(state.lifecycle, 'past_due');
+        assert.equal(state.since, '2023-11-26T12:00:00.000Z');
+      });
+
       test('a basil-shaped invoice.paid activates the subscription it names under parent', { skip }, async () => {
         const event = stamped(basilInvoice('invoice.paid', { subscription: 'sub_basil', customer: 'cus_basil', invoice: 'in_basil' }), 'evt_basil_1');
         const response = await deliver(t, event);

@@ -97,6 +97,13 @@ describe('one subscription, every arrival order, one final state', () => {
     assert.deepEqual([...lastPayments].map((payment) => JSON.parse(payment).outcome), ['succeeded']);
   });
 
+  test('a trial that ends without a payment method (paused): past due, not a trial for ever, in every order; resumed and paid: active', () => {
+    // Stripe sends no invoice for a paused subscription: nothing else would end the trial.
+    const paused = [facts.trialStarted(1), facts.trialWillEnd(10), facts.subscriptionChanged(14, 'paused')];
+    assertConverges(paused, 'past_due');
+    assertConverges([...paused, facts.subscriptionChanged(20, 'active'), facts.paymentSucceeded(20)], 'active');
+  });
+
   test('a subscription that never started (incomplete, failed, expired) converges too', () => {
     assertConverges([facts.subscriptionChanged(1, 'incomplete'), facts.paymentFailed(1), facts.paymentFailed(2), facts.subscriptionChanged(3, 'incomplete_expired')], 'canceled');
   });

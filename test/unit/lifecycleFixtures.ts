@@ -71,7 +71,7 @@ export function sampleFact(name: FactCaseName, second: number): FactEvent {
     case 'SubscriptionChanged.canceled.activeRemains':
     case 'SubscriptionChanged.canceled.pastDueRemains':
     case 'SubscriptionChanged.canceled.trialRemains': return facts.subscriptionChanged(second, 'canceled');
-    case 'SubscriptionChanged.other': return facts.subscriptionChanged(second, 'paused');
+    case 'SubscriptionChanged.other': return facts.subscriptionChanged(second, 'incomplete');
     case 'TrialWillEnd': return facts.trialWillEnd(second);
     case 'PaymentSucceeded.newSubscription': return facts.paymentSucceeded(second, OTHER);
     case 'PaymentSucceeded.knownSubscription': return facts.paymentSucceeded(second, KNOWN);
