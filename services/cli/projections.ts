@@ -5,6 +5,7 @@ import type { ProjectionsReport } from '../projector/projectionStatus.ts';
 import { READ_MODEL_NAMES } from '../projector/projectorSchema.ts';
 import { createProjector } from '../projector/readModelRunners.ts';
 import type { RebuildResult } from '../projector/rebuild.ts';
+import { stderrLogger } from '../relay/kafkaConnection.ts';
 import { audited, cliActor } from './cliAudit.ts';
 import { json, runIncidentCommand, UsageError, type CommandIo } from './incidentCommand.ts';
 import { callService, type LedgerAccess } from './ledgerAccess.ts';
@@ -22,15 +23,22 @@ export type ProjectionsArgs = { action: 'status'; json: boolean } | { action: 'r
 
 export function parse(args: string[]): ProjectionsArgs {
   const [action, ...rest] = args;
-  if (action === 'status') return { action, json: rest.includes('--json') };
-  if (action === 'rebuild') return { action, name: parseWith(ProjectionParams, { name: rest[0] }).name };
+  if (action === 'status') {
+    const unknown = rest.find((arg) => arg !== '--json');
+    if (unknown !== undefined) throw new UsageError(`unknown option '${unknown}'`);
+    return { action, json: rest.includes('--json') };
+  }
+  if (action === 'rebuild') {
+    if (rest.length !== 1) throw new UsageError('name one read model to rebuild');
+    return { action, name: parseWith(ProjectionParams, { name: rest[0] }).name };
+  }
   throw new UsageError(`unknown action '${action ?? ''}'`);
 }
 
 export async function run(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   if (action === 'status' || action === 'rebuild') return runIncidentCommand(USAGE, () => parse(args), execute);
-  if (action !== 'run') {
+  if (action !== 'run' || rest.some((arg) => arg !== '--once')) {
     process.stderr.write(USAGE);
     return 2;
   }
@@ -38,9 +46,16 @@ export async function run(args: string[]): Promise<number> {
   const { db, config } = await openDatabaseForCli();
   try {
     if (config.projectorSource === 'kafka') return await runKafkaProjectors(db, config, rest);
-    const projector = createProjector(db, config, { warn: (object, message) => process.stderr.write(`${message} ${JSON.stringify(object)}\n`) });
+    const projector = createProjector(db, config, stderrLogger);
     if (rest.includes('--once')) {
+      let [applied, parked] = [0, 0];
+      projector.onCommitted((_name, result) => {
+        applied += result.applied;
+        parked += result.parked;
+      });
       await projector.catchUp();
+      // Applied and parked count once per read model.
+      process.stdout.write(`applied ${applied} events, parked ${parked}${parked > 0 ? ' (`ledger parked list` shows why)' : ''}\n`);
       return 0;
     }
     await projector.start();

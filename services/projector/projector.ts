@@ -2,7 +2,7 @@ import type { LedgerDatabase } from '../eventstore/database.ts';
 import { onEveryAppend } from './appendSignals.ts';
 import { untilOlderTransactionsEnd } from './commitHorizon.ts';
 import { runTogether, type BatchOutcome } from './projectionCycle.ts';
-import { ProjectionFailure } from './projectionErrors.ts';
+import { ProjectionFailure, SharedStateConflict } from './projectionErrors.ts';
 import type { BatchResult, ProjectionRunner } from './projectionRunner.ts';
 
 export interface ProjectorLogger {
@@ -58,19 +58,34 @@ export class Projector {
   // Applies everything committed before the call, then returns (tests, rebuild, `ledger
   // projections run --once`). An event that a still-open older transaction holds back (the xmin
   // fence, commitHorizon.ts) is waited for, up to 10 s; past that, what is visible is applied.
+  // An event that fails to apply is retried with backoff as the running projector retries it,
+  // until it is parked and the rest flows: thrown at its first failure, a `--once` run stopped
+  // there every time and never parked it, holding every later event back. Anything else (the
+  // store failing) fails the call.
   async catchUp(): Promise<void> {
     await untilOlderTransactionsEnd(this.db.sql, CATCH_UP_FENCE_WAIT_MS);
+    const failures = new Map<ProjectionRunner<unknown>, number>();
     for (;;) {
       const outcomes = await this.batch(this.runners);
       let more = false;
+      let backoff = 0;
       for (const outcome of outcomes) {
-        if ('error' in outcome) continue;
-        this.emit(outcome.runner, outcome.result);
+        const { runner } = outcome;
+        if ('error' in outcome) {
+          if (!(outcome.error instanceof ProjectionFailure || outcome.error instanceof SharedStateConflict)) throw outcome.error;
+          const failed = (failures.get(runner) ?? 0) + 1;
+          failures.set(runner, failed);
+          this.warnFailed(runner, failed, outcome.error);
+          backoff = Math.max(backoff, runner.backoffMs(failed));
+          more = true;
+          continue;
+        }
+        failures.delete(runner);
+        this.emit(runner, outcome.result);
         more ||= outcome.result.more;
       }
-      const failed = outcomes.find((outcome) => 'error' in outcome);
-      if (failed && 'error' in failed) throw failed.error;
       if (!more) break;
+      if (backoff > 0) await this.sleep(backoff, false);
     }
   }
 
@@ -118,10 +133,7 @@ export class Projector {
           const failed = (failures.get(runner) ?? 0) + 1;
           failures.set(runner, failed);
           resumeAt.set(runner, performance.now() + runner.backoffMs(failed));
-          this.settings.logger?.warn(
-            { err: outcome.error, readModel: runner.readModel.name, failures: failed, ...failedEventOf(outcome.error) },
-            'projection batch failed; backing off',
-          );
+          this.warnFailed(runner, failed, outcome.error);
           continue;
         }
         failures.delete(runner);
@@ -133,6 +145,10 @@ export class Projector {
       const untilResume = resumeAt.size > 0 ? Math.min(...resumeAt.values()) - performance.now() : Number.POSITIVE_INFINITY;
       await this.sleep(Math.max(0, Math.min(this.settings.pollIntervalMs ?? 1_000, untilResume)), true);
     }
+  }
+
+  private warnFailed(runner: ProjectionRunner<unknown>, failures: number, error: unknown): void {
+    this.settings.logger?.warn({ err: error, readModel: runner.readModel.name, failures, ...failedEventOf(error) }, 'projection batch failed; backing off');
   }
 
   private emit(runner: ProjectionRunner<unknown>, result: BatchResult): void {

@@ -52,8 +52,15 @@ export async function ensureTopic(kafka: Kafka, topic: string): Promise<void> {
 
 export const silentLogger: KafkaLogger = { info: () => {}, warn: () => {} };
 
-// JSON lines on stderr for the CLI processes (`ledger relay`, `ledger projections run`).
+// JSON lines on stderr for the CLI processes (`ledger relay`, `ledger projections run`). An error
+// is its type and message (JSON.stringify writes an Error as {}), a bigint its digits (it throws
+// on one, which stopped `projections run` at the first failed batch).
+const jsonLine = (level: string, message: string, object: Record<string, unknown>): string =>
+  `${JSON.stringify({ level, msg: message, ...object }, (_key, value: unknown) =>
+    value instanceof Error ? { type: value.name, message: value.message } : typeof value === 'bigint' ? value.toString() : value,
+  )}\n`;
+
 export const stderrLogger: KafkaLogger = {
-  info: (object, message) => process.stderr.write(`${JSON.stringify({ level: 'info', msg: message, ...object })}\n`),
-  warn: (object, message) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg: message, ...object })}\n`),
+  info: (object, message) => process.stderr.write(jsonLine('info', message, object)),
+  warn: (object, message) => process.stderr.write(jsonLine('warn', message, object)),
 };
