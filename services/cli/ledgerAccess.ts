@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig, type LedgerConfig } from '../config.ts';
 import type { LedgerDatabase } from '../eventstore/database.ts';
 import { openDatabase } from '../eventstore/openDatabase.ts';
@@ -28,8 +30,22 @@ export async function ledgerAccess(): Promise<LedgerAccess> {
     }
     return { kind: 'remote', url: serviceUrl(), apiKey, close: async () => {} };
   }
+  refuseNewEmbeddedStore(config);
   const db = await openDatabase(config.store);
   return { kind: 'direct', db, config, close: () => db.close() };
+}
+
+// With the service stopped (or LEDGER_URL pointing elsewhere) and no store in LEDGER_DATA_DIR (run
+// from another directory, say), opening the embedded store would create an empty one, and every
+// command would answer from it: no customers, nothing parked, no lag, "no difference", exit 0.
+// Only `ledger serve` creates the embedded store.
+export function refuseNewEmbeddedStore(config: LedgerConfig): void {
+  const { dataDir, databaseUrl } = config.store;
+  if (databaseUrl || dataDir.startsWith('memory://') || existsSync(join(dataDir, 'PG_VERSION'))) return;
+  throw new CliError(
+    `no embedded store in ${dataDir}, and no service answers at ${serviceUrl()}: run this where the service's LEDGER_DATA_DIR is, ` +
+      'set LEDGER_URL to the running service (and LEDGER_API_KEY), or DATABASE_URL for PostgreSQL; `ledger serve` creates the store',
+  );
 }
 
 export async function serviceIsUp(url = serviceUrl()): Promise<boolean> {

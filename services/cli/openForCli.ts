@@ -2,7 +2,7 @@ import { loadConfig, type LedgerConfig } from '../config.ts';
 import type { LedgerDatabase } from '../eventstore/database.ts';
 import { openDatabase } from '../eventstore/openDatabase.ts';
 import { CliError } from './cliError.ts';
-import { serviceIsUp, serviceUrl } from './ledgerAccess.ts';
+import { refuseNewEmbeddedStore, serviceIsUp, serviceUrl } from './ledgerAccess.ts';
 
 // PGlite allows one process on its files. When `ledger serve` holds them, a CLI command must
 // not open them a second time: it is refused with a pointer to the running service.
@@ -16,6 +16,7 @@ export async function openDatabaseForCli(): Promise<{ db: LedgerDatabase; config
       );
     }
   }
+  refuseNewEmbeddedStore(config);
   const db = await openDatabase(config.store);
   return { db, config };
 }
