@@ -2,6 +2,7 @@ import type { DomainEventOf, FactEvent } from '../contracts/domainEvents.ts';
 import type { SubscriptionStatus } from '../contracts/events/vocabulary.ts';
 import type { CustomerState } from './customerState.ts';
 import { isFullRefund, STATUS_MEANING } from './factGuards.ts';
+import { withProfileFact } from './profileFields.ts';
 
 // What a (non-stale) fact changes in the customer's cached read data. The lifecycle itself is
 // never touched here: only the decisions appended after a fact move it.
@@ -47,7 +48,7 @@ export function applyFact(state: CustomerState, fact: FactEvent): CustomerState 
       return state;
     case 'LeadCaptured':
     case 'CustomerProfileUpdated':
-      return { ...state, profile: mergeProfile(state.profile, fact.data) };
+      return withProfileFact(state, fact);
     case 'CrmPropertyChanged':
       return { ...state, crmProperties: { ...state.crmProperties, [fact.data.property]: fact.data.value } };
     case 'IdentityLinked': {
@@ -139,19 +140,6 @@ export function withLastPayment(state: CustomerState, fact: FactEvent): Customer
 
 const paymentRank = (payment: NonNullable<CustomerState['lastPayment']>) =>
   `${payment.outcome}|${payment.invoiceId ?? ''}|${String(payment.amountCents).padStart(15, '0')}|${payment.currency}`;
-
-type Profile = CustomerState['profile'];
-
-// Absent fields leave what we know; `null` (profile updates only) clears. A lead form therefore
-// fills gaps and never erases what the customer told us elsewhere.
-function mergeProfile(profile: Profile, change: { [K in keyof Profile]?: string | null | undefined }): Profile {
-  return {
-    email: change.email === undefined ? profile.email : change.email,
-    firstName: change.firstName === undefined ? profile.firstName : change.firstName,
-    lastName: change.lastName === undefined ? profile.lastName : change.lastName,
-    phone: change.phone === undefined ? profile.phone : change.phone,
-  };
-}
 
 function withTicket(state: CustomerState, ticketId: string): CustomerState {
   return state.openTicketIds.includes(ticketId) ? state : { ...state, openTicketIds: [...state.openTicketIds, ticketId] };

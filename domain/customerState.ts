@@ -3,6 +3,7 @@ import type { Plan } from '../contracts/events/common.ts';
 import type { Cause, ReviewReason } from '../contracts/events/decisions.ts';
 import type { IdentityKind, LifecycleState, SubscriptionStatus } from '../contracts/events/vocabulary.ts';
 import { applyFact, withLastPayment } from './applyFact.ts';
+import { withProfileFact } from './profileFields.ts';
 import { withMoneyTimes } from './refunds.ts';
 import { subscriptionIdOf } from './factGuards.ts';
 import { currentSubscriptionOf, trackSubscription } from './subscriptions.ts';
@@ -62,6 +63,9 @@ export interface CustomerState {
     occurredAt: string;
   } | null;
   profile: { email: string | null; firstName: string | null; lastName: string | null; phone: string | null };
+  // The source time of each profile value (profileFields.ts). Optional: bases stored before it
+  // date every value by the profile's watermark.
+  profileAt?: Partial<Record<'email' | 'firstName' | 'lastName' | 'phone', string>>;
   crmProperties: Record<string, string | null>;
   identities: Array<{ kind: IdentityKind; externalId: string }>;
   openTicketIds: string[];
@@ -195,7 +199,11 @@ function evolveFact(state: CustomerState, fact: FactEvent): CustomerState {
   const arrival = arrivalOf(watermark, fact.data.occurredAt);
   // A stale fact stays in the stream for the record but must not overwrite newer data; it may
   // only fill in what its subscription's newer words left unsaid.
-  if (arrival === 'stale') return withCurrentTerms(withMoneyTimes(withLastPayment(trackSubscription(state, fact, arrival), fact), fact), fact);
+  if (arrival === 'stale') {
+    // A profile field no newer fact spoke of is still filled (profileFields.ts).
+    const filled = fact.type === 'LeadCaptured' || fact.type === 'CustomerProfileUpdated' ? withProfileFact(state, fact) : state;
+    return withCurrentTerms(withMoneyTimes(withLastPayment(trackSubscription(filled, fact, arrival), fact), fact), fact);
+  }
   const withWatermark =
     arrival === 'newer'
       ? {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { domainEvent } from '../../contracts/domainEvents.ts';
 import { customerDecider } from '../../domain/customerDecider.ts';
-import { at, changedTo, facts, historyTo, recordFact, run, stateAfter } from './lifecycleFixtures.ts';
+import { at, changedTo, facts, historyTo, permutations, recordFact, run, stateAfter } from './lifecycleFixtures.ts';
 
 // What evolve keeps for read models, so they never refold a stream.
 
@@ -62,13 +62,17 @@ describe('customer state: evolve', () => {
     assert.equal(stateAfter([facts.refundIssued(5, 1000), facts.refundIssued(6, 4900)]).lastRefund?.full, true);
   });
 
-  test('profile: a lead fills gaps, an update may clear, a stale update is ignored', () => {
-    const state = stateAfter([
-      domainEvent('LeadCaptured', { occurredAt: at(1), email: 'ada@example.com', firstName: 'Ada', lastName: 'Lovelace' }),
-      domainEvent('CustomerProfileUpdated', { occurredAt: at(3), phone: '+44 20 7946 0000', lastName: null }),
-      domainEvent('CustomerProfileUpdated', { occurredAt: at(2), email: 'stale@example.com' }),
-    ]);
-    assert.deepEqual(state.profile, { email: 'ada@example.com', firstName: 'Ada', lastName: null, phone: '+44 20 7946 0000' });
+  test('profile: a lead fills gaps, an update may clear; per field, the newest source time wins in every arrival order', () => {
+    const lead = domainEvent('LeadCaptured', { occurredAt: at(1), email: 'ada@example.com', firstName: 'Ada', lastName: 'Lovelace' });
+    const cleared = domainEvent('CustomerProfileUpdated', { occurredAt: at(3), phone: '+44 20 7946 0000', lastName: null });
+    const newEmail = domainEvent('CustomerProfileUpdated', { occurredAt: at(2), email: 'ada@lovelace.example' });
+    const renamed = domainEvent('CustomerProfileUpdated', { occurredAt: at(4), firstName: 'Augusta' });
+    const expected = { email: 'ada@lovelace.example', firstName: 'Augusta', lastName: null, phone: '+44 20 7946 0000' };
+    // A late fact used to be dropped whole (one `profile` key): the e-mail of second 2 was lost
+    // once the phone of second 3 had arrived, though nothing newer spoke of the e-mail.
+    for (const order of permutations([lead, cleared, newEmail, renamed])) assert.deepEqual(stateAfter(order).profile, expected, order.map((f) => f.data.occurredAt).join(' '));
+    // An older value never overwrites a newer one.
+    assert.equal(stateAfter([lead, renamed, domainEvent('CustomerProfileUpdated', { occurredAt: at(2), firstName: 'Ada B.' })]).profile.firstName, 'Augusta');
   });
 
   test('identities, CRM properties, open tickets and deletions', () => {
