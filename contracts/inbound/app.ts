@@ -16,7 +16,9 @@ const Phone = z.string().trim().min(3).max(40);
 // The app's own user id: stable, never reused for another person.
 export const AppUserId = z.string().trim().min(1).max(255);
 // The app's time for the event; the server's clock when absent.
-const When = OccurredAt.optional().meta({ description: 'ISO 8601 with offset; defaults to the time the ledger received it' });
+const When = OccurredAt.optional().meta({
+  description: 'ISO 8601 with offset; defaults to the time the ledger received it, and a time after that (a device clock running ahead) is taken as it',
+});
 
 export const LeadRequest = z
   .strictObject({

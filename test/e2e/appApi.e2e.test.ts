@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { loadCustomer } from '../../services/commands/loadCustomer.ts';
 import { loadConfig } from '../../services/config.ts';
 import { authenticate, knownKeysOf } from '../../services/http/apiKeyAuth.ts';
 import { pruneIdempotencyKeys } from '../../services/ingest/app/idempotencyKeys.ts';
@@ -187,6 +188,19 @@ for (const target of databaseTargets) {
         const events = await t.db.store.readStream(`customer-${first.customerId}`);
         assert.equal(events.at(-1)!.type, 'LeadCaptured');
         assert.equal((events.at(-1)!.data as { occurredAt: string }).occurredAt, '2026-03-01T08:00:00+01:00');
+      });
+    });
+
+    describe('a device clock running ahead', { skip }, () => {
+      test('an occurredAt after the time received is taken as the time received, so later changes still count', async () => {
+        const lead = await send(t, { body: { appUserId: 'future-1', firstName: 'Fut', occurredAt: '2099-01-01T00:00:00Z' } });
+        assert.equal(lead.statusCode, 201, lead.body);
+        const events = await t.db.store.readStream(`customer-${lead.json().customerId}`);
+        assert.equal((events.find((e) => e.type === 'LeadCaptured')!.data as { occurredAt: string }).occurredAt, NOW.toISOString());
+        const update = await send(t, { url: '/v1/app-events', body: { type: 'profile_updated', appUserId: 'future-1', profile: { firstName: 'Real' } } });
+        assert.equal(update.statusCode, 200, update.body);
+        const { state } = await loadCustomer(t.db.store, lead.json().customerId);
+        assert.equal(state.profile.firstName, 'Real');
       });
     });
 

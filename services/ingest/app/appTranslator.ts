@@ -4,7 +4,11 @@ import { emailIdentityId } from '../../../contracts/inbound/emailAddress.ts';
 import type { IdentityClaim } from '../../eventstore/port.ts';
 
 // Pure: an app request in, the fact to record and whom it is about out. `receivedAt` stands in
-// for the app's own time when the request does not say.
+// for the app's own time when the request does not say, and when it says a time after it: a
+// device clock running ahead (or a typo, 2099) made a fact newer than every later one, so that
+// no profile change after it counted (profileFields.ts).
+const timeOf = (claimed: string | undefined, receivedAt: Date): string =>
+  claimed === undefined || Date.parse(claimed) > receivedAt.getTime() ? receivedAt.toISOString() : claimed;
 
 export interface AppFact {
   fact: FactEvent;
@@ -21,14 +25,14 @@ const personIds = (appUserId: string | undefined, email: string | null | undefin
 export function translateLead(lead: LeadRequest, receivedAt: Date): AppFact {
   const { appUserId, occurredAt, ...person } = lead;
   return {
-    fact: domainEvent('LeadCaptured', { ...person, occurredAt: occurredAt ?? receivedAt.toISOString() }),
+    fact: domainEvent('LeadCaptured', { ...person, occurredAt: timeOf(occurredAt, receivedAt) }),
     identities: personIds(appUserId, lead.email),
     createIfMissing: true,
   };
 }
 
 export function translateAppEvent(event: AppEventRequest, receivedAt: Date): AppFact {
-  const occurredAt = event.occurredAt ?? receivedAt.toISOString();
+  const occurredAt = timeOf(event.occurredAt, receivedAt);
   switch (event.type) {
     case 'profile_updated':
       // The app knows its users even when the ledger has not heard of one yet.
