@@ -36,4 +36,7 @@ export const TicketClosedData = z.object({
   occurredAt: OccurredAt,
   ticketId,
   status: z.enum(['solved', 'closed']),
+  // Closed by leaving the desk's queues rather than by an answer (deleted, marked as spam, merged
+  // into another ticket). Absent in events recorded before it.
+  removed: z.enum(['deleted', 'spam', 'merged']).optional(),
 });

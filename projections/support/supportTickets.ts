@@ -21,6 +21,8 @@ export interface TicketFacts {
   openedAt: string | null;
   updatedAt: string;
   closedAt: string | null;
+  // Closed by leaving the desk's queues (deleted, spam, merged); absent otherwise.
+  removed?: 'deleted' | 'spam' | 'merged';
 }
 
 export interface SupportTicket extends TicketFacts, Routing {
@@ -33,16 +35,39 @@ export function isTicketEvent(event: { type: string }): event is TicketEvent {
   return event.type === 'TicketOpened' || event.type === 'TicketUpdated' || event.type === 'TicketClosed';
 }
 
-// Null when the event is older than what the ticket already shows.
+// Null when the event is older than what the ticket already shows and adds nothing to it.
 export function applyTicketEvent(ticket: TicketFacts | undefined, event: TicketEvent): TicketFacts | null {
   const at = event.data.occurredAt;
   if (ticket !== undefined) {
-    if (Date.parse(at) < Date.parse(ticket.updatedAt)) return null;
     const closedAt = ticket.closedAt ?? ticket.updatedAt;
-    if (isClosed(ticket.status) && event.type !== 'TicketClosed' && Date.parse(at) <= Date.parse(closedAt)) return null;
+    const stale =
+      Date.parse(at) < Date.parse(ticket.updatedAt) || (isClosed(ticket.status) && event.type !== 'TicketClosed' && Date.parse(at) <= Date.parse(closedAt));
+    if (stale) return event.type === 'TicketOpened' ? openedLate(ticket, event) : null;
   }
   const next = facts(ticket, event);
-  return { ...next, closedAt: closedAtAfter(ticket, next, event) };
+  // Reopened (undeleted): no longer out of the queues.
+  const { removed, ...reopened } = next;
+  const current = removed !== undefined && !isClosed(next.status) ? reopened : next;
+  return { ...current, closedAt: closedAtAfter(ticket, current, event) };
+}
+
+// The ticket's creation, delivered after newer changes (Zendesk does not order them): it still
+// says what only it says — when it was opened, its subject — and fills what no newer change set,
+// without overwriting the newer status or fields. Its tags fill an empty list: a close carries
+// none, and the queue a ticket is routed to follows its tags (a newer update that emptied them
+// is the rare loser).
+function openedLate(ticket: TicketFacts, event: DomainEventOf<'TicketOpened'>): TicketFacts | null {
+  const { subject, priority, group, tags, occurredAt } = event.data;
+  const filled: TicketFacts = {
+    ...ticket,
+    openedAt: ticket.openedAt === null || Date.parse(occurredAt) < Date.parse(ticket.openedAt) ? occurredAt : ticket.openedAt,
+    subject: ticket.subject ?? (subject === '' ? null : subject),
+    priority: ticket.priority ?? priority ?? null,
+    group: ticket.group ?? group ?? null,
+    tags: ticket.tags.length === 0 ? tags : ticket.tags,
+  };
+  const changed = (['openedAt', 'subject', 'priority', 'group', 'tags'] as const).some((field) => filled[field] !== ticket[field]);
+  return changed ? filled : null;
 }
 
 // A close is dated by the event that closed the ticket; a later edit of a closed ticket (a tag,
@@ -85,8 +110,10 @@ function facts(ticket: TicketFacts | undefined, event: TicketEvent): TicketFacts
         updatedAt,
       };
     }
-    case 'TicketClosed':
-      return { ...base, status: event.data.status, updatedAt };
+    case 'TicketClosed': {
+      const { removed: _was, ...rest } = base;
+      return { ...rest, status: event.data.status, updatedAt, ...(event.data.removed ? { removed: event.data.removed } : {}) };
+    }
     default: {
       const unhandled: never = event;
       throw new Error(`applyTicketEvent: unhandled ${JSON.stringify(unhandled)}`);

@@ -163,6 +163,23 @@ for (const target of databaseTargets) {
       assert.deepEqual((await loadCustomer(ledger.db.store, customerId)).state.openTicketIds, []);
     });
 
+    test('a ticket deleted or marked as spam leaves the customer\'s open tickets; spam from a requester nobody knows invents no customer', { skip }, async () => {
+      const requester = { id: '7010', requester_id: '8800010' };
+      const opened = await deliver(ticketEvent('evt-t10-open', 'created', '2026-03-02T09:00:00Z', requester));
+      const customerId = bodyOf(opened).facts[0]!.customerId!;
+      assert.deepEqual((await loadCustomer(ledger.db.store, customerId)).state.openTicketIds, ['7010']);
+      // The snapshot of a deleted ticket still says OPEN.
+      const deleted = await deliver(ticketEvent('evt-t10-deleted', 'soft_deleted', '2026-03-02T09:05:00Z', { ...requester, status: 'OPEN' }));
+      assert.equal(bodyOf(deleted).facts[0]?.outcome, 'appended', deleted.body);
+      assert.deepEqual((await loadCustomer(ledger.db.store, customerId)).state.openTicketIds, []);
+
+      const streamsBefore = await count('ledger_events');
+      const spam = await deliver(ticketEvent('evt-t11-spam', 'marked_as_spam', '2026-03-02T09:06:00Z', { id: '7011', requester_id: '8800011', status: 'OPEN' }));
+      assert.equal(spam.statusCode, 200, spam.body);
+      assert.equal(bodyOf(spam).facts[0]?.outcome, 'unmatched');
+      assert.equal(await count('ledger_events'), streamsBefore);
+    });
+
     test('a redelivered event (same id) appends nothing', { skip }, async () => {
       const body = ticketEvent('evt-t4', 'created', '2026-03-02T09:00:00Z', { id: '7004', requester_id: '8800002' });
       const first = await deliver(body);

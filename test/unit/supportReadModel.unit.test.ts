@@ -152,6 +152,44 @@ describe('support profile: tickets', () => {
     );
   });
 
+  test('a ticket\'s creation delivered after its solve still gives its subject, open date, desk priority and tags: every arrival order ends alike', () => {
+    const history = [
+      fact.ticketOpened(day(1), 'tk_1', 'Refund for March', ['billing'], 'high'),
+      fact.ticketUpdated(day(2), 'tk_1', { status: 'pending' }),
+      fact.ticketClosed(day(3), 'tk_1'),
+    ];
+    const inOrder = ticket(profileAfter(history), 'tk_1');
+    assert.deepEqual([inOrder.subject, inOrder.openedAt, inOrder.priority, inOrder.tags, inOrder.status], ['Refund for March', day(1), 'high', ['billing'], 'solved']);
+    for (const order of [[history[2]!, history[1]!, history[0]!], [history[1]!, history[2]!, history[0]!], [history[2]!, history[0]!, history[1]!]]) {
+      const t = ticket(profileAfter(order), 'tk_1');
+      assert.deepEqual(
+        { subject: t.subject, openedAt: t.openedAt, priority: t.priority, tags: t.tags, status: t.status, closedAt: t.closedAt, queue: t.queue },
+        { subject: inOrder.subject, openedAt: inOrder.openedAt, priority: inOrder.priority, tags: inOrder.tags, status: inOrder.status, closedAt: inOrder.closedAt, queue: inOrder.queue },
+        order.map((e) => e.type).join(', '),
+      );
+    }
+  });
+
+  test('a ticket deleted, marked as spam or merged leaves the open tickets, says why, and is back when undeleted', () => {
+    const removedAs = (removed: 'deleted' | 'spam' | 'merged') => {
+      const profile = profileAfter([
+        fact.ticketOpened(day(1), 'tk_1', 'Buy cheap watches'),
+        domainEvent('TicketClosed', { occurredAt: day(2), ticketId: 'tk_1', status: 'closed', removed }),
+      ]);
+      return ticket(profile, 'tk_1');
+    };
+    for (const removed of ['deleted', 'spam', 'merged'] as const) assert.deepEqual([removedAs(removed).status, removedAs(removed).removed], ['closed', removed]);
+    const undeleted = ticket(
+      profileAfter([
+        fact.ticketOpened(day(1), 'tk_1', 'Cannot log in'),
+        domainEvent('TicketClosed', { occurredAt: day(2), ticketId: 'tk_1', status: 'closed', removed: 'deleted' }),
+        fact.ticketUpdated(day(3), 'tk_1', { status: 'open' }),
+      ]),
+      'tk_1',
+    );
+    assert.deepEqual([undeleted.status, undeleted.removed, undeleted.closedAt], ['open', undefined, null]);
+  });
+
   test('an update without a status leaves a closed ticket closed, with its close date', () => {
     const profile = profileAfter([
       fact.ticketOpened(day(1), 'tk_1', 'Cannot log in'),

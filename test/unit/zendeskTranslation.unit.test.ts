@@ -92,6 +92,18 @@ describe('Zendesk events -> facts', () => {
     assert.equal((pending.facts[0]?.fact.data as { status?: string }).status, 'pending');
   });
 
+  test('a ticket deleted, marked as spam or merged is closed as removed (its snapshot still says open), and never invents its requester', () => {
+    for (const [change, removed] of [['soft_deleted', 'deleted'], ['permanently_deleted', 'deleted'], ['marked_as_spam', 'spam'], ['merged', 'merged']] as const) {
+      const { facts } = translate(ticketEvent(change, {}));
+      assert.deepEqual(facts[0]?.fact.data, { occurredAt: '2026-03-02T09:00:00.123456789Z', ticketId: '5158', status: 'closed', removed }, change);
+      assert.equal(facts[0]?.createIfMissing, false, change);
+    }
+    // Undeleted: an update, whose snapshot status reopens it.
+    assert.equal(translate(ticketEvent('undeleted', {})).facts[0]?.fact.type, 'TicketUpdated');
+    // A change named like an object's property is an update like any other.
+    assert.equal(translate(ticketEvent('constructor', {})).facts[0]?.fact.type, 'TicketUpdated');
+  });
+
   test('other ticket changes are updates carrying the ticket as it stands; a custom status is left out, not guessed', () => {
     const { facts } = translate(ticketEvent('priority_changed', { priority: 'URGENT', status: 'Waiting on vendor' }, { current: 'URGENT', previous: 'HIGH' }));
     assert.deepEqual(facts[0]?.fact, {

@@ -9,6 +9,13 @@ import type { Translation } from '../webhookSource.ts';
 // Zendesk event -> at most one fact. Pure: no clock, no I/O.
 
 const TICKET_EVENT = 'zen:event-type:ticket.';
+// `ticket.undeleted` is an update: the snapshot's status reopens it.
+const REMOVALS = new Map<string, 'deleted' | 'spam' | 'merged'>([
+  ['soft_deleted', 'deleted'],
+  ['permanently_deleted', 'deleted'],
+  ['marked_as_spam', 'spam'],
+  ['merged', 'merged'],
+]);
 const USER_EVENT = 'zen:event-type:user.';
 
 export function translateZendeskEvent(event: ZendeskEvent): Translation {
@@ -71,6 +78,13 @@ function ticketFact(event: ZendeskEvent, change: string): Translation {
   }
   if (change === 'status_changed' && (status === 'solved' || status === 'closed')) {
     return recorded(event, identities, true, domainEvent('TicketClosed', { occurredAt, ticketId, status }));
+  }
+  // The ticket left the queues: its snapshot still says "open", and as an update it stayed open
+  // on the customer for ever. It invents nobody: from a requester not known yet it waits for
+  // the ticket's creation (unmatched), so a spam ticket never becomes a customer on its own.
+  const removed = REMOVALS.get(change);
+  if (removed !== undefined) {
+    return recorded(event, identities, false, domainEvent('TicketClosed', { occurredAt, ticketId, status: 'closed', removed }));
   }
   // Any other change: the ticket's fields as they stand after it (the detail is a snapshot).
   const assigneeId = detail.assignee_id ?? undefined;
