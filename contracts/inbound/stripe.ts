@@ -191,6 +191,12 @@ export const StripeEventEnvelope = z.object({
 });
 export type StripeEventEnvelope = z.infer<typeof StripeEventEnvelope>;
 
+// A "thin" event (API v2, `object: v2.core.event`): an id and a type, its object to be fetched
+// from the API. The ledger reads snapshot events only; a thin one is acknowledged and kept, as an
+// unknown type is (a 400 would make Stripe retry it for three days).
+export const StripeThinEvent = z.object({ id, object: z.literal('v2.core.event'), type: z.string().min(1) });
+export type StripeThinEvent = z.infer<typeof StripeThinEvent>;
+
 const eventOf = <const T extends readonly [string, ...string[]], O extends z.ZodType>(types: T, object: O) =>
   z.object({ ...envelopeFields, type: z.enum(types), data: z.object({ object, previous_attributes: previousAttributes }) });
 

@@ -577,6 +577,24 @@ for (const target of databaseTargets) {
         assert.equal(rows[0]?.body, payload);
       });
 
+      test('a thin (API v2) event: 200, kept in the inbox as ignored with why, not a 400 Stripe retries for three days', { skip }, async () => {
+        const head = (await storedEvents(t.db)).length;
+        // As Stripe's docs show one: an ISO `created`, no `data.object`.
+        const thin = {
+          id: 'evt_test_65R9Ijk8dp9qqlx9Xbn16R9IBvRkN',
+          object: 'v2.core.event',
+          type: 'v1.billing.meter.error_report_triggered',
+          created: '2024-09-17T06:20:52.246Z',
+          related_object: { id: 'mtr_test_61R9IeFrqnq9ZDwnh41CJsqEFSbDPWDr', type: 'billing.meter', url: '/v1/billing/meters/mtr_test_61R9IeFrqnq9ZDwnh41CJsqEFSbDPWDr' },
+          livemode: false,
+        };
+        const response = await deliver(t, thin);
+        assert.equal(response.statusCode, 200, response.body);
+        assert.match(response.json().ignored[0].reason, /^thin event v1\.billing\.meter\.error_report_triggered: the ledger reads snapshot events/);
+        assert.equal((await storedEvents(t.db)).length, head);
+        assert.deepEqual((await inboxRows(t)).at(-1), { outcome: 'ignored', source_event_ids: [thin.id] });
+      });
+
       test('an unknown type: 200, kept in the inbox as ignored, nothing in any stream', { skip }, async () => {
         const head = (await storedEvents(t.db)).length;
         const event = { id: 'evt_unknown_1', object: 'event', type: 'issuing_card.created', created: 1_700_000_000, livemode: false, api_version: '2025-03-31.basil', data: { object: { id: 'ic_1' } } };

@@ -1,5 +1,5 @@
 import { parseDomainEvent } from '../../../contracts/domainEvents.ts';
-import { isKnownStripeEventType, StripeEventEnvelope, StripeKnownEvent } from '../../../contracts/inbound/stripe.ts';
+import { isKnownStripeEventType, StripeEventEnvelope, StripeKnownEvent, StripeThinEvent } from '../../../contracts/inbound/stripe.ts';
 import { parseJson, parseWith } from '../../../contracts/parseBody.ts';
 import type { Translation, WebhookSource } from '../webhookSource.ts';
 import { verifyStripeSignature } from './stripeSignature.ts';
@@ -17,14 +17,15 @@ export function createStripeSource(secrets: string[]): WebhookSource<StripeDeliv
       const json = parseJson(rawBody);
       // The type picks the contract, so the event is parsed once: whole for a type we translate,
       // only its envelope for any other.
-      const type = typeof json === 'object' && json !== null ? (json as { type?: unknown }).type : undefined;
+      const { type, object } = typeof json === 'object' && json !== null ? (json as { type?: unknown; object?: unknown }) : {};
+      if (object === 'v2.core.event') return { kind: 'thin', event: parseWith(StripeThinEvent, json) };
       return typeof type === 'string' && isKnownStripeEventType(type)
         ? { kind: 'known', event: parseWith(StripeKnownEvent, json) }
         : { kind: 'unknown', envelope: parseWith(StripeEventEnvelope, json) };
     },
     translate: (delivery) => {
       const translation = checked(translateStripeEvent(delivery));
-      const sourceType = delivery.kind === 'known' ? delivery.event.type : delivery.envelope.type;
+      const sourceType = delivery.kind === 'unknown' ? delivery.envelope.type : delivery.event.type;
       return { ...translation, facts: translation.facts.map((fact) => ({ ...fact, sourceType })) };
     },
   };

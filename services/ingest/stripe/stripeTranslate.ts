@@ -1,4 +1,4 @@
-import type { StripeEventEnvelope, StripeKnownEvent } from '../../../contracts/inbound/stripe.ts';
+import type { StripeEventEnvelope, StripeKnownEvent, StripeThinEvent } from '../../../contracts/inbound/stripe.ts';
 import type { Translation } from '../webhookSource.ts';
 import { translateDispute, translateRefund } from './chargeEvents.ts';
 import { translateCheckoutEvent } from './checkoutEvents.ts';
@@ -11,11 +11,17 @@ import { translateSubscriptionEvent } from './subscriptionEvents.ts';
 // A delivery as parsed: a type we translate, with its object checked against the contract, or
 // any other type, acknowledged and kept in the inbox only (a 4xx would make Stripe retry it for
 // three days).
-export type StripeDelivery = { kind: 'known'; event: StripeKnownEvent } | { kind: 'unknown'; envelope: StripeEventEnvelope };
+export type StripeDelivery =
+  | { kind: 'known'; event: StripeKnownEvent }
+  | { kind: 'unknown'; envelope: StripeEventEnvelope }
+  | { kind: 'thin'; event: StripeThinEvent };
 
 // Pure: one Stripe event in, the facts it states out. Never reads the clock.
 export function translateStripeEvent(delivery: StripeDelivery): Translation {
   if (delivery.kind === 'unknown') return ignoredEvent(delivery.envelope.id, `unhandled event type ${delivery.envelope.type}`);
+  if (delivery.kind === 'thin') {
+    return ignoredEvent(delivery.event.id, `thin event ${delivery.event.type}: the ledger reads snapshot events; send those to this endpoint`);
+  }
   const { event } = delivery;
   switch (event.type) {
     case 'customer.created':
