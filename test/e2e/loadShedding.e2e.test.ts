@@ -88,6 +88,13 @@ describe('webhook load shedding', () => {
     assert.equal(refused.status, 503);
     assert.equal(refused.headers.get('retry-after'), '1');
     assert.equal(((await refused.json()) as { code?: string }).code, 'LEDGER_OVERLOADED');
+    // A client generated from the OpenAPI document knows this answer.
+    const documented = (await (await fetch(`${url}/openapi.json`)).json()) as {
+      paths: Record<string, { post: { responses: Record<string, { content?: Record<string, { examples?: Record<string, unknown> }> }> } }>;
+    };
+    for (const path of ['/v1/leads', '/v1/app-events']) {
+      assert.ok(documented.paths[path]!.post.responses['503']?.content?.['application/problem+json']?.examples?.LEDGER_OVERLOADED, path);
+    }
     const before = (await storedEvents(t.db)).length;
 
     stalled.destroy();
