@@ -6,6 +6,7 @@ import { doctorSettings, runDoctor } from '../operations/doctorChecks.ts';
 import type { CheckResult, DoctorStore } from '../operations/doctorResult.ts';
 import { formatFingerprints, ourFingerprints } from '../operations/secretFingerprints.ts';
 import { serviceIsUp, serviceUrl } from './ledgerAccess.ts';
+import { colorEnabled } from './terminalTable.ts';
 
 const USAGE = `Usage:
   ledger doctor [--json]        launch-readiness checks; exit 1 if any fails
@@ -34,7 +35,7 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await close();
   }
-  process.stdout.write(values.json ? `${JSON.stringify({ ok: results.every((r) => r.status !== 'fail'), checks: results }, null, 2)}\n` : describeResults(results, process.stdout.isTTY));
+  process.stdout.write(values.json ? `${JSON.stringify({ ok: results.every((r) => r.status !== 'fail'), checks: results }, null, 2)}\n` : describeResults(results, colorEnabled(process.stdout)));
   return results.some((r) => r.status === 'fail') ? 1 : 0;
 }
 

@@ -19,7 +19,8 @@ const USAGE = `Usage: ledger replay <customer> | --all [--since <ISO time | 90m 
   --json          the report as JSON
 
 Runs this build's lifecycle rules over the recorded facts (and manual overrides) and lists every
-place where today's decision differs from the recorded one. Exit 0: no difference; 1: some.
+place where today's decision differs from the recorded one. Exit 0: no difference; 1: some;
+2: it could not compare (a bad argument, an unknown customer, a store it cannot reach).
 `;
 
 export interface ReplayArgs {

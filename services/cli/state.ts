@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { StateQuery, type PointInTime } from '../../contracts/api/adminApi.ts';
 import { parseWith } from '../../contracts/parseBody.ts';
+import { LedgerError } from '../../domain/errors.ts';
 import { readModelOptionsFrom } from '../../projections/readModels.ts';
 import { streamIdOf } from '../commands/customerIds.ts';
 import { money } from '../operations/eventSummary.ts';
@@ -34,8 +35,17 @@ export function parse(args: string[]): StateArgs {
     allowPositionals: true,
   });
   if (positionals.length !== 1) throw new UsageError('name one customer');
-  const { at } = parseWith(StateQuery, values.at === undefined ? {} : { at: values.at });
-  return { ref: customerRefOf(positionals[0]!), at, rawAt: values.at, json: values.json };
+  return { ref: customerRefOf(positionals[0]!), at: pointInTime(values.at), rawAt: values.at, json: values.json };
+}
+
+function pointInTime(raw: string | undefined): PointInTime | undefined {
+  try {
+    return parseWith(StateQuery, raw === undefined ? {} : { at: raw }).at;
+  } catch (error) {
+    if (!(error instanceof LedgerError)) throw error;
+    // The contract's own message ("at: Invalid input") does not say which forms it takes.
+    throw new LedgerError('LEDGER_VALIDATION', `--at ${raw}: give a stream version (12) or an ISO 8601 time with its offset (2026-03-01T12:00:00Z)`);
+  }
 }
 
 export const run = (args: string[]): Promise<number> => runIncidentCommand(USAGE, () => parse(args), execute);
@@ -87,7 +97,17 @@ export function renderState(result: StateAt, color: boolean): string {
     ['deleted in', state.deletedIn.join(', ')],
   ];
   const views = (['crm', 'support', 'app'] as const).map((name) => `\n${paint(`${name} view`, 'bold', color)}\n${renderView(result.views[name], color)}`);
-  return title + renderPairs(pairs.filter(([, value]) => value !== ''), { color }) + views.join('');
+  return title + unreadableWarning(result, color) + renderPairs(pairs.filter(([, value]) => value !== ''), { color }) + views.join('');
+}
+
+// Left out of the fold (as a projector parks them), so the state shown may be wrong: `--json`
+// lists them, and the text must not read as if nothing were missing.
+function unreadableWarning(result: StateAt, color: boolean): string {
+  const { unreadable } = result;
+  if (unreadable.length === 0) return '';
+  const one = unreadable.length === 1;
+  const warning = `warning: ${one ? 'version' : 'versions'} ${unreadable.join(', ')} ${one ? 'is' : 'are'} unreadable to this build and left out of this state and the views; \`ledger events ${result.customerId}\` shows ${one ? 'it' : 'them'}`;
+  return `${paint(warning, 'red', color)}\n\n`;
 }
 
 function renderView(view: unknown, color: boolean): string {

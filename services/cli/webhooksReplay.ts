@@ -111,7 +111,7 @@ export function describeSummary(summary: ReplaySummary, to: URL): string {
       .map(([status, count]) => `  ${status.padEnd(5)} ${String(count).padStart(7)}`),
     `latency  p50 ${ms(summary.latencyMs.p50)}  p95 ${ms(summary.latencyMs.p95)}  p99 ${ms(summary.latencyMs.p99)}  max ${ms(summary.latencyMs.max)}`,
     `success rate ${(summary.successRate * 100).toFixed(1)} % (${ok}/${summary.sent} answered 2xx)`,
-    ...summary.failures.slice(0, 10).map((f) => `  line ${f.line}: ${f.status}${f.code ? ` ${f.code}` : ''}`),
+    ...summary.failures.slice(0, 10).map((f) => `  line ${f.line}: ${f.status}${f.code ? ` ${f.code}` : ''}${f.detail ? ` (${f.detail})` : ''}`),
     ...(summary.failures.length > 10 ? [`  … and ${summary.failures.length - 10} more`] : []),
   ];
   return `${lines.join('\n')}\n`;

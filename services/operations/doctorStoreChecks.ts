@@ -62,9 +62,14 @@ export async function storeCheck(context: DoctorContext): Promise<CheckResult> {
   }
 }
 
-async function statusOf(context: DoctorContext): Promise<ProjectionsReport | string> {
+// Why projection status could not be read: mostly the checks cannot be judged (skip), but a key
+// the service refuses is the kind of configuration mistake doctor exists to catch (fail).
+type Unread = { verdict: 'skip'; detail: string } | { verdict: 'fail'; detail: string; fix: string };
+const unjudged = (detail: string): Unread => ({ verdict: 'skip', detail });
+
+async function statusOf(context: DoctorContext): Promise<ProjectionsReport | Unread> {
   const { store } = context;
-  if (store.kind === 'unavailable') return 'the store is unreachable';
+  if (store.kind === 'unavailable') return unjudged('the store is unreachable');
   if (store.kind === 'direct') {
     if (context.env.PROJECTOR_SOURCE?.trim() !== 'kafka') return projectionStatus(store.db.sql, READ_MODEL_NAMES);
     // Kafka mode: lag is the consumer group's, so the broker settings must be valid too.
@@ -72,21 +77,28 @@ async function statusOf(context: DoctorContext): Promise<ProjectionsReport | str
     try {
       config = loadConfig(context.env);
     } catch {
-      return 'the configuration is invalid (see the configuration check)';
+      return unjudged('the configuration is invalid (see the configuration check)');
     }
     // Only the broker's silence is a skip; the store's own failure (a lock, a timeout) is judged
     // like any other check's, not blamed on Kafka.
     return projectionsStatus(store.db.sql, config).catch((error: unknown) => {
       if ((error as { code?: unknown }).code !== 'LEDGER_KAFKA_UNAVAILABLE') throw error;
-      return 'Kafka did not answer (PROJECTOR_SOURCE=kafka reads lag from the consumer group)';
+      return unjudged('Kafka did not answer (PROJECTOR_SOURCE=kafka reads lag from the consumer group)');
     });
   }
-  if (!store.apiKey) return `the service at ${store.url} holds the store: set LEDGER_API_KEY (a viewer key) to read projection status through it`;
+  if (!store.apiKey) return unjudged(`the service at ${store.url} holds the store: set LEDGER_API_KEY (a viewer key) to read projection status through it`);
   const response = await (context.fetch ?? fetch)(`${store.url}/admin/projections`, {
     headers: { authorization: `Bearer ${store.apiKey}` },
     signal: AbortSignal.timeout(5_000),
   }).catch(() => undefined);
-  if (!response?.ok) return `GET ${store.url}/admin/projections answered ${response ? response.status : 'nothing'}`;
+  if (response?.status === 401 || response?.status === 403) {
+    return {
+      verdict: 'fail',
+      detail: `GET ${store.url}/admin/projections answered ${response.status}: ${response.status === 401 ? 'the service does not know LEDGER_API_KEY' : 'LEDGER_API_KEY lacks the viewer scope'}`,
+      fix: 'set LEDGER_API_KEY to a key the service lists in LEDGER_API_KEYS with the viewer scope (support and admin include it)',
+    };
+  }
+  if (!response?.ok) return unjudged(`GET ${store.url}/admin/projections answered ${response ? response.status : 'nothing'}`);
   return parseWith(ProjectionsStatus, await response.json());
 }
 
@@ -95,11 +107,14 @@ export async function projectionChecks(context: DoctorContext, settings: DoctorS
   const parkedName = 'parked events under threshold';
   let status;
   try {
-    status = storeReady ? await statusOf(context) : 'the store is not ready';
+    status = storeReady ? await statusOf(context) : unjudged('the store is not ready');
   } catch (error) {
     return [unanswered(lagName, settings, error), unanswered(parkedName, settings, error)];
   }
-  if (typeof status === 'string') return [skip(lagName, status), skip(parkedName, status)];
+  if ('verdict' in status) {
+    const unread = status;
+    return [lagName, parkedName].map((name) => (unread.verdict === 'fail' ? fail(name, unread.detail, unread.fix) : skip(name, unread.detail)));
+  }
   const maxLag = settings.LEDGER_DOCTOR_MAX_LAG_SECONDS;
   const maxParked = settings.LEDGER_DOCTOR_MAX_PARKED;
   const lagging = status.projections.filter((p) => p.lagSeconds > maxLag);

@@ -88,7 +88,10 @@ export interface ReplayOptions {
 export interface ReplayFailure {
   line: number;
   status: number | 'error';
+  // The answer's LEDGER_* code; with no answer, the network error's (ECONNREFUSED, ENOTFOUND, TimeoutError).
   code?: string;
+  // With no answer: what the network error said (`connect ECONNREFUSED 10.0.0.7:443`).
+  detail?: string;
 }
 
 export interface ReplaySummary {
@@ -124,6 +127,7 @@ export async function replayDeliveries(deliveries: readonly ReplayDelivery[], op
     const sentAt = performance.now();
     let status: number | 'error';
     let code: string | undefined;
+    let detail: string | undefined;
     try {
       const response = await fetch(target, { method: 'POST', headers, body: delivery.body, signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
       const text = await response.text();
@@ -131,11 +135,11 @@ export async function replayDeliveries(deliveries: readonly ReplayDelivery[], op
       if (!response.ok) code = codeOf(text);
     } catch (error) {
       status = 'error';
-      code = error instanceof Error ? error.name : undefined;
+      ({ code, detail } = networkFailure(error));
     }
     latencies.push(performance.now() - sentAt);
     byStatus[String(status)] = (byStatus[String(status)] ?? 0) + 1;
-    if (status === 'error' || status < 200 || status > 299) failures.push({ line: delivery.line, status, ...(code ? { code } : {}) });
+    if (status === 'error' || status < 200 || status > 299) failures.push({ line: delivery.line, status, ...(code ? { code } : {}), ...(detail ? { detail } : {}) });
   };
 
   // N workers over one queue, so at most `concurrency` requests are in flight.
@@ -154,6 +158,17 @@ export async function replayDeliveries(deliveries: readonly ReplayDelivery[], op
     seconds: (performance.now() - started) / 1000,
     failures: failures.sort((a, b) => a.line - b.line),
   };
+}
+
+// fetch rejects every network failure as TypeError('fetch failed'): what went wrong is its cause,
+// a system error's code (ECONNREFUSED, ENOTFOUND), undici's (UND_ERR_SOCKET), or a bare message
+// (undici's "bad port" for a port fetch refuses, such as 1). A timeout is the error itself.
+function networkFailure(error: unknown): { code?: string; detail?: string } {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  if (!(cause instanceof Error)) return { detail: String(cause) };
+  const { code } = cause as { code?: unknown };
+  if (typeof code === 'string') return { code, detail: cause.message };
+  return cause === error ? { code: cause.name, detail: cause.message } : { detail: cause.message };
 }
 
 // The LEDGER_* code of a problem+json answer (another environment of this service), if any.

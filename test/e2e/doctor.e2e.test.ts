@@ -311,6 +311,36 @@ describe('ledger doctor as a command (e2e, against ledger serve on the embedded 
     for (const secret of [TEST_ENV.HUBSPOT_CLIENT_SECRET, 'whsec_test_current', 'key-admin']) assert.ok(!result.stdout.includes(secret));
   });
 
+  test('a key the service refuses fails the projection checks, naming LEDGER_API_KEY', () => {
+    for (const [key, status] of [['key-nobody-issued', 401], ['key-app', 403]] as const) {
+      const result = doctor(['--json'], { LEDGER_URL: served.url, LEDGER_API_KEY: key });
+      assert.equal(result.status, 1, result.stdout + result.stderr);
+      const report = JSON.parse(result.stdout) as { ok: boolean; checks: CheckResult[] };
+      assert.deepEqual(failing(report.checks), ['parked events under threshold', 'projection lag under threshold'], key);
+      for (const check of report.checks.filter((r) => r.status === 'fail')) {
+        assert.match(check.detail, new RegExp(`/admin/projections answered ${status}: .*LEDGER_API_KEY`), key);
+        assert.match(check.fix ?? '', /^set LEDGER_API_KEY to a key .* with the viewer scope/, key);
+      }
+    }
+  });
+
+  test('colour on a terminal only while NO_COLOR is unset or empty', () => {
+    // A terminal as far as doctor can tell: stdout says it is one.
+    const onTerminal = (noColor: string) =>
+      spawnSync(process.execPath, ['--import', 'data:text/javascript,process.stdout.isTTY=true', 'bin/ledger.js', 'doctor'], {
+        env: { ...BASE_ENV, ...TEST_ENV, LEDGER_DATA_DIR: dataDir, LEDGER_URL: served.url, LEDGER_API_KEY: 'key-viewer', NO_COLOR: noColor },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const coloured = onTerminal('');
+    assert.equal(coloured.status, 0, coloured.stdout + coloured.stderr);
+    assert.match(coloured.stdout, /^\x1b\[32mPASS\x1b\[0m  store reachable/m);
+    const plain = onTerminal('1');
+    assert.equal(plain.status, 0, plain.stdout + plain.stderr);
+    assert.match(plain.stdout, /^PASS  store reachable/m);
+    assert.ok(!plain.stdout.includes('\x1b['), plain.stdout);
+  });
+
   test('--fingerprints prints what the other environment compares against, and comparing with it fails', () => {
     const printed = doctor(['--fingerprints'], {});
     assert.equal(printed.status, 0);

@@ -283,5 +283,9 @@ describe('`ledger events` and `ledger replay` as processes, straight against Pos
     assert.match(all.stdout, /4 customers, \d+ inputs compared: 1 difference in 1 customer/);
     const clean = await ledger(['replay', 'app:user_h2'], { DATABASE_URL: databaseUrl });
     assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+    // A customer it cannot find is no verdict: 2, so a deploy gate does not read it as "differs".
+    const unknown = await ledger(['replay', 'app:user_nobody'], { DATABASE_URL: databaseUrl });
+    assert.equal(unknown.code, 2, unknown.stdout + unknown.stderr);
+    assert.equal(unknown.stderr, 'ledger: LEDGER_NOT_FOUND: No customer matches this reference\n');
   });
 });

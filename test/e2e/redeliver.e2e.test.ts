@@ -264,6 +264,9 @@ describe('ledger redeliver as a command (e2e, embedded store)', async () => {
       assert.equal(remote.status, 0, remote.stderr);
       const report: RedeliveryReport = JSON.parse(remote.stdout);
       assert.deepEqual(report.totals, { deliveries: 2, appended: 0, duplicate: 1, unmatched: 0, ignored: 1, failed: 0 });
+      const missing = ledger(['9999'], { LEDGER_URL: served.url, LEDGER_API_KEY: 'key-admin' });
+      assert.equal(missing.status, 1, missing.stderr);
+      assert.equal(missing.stderr, 'ledger: POST /admin/redeliveries: 404 LEDGER_NOT_FOUND No inbox delivery 9999 (pruned, or never kept)\n');
     } finally {
       served.child.kill('SIGTERM');
       await served.exited;
@@ -278,10 +281,11 @@ describe('ledger redeliver as a command (e2e, embedded store)', async () => {
       const audit = (await listAudit(db.sql, { limit: 10 })).entries.reverse();
       assert.deepEqual(audit.map((e) => [e.route, e.role, e.status]), [
         ['/admin/redeliveries', 'admin', 200],
+        ['/admin/redeliveries', 'admin', 404],
         ['ledger redeliver', 'direct', 200],
       ]);
-      assert.match(audit[1]!.principal ?? '', /^cli:/);
-      assert.match(audit[1]!.target ?? '', /^inbox:since:.*:stripe$/);
+      assert.match(audit[2]!.principal ?? '', /^cli:/);
+      assert.match(audit[2]!.target ?? '', /^inbox:since:.*:stripe$/);
     } finally {
       await db.close();
     }
@@ -300,5 +304,11 @@ describe('ledger redeliver as a command (e2e, embedded store)', async () => {
     const usage = ledger(['1', '--since', '1h'], {});
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /exactly one of inboxId or since/);
+  });
+
+  test('an inbox id it does not keep, straight against the store: one line with its code, exit 1, no stack', () => {
+    const missing = ledger(['9999'], { LEDGER_URL: 'http://127.0.0.1:9' });
+    assert.equal(missing.status, 1, missing.stderr);
+    assert.equal(missing.stderr, 'ledger: LEDGER_NOT_FOUND: No inbox delivery 9999 (pruned, or never kept)\n');
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { percentile, readCapture } from '../../services/operations/webhookReplay.ts';
 import { migratedDataDir } from '../support/migratedDataDir.ts';
-import { startLedgerProcess, type ServedProcess } from '../support/servedProcess.ts';
+import { freePort, startLedgerProcess, type ServedProcess } from '../support/servedProcess.ts';
 import { FIXTURES, stripeFixture as fixture } from '../support/stripeSigning.ts';
 import { TEST_ENV } from '../support/testApp.ts';
 
@@ -90,6 +90,18 @@ describe('ledger webhooks replay (e2e)', () => {
     assert.match(result.stdout, /line 1: 400 LEDGER_SIGNATURE_INVALID/);
     assert.match(result.stdout, /line 5: 400 LEDGER_SIGNATURE_INVALID/);
     assert.doesNotMatch(result.stdout + result.stderr, /whsec_not_this_environment/);
+  });
+
+  test('a target that does not answer: each failing line says why (the network error’s code and message), exit 1', async () => {
+    const port = await freePort();
+    const refused = ledger([file, '--to', `http://127.0.0.1:${port}`, ...secrets]);
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stdout, /^ {2}error +4$/m);
+    assert.match(refused.stdout, new RegExp(`^ {2}line 1: error ECONNREFUSED \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)$`, 'm'));
+    const asJson = ledger([file, '--to', `http://127.0.0.1:${port}`, ...secrets, '--json']);
+    assert.deepEqual(JSON.parse(asJson.stdout).failures[0], { line: 1, status: 'error', code: 'ECONNREFUSED', detail: `connect ECONNREFUSED 127.0.0.1:${port}` });
+    // Port 1 is on fetch's list of ports it never connects to: no code, only undici's word for it.
+    assert.match(ledger([file, '--to', 'http://127.0.0.1:1', ...secrets]).stdout, /^ {2}line 1: error \(bad port\)$/m);
   });
 
   test('a file it cannot read sends nothing and names the line; bad flags are a usage error', () => {
