@@ -46,8 +46,14 @@ const trail: JsonSchema = {
       type: 'array',
       items: {
         type: 'object',
-        required: ['name', 'kind', 'position', 'caughtUp'],
-        properties: { name: { type: 'string' }, kind: { enum: ['read_model', 'relay'] }, position: { type: 'string' }, caughtUp: { type: 'boolean' } },
+        required: ['name', 'kind', 'position', 'caughtUp', 'parked'],
+        properties: {
+          name: { type: 'string' },
+          kind: { enum: ['read_model', 'relay'] },
+          position: { type: 'string' },
+          caughtUp: { type: 'boolean' },
+          parked: { type: 'integer', description: "The chain's events this read model parked (passed, not applied)" },
+        },
       },
     },
   },

@@ -96,6 +96,13 @@ const columns: Column<Row>[] = [
   { header: 'where', cell: (r) => where(r.entry), maxWidth: 80 },
 ];
 
+// Past the chain's last event is not applied when it parked one of them on the way.
+function consumerState(c: CorrelationTrail['consumers'][number]): [string, Color] {
+  if (!c.caughtUp) return [`pending (at ${c.position})`, 'yellow'];
+  if (c.parked > 0) return [`passed, ${c.parked} of these events PARKED (at ${c.position}; \`ledger parked list\`)`, 'red'];
+  return [`applied (at ${c.position})`, 'green'];
+}
+
 export function renderTrail(trail: CorrelationTrail, color: boolean): string {
   const start = Date.parse(trail.entries[0]?.at ?? '');
   const rows = trail.entries.map((entry) => ({ entry, offsetMs: Date.parse(entry.at) - start }));
@@ -106,9 +113,7 @@ export function renderTrail(trail: CorrelationTrail, color: boolean): string {
     ],
     { color },
   );
-  const consumers = trail.consumers.map(
-    (c): [string, string, Color] => [`${c.kind === 'relay' ? 'relay' : 'read model'} ${c.name}`, c.caughtUp ? `applied (at ${c.position})` : `pending (at ${c.position})`, c.caughtUp ? 'green' : 'yellow'],
-  );
+  const consumers = trail.consumers.map((c): [string, string, Color] => [`${c.kind === 'relay' ? 'relay' : 'read model'} ${c.name}`, ...consumerState(c)]);
   // In full, never cut to the table's width: what an engineer links by hand, or looks for.
   const waiting = trail.entries.flatMap((entry): [string, string, Color][] =>
     entry.kind === 'delivery' && entry.waitingFor.length > 0 ? [[`inbox #${entry.inboxId} waits for`, entry.waitingFor.join(', '), 'yellow']] : [],

@@ -41,12 +41,14 @@ export type TrailEntry =
   | { kind: 'projection'; at: string; readModel: string; customerId: string; position: string }
   | { kind: 'parked'; at: string; readModel: string; customerId: string; position: string; reason: string; status: string; error: string | null };
 
-// Whether a read model (or the relay) has passed the chain's last event.
+// Whether a read model (or the relay) has passed the chain's last event, and how many of the
+// chain's events it parked on the way (passed is not applied: a parked event was skipped over).
 export interface TrailConsumer {
   name: string;
   kind: 'read_model' | 'relay';
   position: string;
   caughtUp: boolean;
+  parked: number;
 }
 
 export interface CorrelationTrail {
@@ -138,7 +140,8 @@ export async function correlationTrail(sql: SqlExecutor, correlationId: string):
     for (const p of parked.rows) {
       entries.push({ kind: 'parked', at: iso(p.parked_at), readModel: p.projection, customerId: p.customer_id, position: p.position, reason: p.reason, status: p.status, error: p.error });
     }
-    consumers.push(...(await consumersOf(sql, BigInt(positions.at(-1)!))));
+    const stillParked = (name: string) => parked.rows.filter((p) => p.projection === name && p.status === 'parked').length;
+    consumers.push(...(await consumersOf(sql, BigInt(positions.at(-1)!), stillParked)));
   }
   const traceIds = new Set<string>();
   for (const d of deliveries.rows) {
@@ -152,17 +155,23 @@ export async function correlationTrail(sql: SqlExecutor, correlationId: string):
   return { correlationId, traceIds: [...traceIds], entries, consumers };
 }
 
-async function consumersOf(sql: SqlExecutor, last: bigint): Promise<TrailConsumer[]> {
+async function consumersOf(sql: SqlExecutor, last: bigint, parkedOf: (readModel: string) => number): Promise<TrailConsumer[]> {
   const checkpoints = await sql.query<{ name: string; position: string }>(
     `select name, position::text as position from ledger_projection_checkpoints where name = any($1::text[]) order by name`,
     [READ_MODEL_NAMES],
   );
-  const consumers: TrailConsumer[] = checkpoints.rows.map((c) => ({ name: c.name, kind: 'read_model', position: c.position, caughtUp: BigInt(c.position) >= last }));
+  const consumers: TrailConsumer[] = checkpoints.rows.map((c) => ({
+    name: c.name,
+    kind: 'read_model',
+    position: c.position,
+    caughtUp: BigInt(c.position) >= last,
+    parked: parkedOf(c.name),
+  }));
   // The relay's table exists once its migration ran (Kafka is optional).
   const relay = await sql.query<{ present: boolean }>(`select to_regclass('ledger_relay_checkpoints') is not null as present`);
   if (relay.rows[0]?.present) {
     const topics = await sql.query<{ topic: string; position: string }>('select topic, position::text as position from ledger_relay_checkpoints order by topic');
-    consumers.push(...topics.rows.map((t): TrailConsumer => ({ name: t.topic, kind: 'relay', position: t.position, caughtUp: BigInt(t.position) >= last })));
+    consumers.push(...topics.rows.map((t): TrailConsumer => ({ name: t.topic, kind: 'relay', position: t.position, caughtUp: BigInt(t.position) >= last, parked: 0 })));
   }
   return consumers;
 }

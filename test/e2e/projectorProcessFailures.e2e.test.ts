@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { renderTrail } from '../../services/cli/trace.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { openDatabase } from '../../services/eventstore/openDatabase.ts';
 import { READ_MODEL_NAMES } from '../../services/projector/projectorSchema.ts';
+import { correlationTrail } from '../../services/telemetry/correlationTrail.ts';
 import { recordHistories } from '../support/customerHistories.ts';
 import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
 import { startLedgerProcess, waitForOutput } from '../support/servedProcess.ts';
@@ -21,18 +23,18 @@ describe('a projector process and an event it cannot apply (PostgreSQL)', async 
 
   // A fresh schema with six customers' histories; the first customer's lead (its e-mail) made
   // unreadable, as a bad deploy or a hand edit leaves one.
-  async function storeWithAPoisonedLead(): Promise<{ db: LedgerDatabase; env: Record<string, string>; email: string; poisoned: string }> {
+  async function storeWithAPoisonedLead(): Promise<{ db: LedgerDatabase; env: Record<string, string>; email: string; poisoned: string; correlationId: string }> {
     const schema = `t_ppf_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     const db = await openDatabase({ databaseUrl: POSTGRES_URL, schema, poolSize: 2 });
     await recordHistories(db.store, CUSTOMERS);
-    const { rows } = await db.sql.query<{ event_id: string; email: string }>(
-      `select event_id::text, data->>'email' as email from ledger_events where type = 'LeadCaptured' order by position limit 1`,
+    const { rows } = await db.sql.query<{ event_id: string; email: string; correlation_id: string }>(
+      `select event_id::text, data->>'email' as email, metadata->>'correlationId' as correlation_id from ledger_events where type = 'LeadCaptured' order by position limit 1`,
     );
     await db.sql.exec('alter table ledger_events disable trigger ledger_events_immutable');
     await db.sql.query('update ledger_events set schema_version = 99 where event_id = $1::uuid', [rows[0]!.event_id]);
     await db.sql.exec('alter table ledger_events enable trigger ledger_events_immutable');
     const env = { DATABASE_URL: `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`, LEDGER_PROJECTOR_BATCH_SIZE: '10' };
-    return { db, env, email: rows[0]!.email, poisoned: rows[0]!.event_id };
+    return { db, env, email: rows[0]!.email, poisoned: rows[0]!.event_id, correlationId: rows[0]!.correlation_id };
   }
 
   async function parkedFailures(db: LedgerDatabase, eventId: string): Promise<string[]> {
@@ -80,6 +82,14 @@ describe('a projector process and an event it cannot apply (PostgreSQL)', async 
     const warnings = run.output().split('\n').filter((line) => line.startsWith('{'));
     assert.ok(warnings.length > 0);
     for (const line of warnings) assert.equal((JSON.parse(line) as { eventId?: string }).eventId, once.poisoned, line);
+
+    // `ledger trace` on its delivery: each read model passed it, none applied it. It said
+    // "applied" for all three.
+    const trail = await correlationTrail(once.db.sql, once.correlationId);
+    for (const consumer of trail.consumers) assert.deepEqual([consumer.name, consumer.caughtUp, consumer.parked], [consumer.name, true, 1]);
+    const text = renderTrail(trail, false);
+    assert.doesNotMatch(text, /read model \w+ +applied/);
+    assert.equal(text.match(/passed, 1 of these events PARKED/g)?.length, READ_MODEL_NAMES.length);
   });
 
   test('the long-running process parks it and goes on serving (it died at the first failure), stops cleanly; no e-mail in its log', { skip, timeout: 90_000 }, async () => {
