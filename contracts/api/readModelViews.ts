@@ -13,10 +13,12 @@ export const ReadModelQuery = z.object({
 export type ReadModelQuery = z.infer<typeof ReadModelQuery>;
 
 export const ChangesQuery = z.object({
+  // Empty is the start, as absent is: a worker's first call is often `after=${cursor ?? ''}`.
   after: z
     .string()
-    .regex(/^\d{1,19}$/, { error: 'must be a cursor from an earlier page (digits)' })
-    .default('0'),
+    .regex(/^\d{0,19}$/, { error: 'must be a cursor from an earlier page (digits)' })
+    .default('0')
+    .transform((cursor) => cursor || '0'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   // Long-poll an empty page for up to this long.
   timeoutMs: z.coerce.number().int().min(0).max(60_000).default(0),

@@ -34,7 +34,7 @@ const changesRoute = (model: 'crm' | 'support' | 'app'): RouteDoc => ({
   tag: 'read models',
   security: [{ scheme: 'apiKey', scopes: ['read'] }],
   parameters: [
-    { name: 'after', in: 'query', required: false, description: 'The nextCursor of the previous page (default 0)', schema: { type: 'string', pattern: '^\\d{1,19}$' } },
+    { name: 'after', in: 'query', required: false, description: 'The nextCursor of the previous page (absent or empty: from the start)', schema: { type: 'string', pattern: '^\\d{0,19}$' } },
     { name: 'limit', in: 'query', required: false, description: '1..1000, default 100', schema: { type: 'integer', minimum: 1, maximum: 1000 } },
     { name: 'timeoutMs', in: 'query', required: false, description: 'Long-poll an empty page for up to this long (default 0)', schema: { type: 'integer', minimum: 0, maximum: 60000 } },
   ],

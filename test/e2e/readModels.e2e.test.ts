@@ -160,6 +160,8 @@ for (const target of databaseTargets) {
           after = page.nextCursor;
         }
         assert.ok(cursors.length >= 2, `${model} announced its changes`);
+        // `after=` left empty (a worker's first call, `after=${cursor ?? ''}`) is the start, as absent is.
+        for (const start of ['', '0']) assert.equal((await json(`/v1/${model}/changes?after=${start}&limit=1`)).changes[0]?.cursor, cursors[0]?.toString(), `after=${start}`);
         assert.deepEqual([...cursors].sort((a, b) => (a < b ? -1 : 1)), cursors);
         assert.equal(new Set(cursors).size, cursors.length);
         const idle = performance.now();
