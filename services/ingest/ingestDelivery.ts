@@ -63,7 +63,7 @@ export async function ingestDelivery<P>(deps: IngestDeps, source: WebhookSource<
       translation.facts.length === 1 ? record : undefined,
     );
     await refuseReusedEventId(deps, source.name, translation.facts, processed);
-    const outcome = overallOutcome(processed, translation.ignored.length);
+    const outcome = overallOutcome(processed);
     // Its unmatched facts' claims, even in a batch whose other facts were appended: the service
     // tries it again until they match (the appended ones are then duplicates).
     const waitingFor = [
@@ -133,9 +133,10 @@ export async function processTranslation(
   return outcomes;
 }
 
-function overallOutcome(facts: FactOutcome[], ignored: number): InboxOutcome {
+function overallOutcome(facts: FactOutcome[]): InboxOutcome {
   if (facts.some((f) => f.outcome === 'appended')) return 'appended';
   if (facts.some((f) => f.outcome === 'unmatched')) return 'unmatched';
-  if (facts.length > 0) return 'duplicate';
-  return ignored > 0 ? 'ignored' : 'duplicate';
+  // Only a delivery whose facts were all recorded before is a duplicate: an empty HubSpot batch
+  // said nothing, and counted as a re-delivery it skewed the duplicate rate.
+  return facts.length > 0 ? 'duplicate' : 'ignored';
 }

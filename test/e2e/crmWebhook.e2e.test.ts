@@ -196,6 +196,13 @@ for (const target of databaseTargets) {
       assert.equal(state.profile.lastName, 'Smith');
     });
 
+    test('an empty batch: 200, kept in the inbox as ignored (not as a re-delivery)', { skip }, async () => {
+      const response = await deliver('[]');
+      assert.equal(response.statusCode, 200, response.body);
+      const { rows } = await ledger.db.sql.query<{ outcome: string }>('select outcome from ledger_inbox where id = $1::bigint', [bodyOf(response).inboxId]);
+      assert.deepEqual(rows, [{ outcome: 'ignored' }]);
+    });
+
     test('a batch whose deletion found nobody waits for that contact; once it is known, the retry records the deletion, once', { skip }, async () => {
       const deleted = item({ eventId: 8, objectId: 9998, subscriptionType: 'contact.deletion' });
       const response = await deliver(JSON.stringify([item({ eventId: 7, objectId: 9201 }), deleted]));
