@@ -23,6 +23,27 @@ const item = (overrides: Record<string, unknown>) => ({
 const batch = (...items: Record<string, unknown>[]) => JSON.stringify(items.map(item));
 
 describe('HubSpot batches -> facts', () => {
+  test('a batch that names one e-mail for a contact claims it for every fact of that contact; two different ones, neither', () => {
+    const claims = (body: string) => translate(body).facts.map((f) => f.identities.map((c) => `${c.kind}:${c.externalId}`).join(' '));
+    const creation = { eventId: 1, subscriptionType: 'contact.creation' };
+    const email = (eventId: number, value: string) => ({ eventId, propertyName: 'email', propertyValue: value });
+    assert.deepEqual(claims(batch(creation, { eventId: 2, propertyName: 'firstname', propertyValue: 'Bob' }, email(3, 'Bob@Example.com'), { eventId: 4, objectId: 501, subscriptionType: 'contact.creation' })), [
+      'crm:500 email:bob@example.com',
+      'crm:500 email:bob@example.com',
+      'crm:500 email:bob@example.com',
+      'crm:500 email:bob@example.com',
+      'crm:500 email:bob@example.com',
+      'crm:501',
+    ]);
+    assert.deepEqual(claims(batch(creation, email(2, 'bob@example.com'), email(3, 'robert@example.com'))), [
+      'crm:500',
+      'crm:500',
+      'crm:500 email:bob@example.com',
+      'crm:500',
+      'crm:500 email:robert@example.com',
+    ]);
+  });
+
   test('contact.creation (HubSpot doc vector) is a lead captured on the CRM contact, which may be created', () => {
     const { facts, ignored } = translate(fixture('contact.creation.v1-doc-vector.json'));
     assert.deepEqual(ignored, []);

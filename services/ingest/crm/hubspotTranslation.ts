@@ -24,11 +24,12 @@ const isProfileProperty = (name: string): name is ProfileProperty => Object.hasO
 
 export function translateHubspotBatch(batch: HubspotDelivery): Translation {
   const translation: Translation = { facts: [], ignored: [] };
+  const emails = batchEmails(batch.events);
   for (const event of batch.events) {
     const key = hubspotEventKey(event);
     const item = translateItem(event, key);
     if ('ignored' in item) translation.ignored.push({ sourceEventId: key, reason: item.ignored });
-    else translation.facts.push(...item.facts);
+    else translation.facts.push(...item.facts.map((fact) => withBatchEmail(fact, emails)));
   }
   // Its key may be what broke: named by its place in the batch.
   for (const { index, errors } of batch.invalid) translation.ignored.push({ sourceEventId: `batch item ${index}`, reason: `breaks the contract: ${describeErrors(errors)}` });
@@ -36,6 +37,31 @@ export function translateHubspotBatch(batch: HubspotDelivery): Translation {
 }
 
 type ItemTranslation = { facts: TranslatedFact[] } | { ignored: string };
+
+// HubSpot's contact.creation carries no e-mail: the address comes as a property change, often in
+// the same batch. Created on its own first, a contact the app already knew by that address became
+// a second customer, and the e-mail then a conflict for a human (ambiguous_identity). Every fact
+// of a contact whose batch names one address for it is claimed with that address too, so the
+// contact lands on the customer who has it. Two addresses for one contact in a batch: neither.
+function batchEmails(events: HubspotEvent[]): Map<string, string | null> {
+  const emails = new Map<string, string | null>();
+  for (const event of events) {
+    if (event.subscriptionType !== 'contact.propertyChange' || event.objectId === undefined || event.propertyName?.toLowerCase() !== 'email') continue;
+    const value = event.propertyValue?.trim();
+    if (!value || !isEmailAddress(value)) continue;
+    const id = emailIdentityId(value);
+    const seen = emails.get(event.objectId);
+    emails.set(event.objectId, seen === undefined || seen === id ? id : null);
+  }
+  return emails;
+}
+
+function withBatchEmail(fact: TranslatedFact, emails: Map<string, string | null>): TranslatedFact {
+  const contact = fact.identities[0];
+  const email = contact?.kind === 'crm' ? emails.get(contact.externalId) : undefined;
+  if (!email || fact.identities.some((claim) => claim.kind === 'email')) return fact;
+  return { ...fact, identities: [...fact.identities, { kind: 'email', externalId: email }] };
+}
 
 function translateItem(event: HubspotEvent, key: string): ItemTranslation {
   if (!event.subscriptionType.startsWith('contact.')) return { ignored: `unsupported subscriptionType ${event.subscriptionType}` };
