@@ -1,6 +1,6 @@
 import type { DomainEvent, FactEvent } from '../contracts/domainEvents.ts';
 import type { Plan } from '../contracts/events/common.ts';
-import type { Cause, ReviewReason } from '../contracts/events/decisions.ts';
+import type { AmbiguousIdentity, Cause, ReviewReason } from '../contracts/events/decisions.ts';
 import type { IdentityKind, LifecycleState, SubscriptionStatus } from '../contracts/events/vocabulary.ts';
 import { applyFact, withLastPayment } from './applyFact.ts';
 import { withProfileFact } from './profileFields.ts';
@@ -17,7 +17,9 @@ export interface CustomerState {
   lifecycle: LifecycleState;
   // Source time of the fact (or override) that moved the customer into `lifecycle`.
   since: string | null;
-  review: { reason: ReviewReason; from: LifecycleState; flaggedAt: string } | null;
+  // identity: for ambiguous_identity, the other customer and what the two share, so a reviewer
+  // reading the customer sees both without reading the stream.
+  review: { reason: ReviewReason; from: LifecycleState; flaggedAt: string; identity?: AmbiguousIdentity } | null;
   // The current subscription: the best live one, else the one that spoke last (`subscriptions`,
   // currentSubscriptionOf), with its status, terms and start below.
   subscriptionId: string | null;
@@ -162,7 +164,7 @@ export function evolve(state: CustomerState, event: DomainEvent): CustomerState 
         ...markWinner(state, event.data.cause, 'needs_review'),
         lifecycle: 'needs_review',
         since: event.data.cause.occurredAt,
-        review: { reason: event.data.reason, from: event.data.from, flaggedAt: event.data.cause.occurredAt },
+        review: { reason: event.data.reason, from: event.data.from, flaggedAt: event.data.cause.occurredAt, ...(identity ? { identity } : {}) },
         ...(identity
           ? { sharedIdentitiesFlagged: [...(state.sharedIdentitiesFlagged ?? []), `${identity.matchedBy.kind}:${identity.matchedBy.externalId}`] }
           : {}),

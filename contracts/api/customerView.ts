@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Cents, Currency, IdentityKind, LifecycleState, OccurredAt, Plan, SubscriptionStatus } from '../events/common.ts';
-import { ReviewReason } from '../events/decisions.ts';
+import { AmbiguousIdentity, ReviewReason } from '../events/decisions.ts';
 import { IDENTITY_KINDS } from '../events/vocabulary.ts';
 import { CustomerId } from './commandAccepted.ts';
 
@@ -68,9 +68,17 @@ export const CustomerView = z.object({
       occurredAt: OccurredAt,
     })
     .nullable(),
-  review: z.object({ reason: ReviewReason, from: LifecycleState, flaggedAt: OccurredAt }).nullable().meta({
-    description: 'Why the customer is in needs_review; null otherwise',
-  }),
+  review: z
+    .object({
+      reason: ReviewReason,
+      from: LifecycleState,
+      flaggedAt: OccurredAt,
+      identity: AmbiguousIdentity.optional().meta({
+        description: 'ambiguous_identity: the id the delivery named, the e-mail shared with the other customer, that customer, and the id of the same kind it holds',
+      }),
+    })
+    .nullable()
+    .meta({ description: 'Why the customer is in needs_review; null otherwise' }),
   openTicketIds: z.array(z.string()),
   deletedIn: z.array(IdentityKind).meta({ description: 'Systems that deleted their record of this customer' }),
 });

@@ -154,6 +154,28 @@ for (const target of databaseTargets) {
       assert.deepEqual(view.profile, { email: 'lin@example.com', firstName: null, lastName: null, phone: null });
     });
 
+    test('a customer flagged ambiguous_identity names the other customer and what they share in its review', { skip }, async () => {
+      // A second Stripe customer with Ada's e-mail: never merged on a guess.
+      const second = await record(
+        t,
+        domainEvent('CustomerProfileUpdated', { occurredAt: '2026-03-02T09:00:00Z', email: 'ada@example.com' }),
+        [
+          { kind: 'stripe', externalId: 'cus_Ada2' },
+          { kind: 'email', externalId: 'ada@example.com' },
+        ],
+        'evt_second_ada',
+      );
+      assert.notEqual(second, customerId);
+      const view = (await get(t, 'stripe:cus_Ada2')).json();
+      assert.equal(view.lifecycle.state, 'needs_review');
+      assert.deepEqual(view.review.identity, {
+        claimed: { kind: 'stripe', externalId: 'cus_Ada2' },
+        matchedBy: { kind: 'email', externalId: 'ada@example.com' },
+        otherCustomerId: customerId,
+        otherHolds: { kind: 'stripe', externalId: 'cus_Ada' },
+      });
+    });
+
     test('unknown customers and unknown external ids: 404 LEDGER_NOT_FOUND', { skip }, async () => {
       for (const ref of ['cust_doesNotExist123', 'stripe:cus_nobody', 'email:nobody@example.com', 'crm:5101x']) {
         const res = await get(t, ref);

@@ -69,7 +69,13 @@ describe('identity match: the decision on the customer', () => {
     assert.deepEqual(decided.at(-1), domainEvent('FlaggedForReview', { reason: 'ambiguous_identity', from: 'active', cause: cause(fact), identity }));
     const state = stateAfter(decided);
     assert.equal(state.lifecycle, 'needs_review');
-    assert.deepEqual(state.review, { reason: 'ambiguous_identity', from: 'active', flaggedAt: fact.data.occurredAt });
+    // The review names the other customer and what they share: a reviewer reads it on the customer.
+    assert.deepEqual(state.review, {
+      reason: 'ambiguous_identity',
+      from: 'active',
+      flaggedAt: fact.data.occurredAt,
+      identity: { claimed: { kind: 'stripe', externalId: 'cus_new' }, matchedBy: { kind: 'email', externalId: 'ada@example.com' }, otherCustomerId: 'cust_payer' },
+    });
     assert.deepEqual(state.sharedIdentitiesFlagged, ['email:ada@example.com']);
   });
 
