@@ -24,8 +24,8 @@ export async function ledgerAccess(): Promise<LedgerAccess> {
     const apiKey = process.env.LEDGER_API_KEY;
     if (!apiKey) {
       throw new CliError(
-        `the embedded store in ${config.store.dataDir} is held by the service at ${serviceUrl()}; ` +
-          'set LEDGER_API_KEY (an admin-API key) to go through it, or stop the service',
+        `a service answers at ${serviceUrl()}, so it holds the embedded store in ${config.store.dataDir}: ` +
+          'set LEDGER_API_KEY (an admin-API key) to go through it, or stop the service; if that service runs on PostgreSQL, set its DATABASE_URL here too',
       );
     }
     return { kind: 'remote', url: serviceUrl(), apiKey, close: async () => {} };

@@ -11,8 +11,8 @@ export async function openDatabaseForCli(): Promise<{ db: LedgerDatabase; config
   if (!config.store.databaseUrl) {
     if (await serviceIsUp()) {
       throw new CliError(
-        `the embedded store in ${config.store.dataDir} is held by the service at ${serviceUrl()}; ` +
-          'stop it first, or set DATABASE_URL to use PostgreSQL',
+        `a service answers at ${serviceUrl()}, so it holds the embedded store in ${config.store.dataDir} ` +
+          '(PGlite allows one process): stop it first; if that service runs on PostgreSQL, set its DATABASE_URL here too',
       );
     }
   }

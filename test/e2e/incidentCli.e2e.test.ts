@@ -240,7 +240,7 @@ describe('`ledger events` (and the other incident commands) as processes, throug
     assert.match(viewerRetry.stderr, /403 LEDGER_FORBIDDEN/);
     const noKey = await ledger(['events', 'stripe:cus_remoteCli'], remote());
     assert.equal(noKey.code, 1);
-    assert.match(noKey.stderr, /held by the service .* set LEDGER_API_KEY/);
+    assert.match(noKey.stderr, /holds the embedded store .* set LEDGER_API_KEY/);
     const usage = await ledger(['events'], remote('key-viewer'));
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /Usage: ledger events/);

@@ -248,7 +248,7 @@ describe('ledger redeliver as a command (e2e, embedded store)', async () => {
 
       const noKey = ledger(['--since', '1h'], { LEDGER_URL: served.url });
       assert.equal(noKey.status, 1, noKey.stderr);
-      assert.match(noKey.stderr, /held by the service .* set LEDGER_API_KEY/);
+      assert.match(noKey.stderr, /holds the embedded store .* set LEDGER_API_KEY .* runs on PostgreSQL, set its DATABASE_URL here too/);
 
       // A command with no admin route (the projectors, the relay) is refused, not let open the
       // files a second time; a LEDGER_URL written with a trailing slash finds the service too.
@@ -258,7 +258,7 @@ describe('ledger redeliver as a command (e2e, embedded store)', async () => {
         timeout: 60_000,
       });
       assert.equal(projectors.status, 1, projectors.stderr);
-      assert.match(projectors.stderr, /held by the service .* stop it first/);
+      assert.match(projectors.stderr, /holds the embedded store .* stop it first; if that service runs on PostgreSQL, set its DATABASE_URL here too/);
 
       const remote = ledger(['--since', '1h', '--json'], { LEDGER_URL: served.url, LEDGER_API_KEY: 'key-admin' });
       assert.equal(remote.status, 0, remote.stderr);
