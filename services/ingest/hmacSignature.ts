@@ -11,9 +11,11 @@ export const SIGNATURE_TOLERANCE_MS = 5 * 60 * 1000;
 
 // Without a configured secret nothing can be verified, so nothing is accepted. (Production
 // refuses to start without one; this keeps a development instance from trusting anybody.)
+// `ledger doctor` tells this refusal by its detail (doctorNetworkChecks.ts).
+export const NO_SECRET_DETAIL = 'Signature cannot be verified';
 export function requireSecret(secret: string | undefined): string {
   if (secret === undefined || secret.length === 0) {
-    throw new LedgerError('LEDGER_SIGNATURE_INVALID', 'Signature cannot be verified');
+    throw new LedgerError('LEDGER_SIGNATURE_INVALID', NO_SECRET_DETAIL);
   }
   return secret;
 }

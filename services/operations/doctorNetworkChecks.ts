@@ -1,10 +1,13 @@
 import { connect } from 'node:net';
 import type { DoctorSettings } from '../../contracts/doctorEnv.ts';
 import { WEBHOOK_PATHS } from './providerSigning.ts';
+import { NO_SECRET_DETAIL } from '../ingest/hmacSignature.ts';
 import { fail, pass, skip, type CheckResult, type DoctorContext } from './doctorResult.ts';
 
 // What doctor checks over the network: that the running service refuses an unsigned webhook (a
 // proxy or a misconfigured route could be accepting anything), and that Kafka's brokers answer.
+
+const SECRET_OF = { stripe: 'STRIPE_WEBHOOK_SECRET', crm: 'HUBSPOT_CLIENT_SECRET', support: 'ZENDESK_WEBHOOK_SECRET' } as const satisfies Record<keyof typeof WEBHOOK_PATHS, string>;
 
 export async function webhookRejectsUnsignedCheck(context: DoctorContext, settings: DoctorSettings): Promise<CheckResult> {
   const name = 'webhooks reject unsigned deliveries';
@@ -17,15 +20,27 @@ export async function webhookRejectsUnsignedCheck(context: DoctorContext, settin
   if (!live) return skip(name, `no service answers at ${url} (LEDGER_URL): start it and run doctor again to check its webhook endpoints`);
 
   const wrong: string[] = [];
-  for (const path of Object.values(WEBHOOK_PATHS)) {
+  const unconfigured: string[] = [];
+  for (const [source, path] of Object.entries(WEBHOOK_PATHS) as [keyof typeof WEBHOOK_PATHS, string][]) {
     const response = await http(`${url}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{}',
       signal: AbortSignal.timeout(5_000),
     }).catch(() => undefined);
-    const code = response ? await response.json().then((b: unknown) => (typeof b === 'object' && b !== null && 'code' in b ? String(b.code) : ''), () => '') : '';
-    if (response?.status !== 400 || code !== 'LEDGER_SIGNATURE_MISSING') wrong.push(`${path} answered ${response ? `${response.status} ${code}`.trim() : 'nothing'}`);
+    type Problem = { code?: unknown; detail?: unknown };
+    const problem: Problem = response ? await response.json().then((b: unknown): Problem => (typeof b === 'object' && b !== null ? b : {}), (): Problem => ({})) : {};
+    const code = typeof problem.code === 'string' ? problem.code : '';
+    // Refused, but because the service holds no secret for the source: it refuses every delivery.
+    if (response?.status === 400 && code === 'LEDGER_SIGNATURE_INVALID' && problem.detail === NO_SECRET_DETAIL) unconfigured.push(`${path} (${SECRET_OF[source]})`);
+    else if (response?.status !== 400 || code !== 'LEDGER_SIGNATURE_MISSING') wrong.push(`${path} answered ${response ? `${response.status} ${code}`.trim() : 'nothing'}`);
+  }
+  if (unconfigured.length > 0 && wrong.length === 0) {
+    return fail(
+      name,
+      `the service at ${url} has no secret for ${unconfigured.join(', ')}: it refuses every delivery from there`,
+      'set that variable on the service (the provider shows the signing secret) and restart it; a source you do not use can be ignored',
+    );
   }
   if (wrong.length === 0) return pass(name, `${Object.values(WEBHOOK_PATHS).join(', ')} at ${url} answer 400 LEDGER_SIGNATURE_MISSING`);
   return fail(

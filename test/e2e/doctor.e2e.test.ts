@@ -166,6 +166,20 @@ for (const target of databaseTargets) {
       assert.equal(statusOf(nobody, 'webhooks reject unsigned deliveries'), 'skip');
     });
 
+    test('a service with no secret for a source refuses its deliveries too, and doctor names the variable to set', { skip }, async () => {
+      const unconfigured = await startTestApp(target, { env: { STRIPE_WEBHOOK_SECRET: '', HUBSPOT_CLIENT_SECRET: '' } });
+      try {
+        const address = await unconfigured.app.listen({ port: 0, host: '127.0.0.1' });
+        const results = await runDoctor(context({ LEDGER_URL: address }));
+        const check = results.find((r) => r.name === 'webhooks reject unsigned deliveries')!;
+        assert.equal(check.status, 'fail');
+        assert.equal(check.detail, `the service at ${address} has no secret for /webhooks/stripe (STRIPE_WEBHOOK_SECRET), /webhooks/crm (HUBSPOT_CLIENT_SECRET): it refuses every delivery from there`);
+        assert.doesNotMatch(check.fix ?? '', /proxy/);
+      } finally {
+        await unconfigured.close();
+      }
+    });
+
     test('projection lag and parked events over their thresholds fail', { skip }, async () => {
       await recordHistories(t.db.store, 2, 100);
       await new Promise((r) => setTimeout(r, 50));

@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
 import { LedgerError } from '../../../domain/errors.ts';
+import { NO_SECRET_DETAIL } from '../hmacSignature.ts';
 import type { VerifyInput } from '../webhookSource.ts';
 
 // Stripe's replay window (and the library's default): a signed delivery older than this is refused.
@@ -14,12 +15,14 @@ const signature = Stripe.webhooks.signature;
 // tests and replays decide the same way as production; our own check comes first only to tell
 // a stale delivery from a forged one, the library still enforces the same window.
 export function verifyStripeSignature(secrets: readonly string[], input: VerifyInput): void {
+  // No secret configured: nothing can be verified, so nothing is accepted — said first, as the
+  // HMAC sources do, so that `ledger doctor`'s unsigned probe can tell it (hmacSignature.ts).
+  if (secrets.length === 0) throw new LedgerError('LEDGER_SIGNATURE_INVALID', NO_SECRET_DETAIL);
   const header = input.headers['stripe-signature'];
   if (header === undefined || header === '' || (Array.isArray(header) && header.length === 0)) {
     throw new LedgerError('LEDGER_SIGNATURE_MISSING', 'Stripe-Signature header missing');
   }
-  // No secret configured: nothing can be verified, so nothing is accepted.
-  if (secrets.length === 0 || signature === null || typeof header !== 'string') throw invalid();
+  if (signature === null || typeof header !== 'string') throw invalid();
 
   const timestamp = timestampOf(header);
   if (timestamp === undefined) throw invalid();
