@@ -15,7 +15,7 @@ import { runDoctor } from '../../services/operations/doctorChecks.ts';
 import type { CheckResult, DoctorContext, DoctorStore } from '../../services/operations/doctorResult.ts';
 import { fingerprintOf } from '../../services/operations/secretFingerprints.ts';
 import { recordHistories } from '../support/customerHistories.ts';
-import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
+import { databaseTargets, POSTGRES_URL, whileTablesLocked } from '../support/databases.ts';
 import { migratedDataDir } from '../support/migratedDataDir.ts';
 import { freePort, startLedgerProcess } from '../support/servedProcess.ts';
 import { startTestApp, TEST_ENV, type TestApp } from '../support/testApp.ts';
@@ -234,17 +234,10 @@ for (const target of databaseTargets) {
     });
 
     test('a store that does not answer fails the checks that need it within LEDGER_DOCTOR_QUERY_TIMEOUT_SECONDS, and the command exits 1 instead of waiting (PostgreSQL)', { skip: skip ?? (target.name !== 'postgres' && 'PostgreSQL only') }, async () => {
-      const schema = (await t.db.sql.query<{ s: string }>('select current_schema() as s')).rows[0]!.s;
-      const url = new URL(POSTGRES_URL);
-      url.searchParams.set('options', `-c search_path=${schema}`);
-      // Another session holds two tables (a long maintenance statement, say); the others answer.
-      const holder = new pg.Client({ connectionString: url.toString() });
-      await holder.connect();
-      try {
-        await holder.query('begin');
-        await holder.query('lock table ledger_inbox, ledger_parked_events in access exclusive mode');
+      // Another session holds two tables; the others answer.
+      await whileTablesLocked(t.db, ['ledger_inbox', 'ledger_parked_events'], async (url) => {
         const started = Date.now();
-        const result = await doctorCommand(['--json'], { ...env, DATABASE_URL: url.toString(), LEDGER_DOCTOR_QUERY_TIMEOUT_SECONDS: '1' });
+        const result = await doctorCommand(['--json'], { ...env, DATABASE_URL: url, LEDGER_DOCTOR_QUERY_TIMEOUT_SECONDS: '1' });
         const seconds = (Date.now() - started) / 1_000;
         assert.equal(result.status, 1, result.stdout + result.stderr);
         assert.ok(seconds < 20, `doctor took ${seconds} s`);
@@ -256,9 +249,7 @@ for (const target of databaseTargets) {
           assert.match(check.fix ?? '', /pg_locks/);
         }
         for (const name of ['store reachable and migrated', 'no long-open transactions', 'webhooks reject unsigned deliveries']) assert.equal(statusOf(report.checks, name), 'pass', name);
-      } finally {
-        await holder.end();
-      }
+      });
     });
 
     test('an unreachable Kafka broker fails; none configured is a skip', { skip }, async () => {

@@ -6,7 +6,7 @@ import { openDatabase } from '../../services/eventstore/openDatabase.ts';
 import { READ_MODEL_NAMES } from '../../services/projector/projectorSchema.ts';
 import { correlationTrail } from '../../services/telemetry/correlationTrail.ts';
 import { recordHistories } from '../support/customerHistories.ts';
-import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
+import { databaseTargets, POSTGRES_URL, urlOfSchema } from '../support/databases.ts';
 import { startLedgerProcess, waitForOutput } from '../support/servedProcess.ts';
 
 // `ledger projections run` as its own process (LEDGER_PROJECTOR=off on the service), with an event
@@ -33,7 +33,7 @@ describe('a projector process and an event it cannot apply (PostgreSQL)', async 
     await db.sql.exec('alter table ledger_events disable trigger ledger_events_immutable');
     await db.sql.query('update ledger_events set schema_version = 99 where event_id = $1::uuid', [rows[0]!.event_id]);
     await db.sql.exec('alter table ledger_events enable trigger ledger_events_immutable');
-    const env = { DATABASE_URL: `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`, LEDGER_PROJECTOR_BATCH_SIZE: '10' };
+    const env = { DATABASE_URL: await urlOfSchema(db), LEDGER_PROJECTOR_BATCH_SIZE: '10' };
     return { db, env, email: rows[0]!.email, poisoned: rows[0]!.event_id, correlationId: rows[0]!.correlation_id };
   }
 

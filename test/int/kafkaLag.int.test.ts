@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Kafka } from 'kafkajs';
-import pg from 'pg';
 import { DoctorEnv } from '../../contracts/doctorEnv.ts';
 import { loadConfig, type LedgerConfig } from '../../services/config.ts';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
@@ -15,7 +14,7 @@ import { silentLogger } from '../../services/relay/kafkaConnection.ts';
 import { Relay } from '../../services/relay/relay.ts';
 import { recordHistories } from '../support/customerHistories.ts';
 import { openDatabase } from '../../services/eventstore/openDatabase.ts';
-import { dropSchemaOf, openPostgres, POSTGRES_URL, storedEvents, untilOlderTransactionsEnd } from '../support/databases.ts';
+import { dropSchemaOf, openPostgres, POSTGRES_URL, storedEvents, untilOlderTransactionsEnd, whileTablesLocked } from '../support/databases.ts';
 import { deleteTopic, KAFKA_BROKERS, kafkaSkip, quietKafka, uniqueName, waitUntil } from '../support/kafkaBroker.ts';
 import { TEST_ENV } from '../support/testApp.ts';
 
@@ -162,20 +161,13 @@ describe('projection status in Kafka mode (PROJECTOR_SOURCE=kafka), a real broke
     const { rows } = await db.sql.query<{ schema: string }>('select current_schema() as schema');
     // Doctor's own store, bounded as the command opens it; another session holds the event log.
     const doctorDb = await openDatabase({ databaseUrl: POSTGRES_URL, schema: rows[0]!.schema, poolSize: 2, migrate: false, queryTimeoutMs: 1_000 });
-    const url = new URL(POSTGRES_URL);
-    url.searchParams.set('options', `-c search_path=${rows[0]!.schema}`);
-    const holder = new pg.Client({ connectionString: url.toString() });
-    await holder.connect();
     try {
-      await holder.query('begin');
-      await holder.query('lock table ledger_events in access exclusive mode');
-      const checks = await projectionChecks({ env, store: { kind: 'direct', db: doctorDb } }, settings, true);
+      const checks = await whileTablesLocked(db, ['ledger_events'], () => projectionChecks({ env, store: { kind: 'direct', db: doctorDb } }, settings, true));
       for (const check of checks) {
         assert.equal(check.status, 'fail', check.name);
         assert.equal(check.detail, 'the store did not answer within 1 s (LEDGER_DOCTOR_QUERY_TIMEOUT_SECONDS)', check.name);
       }
     } finally {
-      await holder.end();
       await doctorDb.close();
     }
   });

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import type { LedgerDatabase } from '../../services/eventstore/database.ts';
 import { openDatabase } from '../../services/eventstore/openDatabase.ts';
-import { databaseTargets, dropSchemaOf, POSTGRES_URL } from '../support/databases.ts';
+import { databaseTargets, dropSchemaOf, POSTGRES_URL, whileTablesLocked } from '../support/databases.ts';
 import { startTcpProxy } from '../support/tcpProxy.ts';
 
 // DATABASE_QUERY_TIMEOUT_MS on PostgreSQL (pgClient.ts): the server cancels a statement past it
@@ -69,24 +68,13 @@ describe('statement timeout on PostgreSQL', { skip }, () => {
   });
 
   test('readiness with the migrations table locked by another session: not ready, saying it could not read them, not that some are pending', async () => {
-    const { rows } = await db.sql.query<{ schema: string }>('select current_schema() as schema');
-    const url = new URL(POSTGRES_URL);
-    url.searchParams.set('options', `-c search_path=${rows[0]!.schema}`);
-    const holder = new pg.Client({ connectionString: url.toString() });
-    await holder.connect();
-    try {
-      await holder.query('begin');
-      await holder.query('lock table ledger_migrations in access exclusive mode');
-      assert.deepEqual(await db.readiness(), {
-        ok: false,
-        checks: [
-          { name: 'store', ok: true },
-          { name: 'migrations', ok: false, detail: 'could not read the applied migrations (canceling statement due to statement timeout)' },
-        ],
-      });
-    } finally {
-      await holder.end();
-    }
+    assert.deepEqual(await whileTablesLocked(db, ['ledger_migrations'], () => db.readiness()), {
+      ok: false,
+      checks: [
+        { name: 'store', ok: true },
+        { name: 'migrations', ok: false, detail: 'could not read the applied migrations (canceling statement due to statement timeout)' },
+      ],
+    });
     assert.equal((await db.readiness()).ok, true);
   });
 

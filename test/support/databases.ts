@@ -169,3 +169,26 @@ export async function flushStatistics(db: LedgerDatabase): Promise<void> {
 // Test files run side by side: another file's open transaction can hold this one's newest events
 // behind the xmin fence.
 export { untilOlderTransactionsEnd } from '../../services/projector/commitHorizon.ts';
+
+// The URL of a PostgreSQL store's own schema, for another process or session to open it.
+export async function urlOfSchema(db: LedgerDatabase): Promise<string> {
+  const { rows } = await db.sql.query<{ schema: string }>('select current_schema() as schema');
+  const url = new URL(POSTGRES_URL);
+  url.searchParams.set('options', `-c search_path=${rows[0]!.schema}`);
+  return url.toString();
+}
+
+// Runs `during` while another session holds the tables in access exclusive mode (a long
+// maintenance statement, say), then lets them go.
+export async function whileTablesLocked<T>(db: LedgerDatabase, tables: string[], during: (url: string) => Promise<T>): Promise<T> {
+  const url = await urlOfSchema(db);
+  const holder = new pg.Client({ connectionString: url });
+  await holder.connect();
+  try {
+    await holder.query('begin');
+    await holder.query(`lock table ${tables.join(', ')} in access exclusive mode`);
+    return await during(url);
+  } finally {
+    await holder.end();
+  }
+}
