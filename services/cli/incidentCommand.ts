@@ -1,12 +1,11 @@
 import { LedgerError } from '../../domain/errors.ts';
-import { CliError } from './cliError.ts';
+import { UsageError } from './cliError.ts';
 import { ledgerAccess, type LedgerAccess } from './ledgerAccess.ts';
 import { colorEnabled } from './terminalTable.ts';
 
 // The frame every incident command (events, state, replay, parked, projections) runs in: its
 // flags are checked before any store is opened, then it runs against the ledger however the
-// ledger is reached (directly, or through the running service), and a LedgerError becomes a
-// one-line message rather than a stack.
+// ledger is reached (directly, or through the running service).
 
 export interface CommandIo {
   out(text: string): void;
@@ -24,8 +23,7 @@ export const processIo = (): CommandIo => ({
   progressInPlace: process.stderr.isTTY === true,
 });
 
-// A bad command line: exit 2 with the usage.
-export class UsageError extends Error {}
+export { UsageError } from './cliError.ts';
 
 export async function runIncidentCommand<Parsed>(
   usage: string,
@@ -42,10 +40,8 @@ export async function runIncidentCommand<Parsed>(
   }
   const access = await ledgerAccess();
   try {
+    // A LedgerError it throws is the operator's one line (main.ts).
     return await execute(access, parsed, processIo());
-  } catch (error) {
-    if (error instanceof LedgerError) throw new CliError(`${error.code}: ${error.message}`);
-    throw error;
   } finally {
     await access.close();
   }

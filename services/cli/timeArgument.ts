@@ -1,4 +1,4 @@
-import { UsageError } from './incidentCommand.ts';
+import { UsageError } from './cliError.ts';
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
