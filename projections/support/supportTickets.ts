@@ -64,7 +64,7 @@ function openedLate(ticket: TicketFacts, event: DomainEventOf<'TicketOpened'>): 
     subject: ticket.subject ?? (subject === '' ? null : subject),
     priority: ticket.priority ?? priority ?? null,
     group: ticket.group ?? group ?? null,
-    tags: ticket.tags.length === 0 ? tags : ticket.tags,
+    tags: ticket.tags.length === 0 && tags.length > 0 ? tags : ticket.tags,
   };
   const changed = (['openedAt', 'subject', 'priority', 'group', 'tags'] as const).some((field) => filled[field] !== ticket[field]);
   return changed ? filled : null;
