@@ -182,7 +182,13 @@ export const ProjectionsStatus = z.object({
     .meta({ description: 'Kafka mode only: where the lag sits' }),
 });
 
-export const RebuildResult = z.object({ readModel: z.string(), events: z.number().int(), seconds: z.number(), position: z.string() });
+export const RebuildResult = z.object({
+  readModel: z.string(),
+  events: z.number().int(),
+  parked: z.number().int().meta({ description: 'Events the rebuild parked: the live parked list after the swap' }),
+  seconds: z.number(),
+  position: z.string(),
+});
 
 export const AuditEntry = z.object({
   id: z.string(),

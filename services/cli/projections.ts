@@ -93,8 +93,9 @@ export async function execute(access: LedgerAccess, args: ProjectionsArgs, io: C
     );
     io.err('\n');
   }
+  const parked = result.parked > 0 ? `; ${result.parked} parked (\`ledger parked list --projection ${name}\` shows why)` : '';
   io.out(
-    `${name}: rebuilt from ${result.events} events in ${result.seconds.toFixed(1)} s (${Math.round(result.events / Math.max(result.seconds, 0.001))} events/s), swapped at position ${result.position}\n`,
+    `${name}: rebuilt from ${result.events} events in ${result.seconds.toFixed(1)} s (${Math.round(result.events / Math.max(result.seconds, 0.001))} events/s), swapped at position ${result.position}${parked}\n`,
   );
   return 0;
 }

@@ -6,6 +6,9 @@ import { changesTable } from './readModelRows.ts';
 export interface RebuildResult {
   readModel: string;
   events: number;
+  // Events the rebuild parked (the live list after the swap): a rebuild that reports only its
+  // count reads as all applied.
+  parked: number;
   seconds: number;
   position: string;
 }
@@ -37,14 +40,16 @@ export async function rebuildReadModel(
   });
   const start = performance.now();
   let events = 0;
+  let parked = 0;
   for (;;) {
     const batch = await runner.runBatch();
     events += batch.applied + batch.parked;
+    parked += batch.parked;
     options.onProgress?.(events);
     if (!batch.more) break;
   }
   const position = await swap(sql, live, table, checkpointName);
-  return { readModel: name, events, seconds: (performance.now() - start) / 1000, position };
+  return { readModel: name, events, parked, seconds: (performance.now() - start) / 1000, position };
 }
 
 async function swap(sql: SqlClient, live: ProjectionRunner<unknown>, table: string, checkpointName: string): Promise<string> {
