@@ -1,16 +1,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createHubspotSource } from '../services/ingest/crm/hubspotSource.ts';
 import { createStripeSource } from '../services/ingest/stripe/stripeSource.ts';
 import { createZendeskSource } from '../services/ingest/support/zendeskSource.ts';
 import type { WebhookSource } from '../services/ingest/webhookSource.ts';
+import { PROVIDER_FIXTURES } from '../test/support/providerFixtures.ts';
 import { fmt, percentile, table } from './stats.ts';
 
-// The pure part of a delivery, per real payload in ../shared/fixtures: parse with the contract
+// The pure part of a delivery, per real payload in test/fixtures/providers: parse with the contract
 // and translate to facts. No signature, no HTTP, no store; one process, one core. What a mapper
 // or contract change costs shows here long before it shows in the ingest bench's noise.
 
-const FIXTURES = resolve(process.cwd(), '../shared/fixtures');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CALLS = Number(process.env.BENCH_MAPPER_CALLS ?? 5_000);
 
@@ -22,9 +22,9 @@ const sources: [string, WebhookSource<unknown>][] = [
 ];
 
 function bodiesOf(source: WebhookSource<unknown>, dir: string): [string, Buffer][] {
-  return readdirSync(join(FIXTURES, dir))
+  return readdirSync(join(PROVIDER_FIXTURES, dir))
     .filter((file) => file.endsWith('.json'))
-    .map((file): [string, Buffer] => [file, readFileSync(join(FIXTURES, dir, file))])
+    .map((file): [string, Buffer] => [file, readFileSync(join(PROVIDER_FIXTURES, dir, file))])
     .filter(([, body]) => {
       try {
         source.translate(source.parse(body));

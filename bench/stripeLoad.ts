@@ -2,10 +2,11 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Pool } from 'undici';
+import { PROVIDER_FIXTURES } from '../test/support/providerFixtures.ts';
 
 export const BENCH_STRIPE_SECRET = 'whsec_bench_secret';
 
-const template = JSON.parse(readFileSync(resolve(process.cwd(), '../shared/fixtures/stripe/invoice.paid.json'), 'utf8')) as {
+const template = JSON.parse(readFileSync(resolve(PROVIDER_FIXTURES, 'stripe/invoice.paid.json'), 'utf8')) as {
   id: string;
   created: number;
   data: { object: Record<string, unknown> };

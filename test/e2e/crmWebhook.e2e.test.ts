@@ -7,13 +7,14 @@ import { loadCustomer } from '../../services/commands/loadCustomer.ts';
 import { todaysSources } from '../../services/operations/redeliver.ts';
 import { retryWaitingFor } from '../../services/operations/unmatchedRetry.ts';
 import { databaseTargets } from '../support/databases.ts';
+import { providerFixtureUrl } from '../support/providerFixtures.ts';
 import { startTestApp, type TestApp } from '../support/testApp.ts';
 import { hubspotHeaders, HUBSPOT_PATH, type DeliveryBody } from '../support/webhookSigning.ts';
 
 // POST /webhooks/crm end to end: HubSpot v3-signed deliveries, signed here exactly as HubSpot
 // signs them, against PGlite and Postgres.
 
-const fixture = (name: string) => readFileSync(new URL(`../../../shared/fixtures/crm/${name}`, import.meta.url));
+const fixture = (name: string) => readFileSync(providerFixtureUrl('crm', name));
 const PATH = HUBSPOT_PATH;
 
 const item = (overrides: Record<string, unknown>) => ({

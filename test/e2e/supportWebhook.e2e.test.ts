@@ -5,6 +5,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { streamIdOf } from '../../services/commands/customerIds.ts';
 import { loadCustomer } from '../../services/commands/loadCustomer.ts';
 import { databaseTargets } from '../support/databases.ts';
+import { providerFixtureUrl } from '../support/providerFixtures.ts';
 import { startTestApp, type TestApp } from '../support/testApp.ts';
 import { hubspotHeaders, zendeskHeaders, type DeliveryBody } from '../support/webhookSigning.ts';
 
@@ -12,7 +13,7 @@ import { hubspotHeaders, zendeskHeaders, type DeliveryBody } from '../support/we
 // signs them, against PGlite and Postgres. The CRM webhook stands in for "a customer the ledger
 // already knows by e-mail".
 
-const fixture = (name: string) => readFileSync(new URL(`../../../shared/fixtures/support/${name}`, import.meta.url));
+const fixture = (name: string) => readFileSync(providerFixtureUrl('support', name));
 
 // A ticket event as Zendesk's event webhooks send it.
 const ticketEvent = (id: string, type: string, time: string, detail: Record<string, unknown>, event: unknown = {}) =>

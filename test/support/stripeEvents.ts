@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { providerFixtureUrl } from './providerFixtures.ts';
 
-// The Stripe fixtures (unedited, ../shared/fixtures/stripe) and variants derived from them in
+// The Stripe fixtures (unedited, test/fixtures/providers/stripe) and variants derived from them in
 // code. All eight fixtures share one event id and one customer: give each a distinct id when
 // combining them.
 
-const FIXTURES = new URL('../../../shared/fixtures/stripe/', import.meta.url);
+const FIXTURES = providerFixtureUrl('stripe', '');
 
 export const STRIPE_FIXTURES = [
   'charge.refunded',

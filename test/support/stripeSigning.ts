@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Stripe from 'stripe';
+import { PROVIDER_FIXTURES } from './providerFixtures.ts';
 import { STRIPE_TEST_SECRET } from './testApp.ts';
 
-export const FIXTURES = resolve(process.cwd(), '../shared/fixtures');
+export const FIXTURES = PROVIDER_FIXTURES;
 
 export function stripeFixture(name: string): { id: string; type: string; created: number; data: { object: Record<string, unknown> } } & Record<string, unknown> {
   return JSON.parse(readFileSync(resolve(FIXTURES, 'stripe', `${name}.json`), 'utf8'));

@@ -6,8 +6,9 @@ import { describe, test } from 'node:test';
 import { LedgerError, type ErrorCode } from '../../domain/errors.ts';
 import { hubspotRequestUri, hubspotV1Signature, verifyHubspotSignature } from '../../services/ingest/crm/hubspotSignature.ts';
 import type { VerifyInput } from '../../services/ingest/webhookSource.ts';
+import { providerFixtureUrl } from '../support/providerFixtures.ts';
 
-const fixture = (name: string) => readFileSync(new URL(`../../../shared/fixtures/crm/${name}`, import.meta.url));
+const fixture = (name: string) => readFileSync(providerFixtureUrl('crm', name));
 
 const SECRET = 'hubspot-unit-secret';
 const NOW = new Date('2026-03-02T10:00:00.000Z');

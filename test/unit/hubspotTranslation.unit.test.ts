@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { LedgerError } from '../../domain/errors.ts';
 import { createHubspotSource } from '../../services/ingest/crm/hubspotSource.ts';
+import { providerFixtureUrl } from '../support/providerFixtures.ts';
 
-const fixture = (name: string) => readFileSync(new URL(`../../../shared/fixtures/crm/${name}`, import.meta.url));
+const fixture = (name: string) => readFileSync(providerFixtureUrl('crm', name));
 const source = createHubspotSource('unused-here');
 const translate = (body: Buffer | string) => source.translate(source.parse(Buffer.from(body)));
 

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { LedgerError } from '../../domain/errors.ts';
 import { createZendeskSource } from '../../services/ingest/support/zendeskSource.ts';
+import { providerFixtureUrl } from '../support/providerFixtures.ts';
 
-const fixture = (name: string) => readFileSync(new URL(`../../../shared/fixtures/support/${name}`, import.meta.url));
+const fixture = (name: string) => readFileSync(providerFixtureUrl('support', name));
 const source = createZendeskSource('unused-here');
 const translate = (body: Buffer | string | object) =>
   source.translate(source.parse(Buffer.from(typeof body === 'object' && !Buffer.isBuffer(body) ? JSON.stringify(body) : body)));
