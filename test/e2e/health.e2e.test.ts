@@ -31,8 +31,10 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', LOG_LEVEL: 'info', ...env };
 }
 
-async function serve(env: Record<string, string>): Promise<Served> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'serve'], {
+// `ledger serve`, or the README's `npm start` (npm and its shell in front of it).
+async function serve(env: Record<string, string>, how: 'node' | 'npm start' = 'node'): Promise<Served> {
+  const [command, args] = how === 'npm start' ? ['npm', ['start']] : [process.execPath, ['--import', 'tsx', 'services/cli/main.ts', 'serve']];
+  const child = spawn(command, args, {
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -82,6 +84,14 @@ describe('ledger serve (e2e)', () => {
       }
       assert.match(served.logs(), /"msg":"stopped"/);
     }
+  });
+
+  test('npm start stops on SIGTERM too: the service does not outlive npm (it went on serving, holding the port and the store)', async () => {
+    const served = await serve({ LEDGER_DATA_DIR: dataDir }, 'npm start');
+    await assertHealthy(served.url);
+    assert.equal(await stop(served), 0, served.logs());
+    assert.match(served.logs(), /"msg":"stopped"/);
+    assert.equal(await fetch(`${served.url}/health/live`).then(() => 'answered', () => 'closed'), 'closed');
   });
 
   test('one process at a time on the embedded store: a second ledger serve is refused in one line and the first goes on; once the first is killed outright, the store opens again', async () => {
