@@ -93,3 +93,8 @@ test("compose's Kafka is the broker version the tests run against", () => {
   assert.ok(pinned);
   assert.equal(services.kafka!.image, `apache/kafka:${pinned}`);
 });
+
+test('secrets kept in .env stay out of the image (COPY . .) and out of git', () => {
+  assert.match(dockerfile, /^COPY \. \./m);
+  for (const file of ['.dockerignore', '.gitignore']) assert.ok(readFileSync(file, 'utf8').split('\n').includes('.env'), file);
+});
