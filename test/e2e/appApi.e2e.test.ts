@@ -386,6 +386,16 @@ for (const target of databaseTargets) {
       assert.equal(await countEvents(t), 0);
     });
 
+    test('requests without a valid key are refused (401) without spending the rate limit: the app\'s own writes still go through', { skip }, async () => {
+      // Past the bucket (3/s) many times over.
+      for (let i = 0; i < 12; i += 1) assertProblem(await send(t, { body: { appUserId: `anon-${i}` }, apiKey: i % 2 ? null : 'not-a-key' }), 401, 'LEDGER_UNAUTHENTICATED');
+      const own = await send(t, { body: { appUserId: 'own-write' } });
+      assert.equal(own.statusCode, 201, own.body);
+      assertProblem(await send(t, { body: { appUserId: 'wrong-scope' }, apiKey: 'key-read' }), 403, 'LEDGER_FORBIDDEN');
+      // Let the bucket fill again for the next test.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+    });
+
     test('past the app rate limit: 429 with Retry-After', { skip }, async () => {
       const responses = [];
       for (let i = 0; i < 6; i += 1) responses.push(await send(t, { body: { appUserId: `rate-${i}` } }));

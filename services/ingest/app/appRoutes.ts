@@ -16,11 +16,13 @@ const PRUNE_EVERY_MS = 60 * 60 * 1000;
 export const appRoutes: RouteModule = (scope, deps) => {
   // Fastify also parses text/plain by default; a plain-text body here is a client bug (415).
   scope.removeContentTypeParser('text/plain');
+  // The key first: requests without one answered 429 and spent the bucket and the in-flight
+  // slots, so anyone who could reach the port could lock the app's writes out.
+  scope.addHook('onRequest', requireScope(deps.config, 'app'));
   rateLimit(scope, deps.config.rateLimitsPerSecond.app);
   limitInFlight(scope, deps.config.webhookMaxInFlight);
-  const onRequest = requireScope(deps.config, 'app');
 
-  scope.post('/v1/leads', { onRequest }, (request, reply) =>
+  scope.post('/v1/leads', (request, reply) =>
     runAppCommand(deps, request, reply, {
       route: 'POST /v1/leads',
       parse: (body) => parseWith(LeadRequest, body),
@@ -29,7 +31,7 @@ export const appRoutes: RouteModule = (scope, deps) => {
     }),
   );
 
-  scope.post('/v1/app-events', { onRequest }, (request, reply) =>
+  scope.post('/v1/app-events', (request, reply) =>
     runAppCommand(deps, request, reply, {
       route: 'POST /v1/app-events',
       parse: (body) => parseWith(AppEventRequest, body),
