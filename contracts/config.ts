@@ -32,6 +32,9 @@ const commaList = (raw: string): string[] =>
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
 
+// What a client can send as `Authorization: Bearer <key>`, less the separators of this variable.
+const PRESENTABLE_KEY = /^[\x21-\x39\x3C-\x7E]+$/;
+
 // `key:scope[+scope…]`, comma-separated. Entries are named by position, never by key.
 const apiKeys = z
   .string()
@@ -46,6 +49,10 @@ const apiKeys = z
       const known = scopes.filter((s): s is ApiKeyScope => (API_KEY_SCOPES as readonly string[]).includes(s));
       if (key.length === 0 || scopes.length === 0) {
         ctx.addIssue({ code: 'custom', message: `${at} must look like key:scope[+scope…]` });
+      } else if (!PRESENTABLE_KEY.test(key)) {
+        // `k1:read;k2:admin` (the separator of the plan tables) was taken as one key, `k1:read;k2`,
+        // with the admin scope; a key with a space can never be presented as a Bearer token.
+        ctx.addIssue({ code: 'custom', message: `${at}: a key is printable ASCII without spaces, ':' or ';' (separate entries with ',')` });
       } else if (known.length !== scopes.length) {
         ctx.addIssue({ code: 'custom', message: `${at} has an unknown scope (allowed: ${API_KEY_SCOPES.join(', ')})` });
       } else if (keys.some((k) => k.key === key)) {

@@ -83,6 +83,15 @@ describe('config', () => {
     assert.doesNotMatch(error.message, /topsecret/);
   });
 
+  test('an API key a client could not present, or a wrong separator between entries, is refused rather than read as another key', () => {
+    for (const raw of ['k1-secret:read;k2-secret:admin', 'k1-secret:read k2-secret:admin', 'my key:read']) {
+      assert.deepEqual(problemsOf({ LEDGER_API_KEYS: raw }), {
+        LEDGER_API_KEYS: "entry 1: a key is printable ASCII without spaces, ':' or ';' (separate entries with ',')",
+      }, raw);
+    }
+    assert.deepEqual(loadConfig({ LEDGER_API_KEYS: 'Ab9+/=_-.~:read+admin' }).apiKeys, [{ key: 'Ab9+/=_-.~', scopes: ['read', 'admin'] }]);
+  });
+
   test('production refuses to start without each webhook secret, naming the variable', () => {
     assert.deepEqual(problemsOf({ NODE_ENV: 'production' }), {
       STRIPE_WEBHOOK_SECRET: 'is required when NODE_ENV=production',
