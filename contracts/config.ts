@@ -33,7 +33,7 @@ const commaList = (raw: string): string[] =>
     .filter((item) => item.length > 0);
 
 // What a client can send as `Authorization: Bearer <key>`, less the separators of this variable.
-const PRESENTABLE_KEY = /^[\x21-\x39\x3C-\x7E]+$/;
+const PRESENTABLE_KEY = /^[\x21-\x3A\x3C-\x7E]+$/;
 
 // `key:scope[+scope…]`, comma-separated. Entries are named by position, never by key.
 const apiKeys = z
@@ -52,7 +52,7 @@ const apiKeys = z
       } else if (!PRESENTABLE_KEY.test(key)) {
         // `k1:read;k2:admin` (the separator of the plan tables) was taken as one key, `k1:read;k2`,
         // with the admin scope; a key with a space can never be presented as a Bearer token.
-        ctx.addIssue({ code: 'custom', message: `${at}: a key is printable ASCII without spaces, ':' or ';' (separate entries with ',')` });
+        ctx.addIssue({ code: 'custom', message: `${at}: a key is printable ASCII without spaces or ';' (separate entries with ',')` });
       } else if (known.length !== scopes.length) {
         ctx.addIssue({ code: 'custom', message: `${at} has an unknown scope (allowed: ${API_KEY_SCOPES.join(', ')})` });
       } else if (keys.some((k) => k.key === key)) {
