@@ -95,11 +95,22 @@ export async function applyGivenTogether(
   const loaded = await loadRowsAndHoldsOf(tx, runners.map((runner) => runner.rowsRequest(events)), runners[0]?.memo);
   const applied: [ProjectionRunner<unknown>, BatchResult][] = [];
   const writes: RowsWrite[] = [];
+  // Every read model counts its attempt at a failing event before the batch fails, so that all
+  // of them park it in the same round. Stopping at the first, the next one's count began only
+  // when the first parked (and that park rolled back with the batch): 5 × 5 × 5 rounds, about
+  // ten minutes in which the consumer's other partitions waited too.
+  let failure: ProjectionFailure | undefined;
   for (const [index, runner] of runners.entries()) {
-    const { write, result } = await runner.applyGivenLoaded(tx, events, loaded[index]!, stored.get(runner.checkpointName));
-    writes.push(write);
-    applied.push([runner, result]);
+    try {
+      const { write, result } = await runner.applyGivenLoaded(tx, events, loaded[index]!, stored.get(runner.checkpointName));
+      writes.push(write);
+      applied.push([runner, result]);
+    } catch (error) {
+      if (!(error instanceof ProjectionFailure)) throw error;
+      failure ??= error;
+    }
   }
+  if (failure !== undefined) throw failure;
   await writeRowsOf(tx, writes);
   return applied;
 }

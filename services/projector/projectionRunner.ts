@@ -186,7 +186,8 @@ export class ProjectionRunner<Options> {
         this.failures.set(event.eventId, attempts);
         // Retry the whole batch (nothing is written) until the event has used its attempts.
         if (attempts < this.maxAttempts) throw new ProjectionFailure(event, attempts, error);
-        this.failures.delete(event.eventId);
+        // The count stays: a park rolled back with its batch (another read model failed it, in
+        // Kafka mode) parks again at once instead of starting over.
         parked.push({ event, reason: 'failed', error: errorText(error), attempts });
         blocked.add(customerId);
       }
