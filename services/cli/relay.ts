@@ -1,5 +1,5 @@
 import { KafkaInbound } from '../ingest/kafkaInbound.ts';
-import { connectKafka, ONE_SHOT, stderrLogger } from '../relay/kafkaConnection.ts';
+import { connectKafka, ONE_SHOT, stderrLogger, topicExists } from '../relay/kafkaConnection.ts';
 import { Relay } from '../relay/relay.ts';
 import { CliError } from './cliError.ts';
 import { openDatabaseForCli } from './openForCli.ts';
@@ -34,11 +34,23 @@ export async function run(args: string[]): Promise<number> {
       process.stdout.write(`relayed ${produced} events to ${config.kafka.topic}\n`);
       return 0;
     }
+    // The relay creates its own topic; the inbound one is the producers': a name that is not
+    // there (misspelt, not created yet) must stop the command, not leave it running on without it.
+    if (config.kafka.inboundTopic && !(await topicExists(kafka, config.kafka.inboundTopic))) {
+      throw new CliError(`KAFKA_INBOUND_TOPIC ${config.kafka.inboundTopic} does not exist on ${config.kafka.brokers.join(',')}: create it (its producers publish there), or unset the variable`);
+    }
     const inbound = config.kafka.inboundTopic
       ? new KafkaInbound(db, kafka, { topic: config.kafka.inboundTopic, groupId: `${config.kafka.groupId}.inbound`, logger: stderrLogger })
       : undefined;
     await relay.start();
-    await inbound?.start();
+    try {
+      await inbound?.start();
+    } catch (error) {
+      // Stopped before the store closes: its loop would otherwise keep the process alive, failing on a closed pool.
+      await relay.stop();
+      await inbound?.stop().catch(() => {});
+      throw error;
+    }
     process.stdout.write(
       `relay running: events -> ${config.kafka.topic} on ${config.kafka.brokers.join(',')}` +
         `${inbound ? `; ingesting app events from ${config.kafka.inboundTopic}` : ''}; SIGTERM stops it after the batch in flight\n`,

@@ -50,6 +50,16 @@ export async function ensureTopic(kafka: Kafka, topic: string): Promise<void> {
   }
 }
 
+export async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.listTopics()).includes(topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export const silentLogger: KafkaLogger = { info: () => {}, warn: () => {} };
 
 // JSON lines on stderr for the CLI processes (`ledger relay`, `ledger projections run`). An error
