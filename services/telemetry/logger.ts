@@ -43,10 +43,13 @@ export const REDACT_PATHS = [
   '*.webhooks',
 ];
 
-// A customer reference in a path (`/v1/customers/email:ann@example.com`) is personal data; the
-// query string may carry tokens.
+// A customer reference in a path (`/v1/customers/email:ann@example.com`, or the bare address,
+// which the CLI accepts and people therefore type into URLs too) is personal data; the query
+// string may carry tokens.
 export function loggableUrl(url: string): string {
-  return (url.split('?')[0] ?? '').replace(/email(:|%3A)[^/]*/gi, `email:${REDACTED}`);
+  return (url.split('?')[0] ?? '')
+    .replace(/email(:|%3A)[^/]*/gi, `email:${REDACTED}`)
+    .replace(/[^/]*(@|%40)[^/]*/gi, REDACTED);
 }
 
 const serializers = {

@@ -55,11 +55,14 @@ describe('service logs (e2e)', () => {
     assert.equal(forged.statusCode, 400);
     const lookup = await app.inject({ method: 'GET', url: `/v1/customers/email:${EMAIL}?token=abc`, headers: { authorization: 'Bearer key-read' } });
     assert.ok(lookup.statusCode < 500);
+    // The bare address, as the CLI takes it: its path must not carry it into the log either.
+    const bare = await app.inject({ method: 'GET', url: `/v1/customers/${encodeURIComponent(EMAIL)}`, headers: { authorization: 'Bearer key-read' } });
+    assert.ok(bare.statusCode < 500);
     await new Promise((resolve) => setImmediate(resolve));
 
     const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     assert.ok(records.length >= 6, `request lines were written (${records.length})`);
-    const ids = new Set([good.headers['x-correlation-id'], forged.headers['x-correlation-id'], lookup.headers['x-correlation-id']]);
+    const ids = new Set([good.headers['x-correlation-id'], forged.headers['x-correlation-id'], lookup.headers['x-correlation-id'], bare.headers['x-correlation-id']]);
     for (const record of records) {
       assert.ok(ids.has(String(record.correlationId)), `a correlation id on: ${JSON.stringify(record)}`);
     }
@@ -69,7 +72,7 @@ describe('service logs (e2e)', () => {
     for (const record of traced) assert.match(String(record.traceId), /^[0-9a-f]{32}$/);
 
     const all = lines.join('\n');
-    for (const secret of [signed['stripe-signature']!, forgedHeaders['stripe-signature']!, 'whsec_test', 'whsec_attacker', 'key-read', CARD_NUMBER, CARD_FINGERPRINT, EMAIL, 'token=abc']) {
+    for (const secret of [signed['stripe-signature']!, forgedHeaders['stripe-signature']!, 'whsec_test', 'whsec_attacker', 'key-read', CARD_NUMBER, CARD_FINGERPRINT, EMAIL, encodeURIComponent(EMAIL), 'token=abc']) {
       assert.ok(!all.includes(secret), `no log line contains ${secret.slice(0, 12)}…`);
     }
     assert.ok(all.includes('/v1/customers/email:[redacted]'), 'the lookup is logged with its reference masked');
