@@ -33,14 +33,18 @@ async function loadDoc(sql: SqlExecutor, model: ReadModelName, customerId: strin
 }
 
 export const readModelRoutes: RouteModule = (scope, deps) => {
+  // A stop answers the long-polls at once, as if their time were up: they waited out theirs (up
+  // to 60 s) past the drain's 8 s, their clients got a cut connection and the process exit 1.
+  const stopping = new AbortController();
+  scope.addHook('preClose', async () => stopping.abort());
   for (const api of readModelApis) {
-    scope.get(api.path, { onRequest: requireScope(deps.config, api.scopes) }, (request, reply) => readDocument(deps, api, request, reply));
+    scope.get(api.path, { onRequest: requireScope(deps.config, api.scopes) }, (request, reply) => readDocument(deps, api, request, reply, stopping.signal));
     const changesPath = `/v1/${api.model}/changes`;
-    scope.get(changesPath, { onRequest: requireScope(deps.config, 'read') }, (request) => readChanges(deps, api.model, request));
+    scope.get(changesPath, { onRequest: requireScope(deps.config, 'read') }, (request) => readChanges(deps, api.model, request, stopping.signal));
   }
 };
 
-async function readDocument(deps: AppDeps, api: ReadModelApi, request: FastifyRequest, reply: FastifyReply) {
+async function readDocument(deps: AppDeps, api: ReadModelApi, request: FastifyRequest, reply: FastifyReply, stopping: AbortSignal) {
   const { ref } = parseWith(CustomerRefParams, request.params);
   const query = parseWith(ReadModelQuery, request.query);
   const customerId = await customerIdOf(deps.db.store, ref);
@@ -58,7 +62,7 @@ async function readDocument(deps: AppDeps, api: ReadModelApi, request: FastifyRe
         return (doc?.version ?? 0) >= query.waitForVersion!;
       },
       query.timeoutMs,
-      aborted.signal,
+      AbortSignal.any([aborted.signal, stopping]),
     );
   }
   if (doc === undefined) throw new LedgerError('LEDGER_NOT_FOUND', `No ${api.model} document for this customer yet`);
@@ -76,7 +80,7 @@ async function readDocument(deps: AppDeps, api: ReadModelApi, request: FastifyRe
 
 // Only changes of transactions older than every running one: the cursor's high bits are the
 // writer's transaction id, so nothing can still commit behind a cursor a page hands out.
-async function readChanges(deps: AppDeps, model: ReadModelName, request: FastifyRequest) {
+async function readChanges(deps: AppDeps, model: ReadModelName, request: FastifyRequest, stopping: AbortSignal) {
   const query = parseWith(ChangesQuery, request.query);
   const page = () =>
     deps.db.sql.query<{ cursor: string; customer_id: string; position: string; doc: Record<string, unknown> | null }>(
@@ -100,7 +104,7 @@ async function readChanges(deps: AppDeps, model: ReadModelName, request: Fastify
     if (rows.length > 0) return true;
     return query.timeoutMs > 0 && (await pending()) ? 'soon' : false;
   };
-  await waitUntil(deps.projector, model, check, query.timeoutMs);
+  await waitUntil(deps.projector, model, check, query.timeoutMs, stopping);
   return {
     changes: rows.map((r) => ({ cursor: r.cursor, customerId: r.customer_id, position: r.position, doc: r.doc })),
     nextCursor: rows.at(-1)?.cursor ?? query.after,

@@ -241,3 +241,27 @@ for (const target of databaseTargets) {
     });
   });
 }
+
+// A deploy stops the service while apps and sync workers hold long-polls open (up to 60 s): they
+// are answered at once, as if their time were up, and the stop completes; they outlived the
+// drain, their clients got a cut connection, and the process exited 1.
+describe('long-polls and a stop (over a real socket)', async () => {
+  const target = databaseTargets[0]!;
+  const skip = await target.skip();
+  test('a waiting change-feed long-poll is answered (an empty page) when the service stops, and the stop does not wait for it', { skip }, async () => {
+    const t = await startTestApp(target);
+    try {
+      const url = await t.app.listen({ host: '127.0.0.1', port: 0 });
+      const polling = fetch(`${url}/v1/crm/changes?after=999999999999&timeoutMs=30000`, { headers: { authorization: 'Bearer key-read' } });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = performance.now();
+      await t.app.close();
+      const response = await polling;
+      assert.equal(response.status, 200);
+      assert.deepEqual(((await response.json()) as { changes: unknown[] }).changes, []);
+      assert.ok(performance.now() - started < 3_000, `the stop took ${Math.round(performance.now() - started)} ms`);
+    } finally {
+      await t.close();
+    }
+  });
+});
