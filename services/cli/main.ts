@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LedgerError } from '../../domain/errors.ts';
 import { ConfigError } from '../config.ts';
-import { DataDirInUseError } from '../eventstore/dataDirLock.ts';
+import { DataDirInUseError, DataDirUnusableError } from '../eventstore/dataDirLock.ts';
 import { CliError } from './cliError.ts';
 import { kafkaConnectMessage } from './kafkaConnectError.ts';
 import { storeConnectMessage } from './storeConnectError.ts';
@@ -163,7 +163,7 @@ export async function main(argv: string[]): Promise<number> {
 
 function failureMessage(error: unknown, name: string): string {
   // A config error is the operator's to fix: its message says what, a stack would only hide it.
-  if (error instanceof ConfigError || error instanceof CliError || error instanceof DataDirInUseError) return `ledger: ${error.message}`;
+  if (error instanceof ConfigError || error instanceof CliError || error instanceof DataDirInUseError || error instanceof DataDirUnusableError) return `ledger: ${error.message}`;
   const unreachable = storeConnectMessage(error, process.env.DATABASE_URL?.trim()) ?? kafkaConnectMessage(error, process.env.KAFKA_BROKERS?.trim());
   if (unreachable) return `ledger: ${unreachable}`;
   // A LedgerError is written for whoever caused it (no such inbox delivery, a value its contract

@@ -26,6 +26,21 @@ export class DataDirInUseError extends Error {
   }
 }
 
+// The directory cannot hold a store for this process (not writable, a file in its place, a
+// read-only filesystem): the operator's to fix, said in one line (main.ts), not as a stack. The
+// usual case is a volume owned by root mounted into the image, which runs as `node`.
+export class DataDirUnusableError extends Error {
+  constructor(dataDir: string, cause: NodeJS.ErrnoException) {
+    super(
+      `the embedded store's directory ${dataDir} cannot be used by this process (${cause.code ?? cause.message}): ` +
+        'make it writable by this user (a mounted volume: its owner), point LEDGER_DATA_DIR elsewhere, or use PostgreSQL (DATABASE_URL)',
+    );
+    this.name = 'DataDirUnusableError';
+  }
+}
+
+const UNUSABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'EEXIST', 'ENOTDIR']);
+
 export interface LockHolder {
   pid: number;
   host: string;
@@ -45,9 +60,15 @@ export function lockDataDir(dataDir: string): DataDirLock {
     held.set(directory, count + 1);
     return once(() => releaseHeld(directory));
   }
-  // A new store's directory, parents too (a path nobody created yet is not an error).
-  mkdirSync(directory, { recursive: true });
-  acquire(directory);
+  try {
+    // A new store's directory, parents too (a path nobody created yet is not an error).
+    mkdirSync(directory, { recursive: true });
+    acquire(directory);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== undefined && UNUSABLE.has(code)) throw new DataDirUnusableError(directory, error as NodeJS.ErrnoException);
+    throw error;
+  }
   held.set(directory, 1);
   return once(() => releaseHeld(directory));
 }

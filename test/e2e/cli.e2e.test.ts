@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { subcommands } from '../../services/cli/main.ts';
 import { databaseTargets, POSTGRES_URL } from '../support/databases.ts';
@@ -114,6 +116,21 @@ describe('ledger CLI (e2e)', async () => {
       assert.doesNotMatch(result.stderr, /\n\s+at /);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('an embedded store directory this process cannot use (a file in its place): one line saying what to do, no stack', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-cli-file-'));
+    const file = join(dir, 'not-a-directory');
+    writeFileSync(file, '');
+    try {
+      for (const dataDir of [file, join(file, 'store')]) {
+        const result = ledger(['serve'], { DATABASE_URL: '', LEDGER_DATA_DIR: dataDir, PORT: '0' });
+        assert.equal(result.status, 1, result.stderr);
+        assert.match(result.stderr, /^ledger: the embedded store's directory .* cannot be used by this process \((EEXIST|ENOTDIR)\): make it writable by this user .*\n$/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
