@@ -1,4 +1,4 @@
-import { describeConfig, loadConfig } from '../config.ts';
+import { describeConfig, loadConfig, type LedgerConfig } from '../config.ts';
 import { openDatabase } from '../eventstore/openDatabase.ts';
 import { buildApp } from '../http/app.ts';
 import { scheduleInboxPruning } from '../ingest/inbox.ts';
@@ -12,6 +12,14 @@ import { CliError } from './cliError.ts';
 // Below Docker's and Kubernetes' default 10 s grace period, so a stuck drain still ends with our
 // own log line and db close attempt rather than a SIGKILL.
 const DRAIN_TIMEOUT_MS = 8_000;
+
+function unsetWebhookSecrets(config: LedgerConfig): { variable: string; path: string }[] {
+  return [
+    { variable: 'STRIPE_WEBHOOK_SECRET', path: '/webhooks/stripe', set: config.webhooks.stripeSecrets.length > 0 },
+    { variable: 'HUBSPOT_CLIENT_SECRET', path: '/webhooks/crm', set: config.webhooks.hubspotClientSecret !== undefined },
+    { variable: 'ZENDESK_WEBHOOK_SECRET', path: '/webhooks/support', set: config.webhooks.zendeskSecret !== undefined },
+  ].filter((source) => !source.set);
+}
 
 // `ledger serve`: resolves with the exit code once the service has stopped.
 export async function run(_args: string[]): Promise<number> {
@@ -27,6 +35,11 @@ export async function run(_args: string[]): Promise<number> {
     throw listenError(error, `${config.http.host}:${config.http.port}`);
   }
   app.log.info({ config: describeConfig(config) }, 'ledger serving');
+  // Production refuses to start without them; in development a missing one is easy to miss, and
+  // every delivery from that source is then a 400 that reads like a forged signature.
+  for (const { variable, path } of unsetWebhookSecrets(config)) {
+    app.log.warn({ variable, path }, `${variable} is not set: every delivery to ${path} is refused (400 LEDGER_SIGNATURE_INVALID) until it is`);
+  }
   // Appends here wake projector processes elsewhere (LEDGER_PROJECTOR=off here, `ledger projections run` there).
   const stopNotifying = notifyOtherProcesses(db);
   // In Kafka mode the read models are fed by `ledger projections run` consumers, not by polling here.

@@ -83,6 +83,10 @@ describe('ledger serve (e2e)', () => {
         assert.equal(await stop(served), 0, served.logs());
       }
       assert.match(served.logs(), /"msg":"stopped"/);
+      // No webhook secret here: said at start, per source (every delivery would be a 400).
+      for (const [variable, path] of [['STRIPE_WEBHOOK_SECRET', '/webhooks/stripe'], ['HUBSPOT_CLIENT_SECRET', '/webhooks/crm'], ['ZENDESK_WEBHOOK_SECRET', '/webhooks/support']]) {
+        assert.ok(served.logs().includes(`"msg":"${variable} is not set: every delivery to ${path} is refused (400 LEDGER_SIGNATURE_INVALID) until it is"`), variable);
+      }
     }
   });
 
@@ -138,6 +142,7 @@ describe('ledger serve (e2e)', () => {
       const code = await served.exited;
       const seconds = (performance.now() - signalled) / 1000;
       assert.ok(seconds < 10, `took ${seconds.toFixed(1)} s to stop:\n${served.logs().slice(-2000)}`);
+      assert.ok(!served.logs().includes('STRIPE_WEBHOOK_SECRET is not set'), 'a secret that is set is not warned about');
       assert.notEqual(code, null, 'ended by itself, not by a signal');
       const statuses = await Promise.all(flood);
       // Whatever was answered 2xx is stored; nothing else was acknowledged.
