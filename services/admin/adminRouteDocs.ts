@@ -67,7 +67,7 @@ export const adminRouteDocs: RouteDoc[] = [
     parameters: [customerRefParameter],
     requestBody: { schema: 'AdminOverrideRequest' },
     responses: { 200: { description: 'The events appended', schema: 'AdminCommandAccepted' } },
-    problems: [...auth, 'LEDGER_VALIDATION', 'LEDGER_MALFORMED_JSON', 'LEDGER_UNSUPPORTED_MEDIA_TYPE', 'LEDGER_NOT_FOUND', 'LEDGER_ILLEGAL_STATE', 'LEDGER_CONCURRENCY'],
+    problems: [...auth, 'LEDGER_VALIDATION', 'LEDGER_MALFORMED_JSON', 'LEDGER_UNSUPPORTED_MEDIA_TYPE', 'LEDGER_BODY_TOO_LARGE', 'LEDGER_NOT_FOUND', 'LEDGER_ILLEGAL_STATE', 'LEDGER_CONCURRENCY'],
   },
   {
     method: 'POST',
@@ -80,7 +80,7 @@ export const adminRouteDocs: RouteDoc[] = [
     parameters: [customerRefParameter],
     requestBody: { schema: 'AdminIdentityRequest' },
     responses: { 200: { description: 'The events appended', schema: 'AdminCommandAccepted' } },
-    problems: [...auth, 'LEDGER_VALIDATION', 'LEDGER_MALFORMED_JSON', 'LEDGER_UNSUPPORTED_MEDIA_TYPE', 'LEDGER_NOT_FOUND', 'LEDGER_ILLEGAL_STATE', 'LEDGER_IDENTITY_CONFLICT', 'LEDGER_CONCURRENCY'],
+    problems: [...auth, 'LEDGER_VALIDATION', 'LEDGER_MALFORMED_JSON', 'LEDGER_UNSUPPORTED_MEDIA_TYPE', 'LEDGER_BODY_TOO_LARGE', 'LEDGER_NOT_FOUND', 'LEDGER_ILLEGAL_STATE', 'LEDGER_IDENTITY_CONFLICT', 'LEDGER_CONCURRENCY'],
   },
   {
     method: 'GET',
@@ -104,7 +104,7 @@ export const adminRouteDocs: RouteDoc[] = [
     security: admin,
     requestBody: { schema: 'ParkedRetryRequest' },
     responses: { 200: { description: 'What each customer drain applied', schema: 'ParkedActionResult' } },
-    problems: [...auth, 'LEDGER_VALIDATION', 'LEDGER_MALFORMED_JSON', 'LEDGER_UNSUPPORTED_MEDIA_TYPE', 'LEDGER_NOT_FOUND', 'LEDGER_ILLEGAL_STATE'],
+    problems: [...auth, 'LEDGER_VALIDATION', 'LEDGER_MALFORMED_JSON', 'LEDGER_UNSUPPORTED_MEDIA_TYPE', 'LEDGER_BODY_TOO_LARGE', 'LEDGER_NOT_FOUND', 'LEDGER_ILLEGAL_STATE'],
   },
   {
     method: 'POST',
@@ -117,7 +117,7 @@ export const adminRouteDocs: RouteDoc[] = [
     parameters: [{ name: 'id', in: 'path', required: true, description: 'The parked event id from GET /admin/parked', schema: { type: 'string', pattern: '^\\d{1,19}$' } }],
     requestBody: { schema: 'ParkedSkipRequest' },
     responses: { 200: { description: 'What the drain applied', schema: 'ParkedActionResult' } },
-    problems: [...auth, 'LEDGER_VALIDATION', 'LEDGER_MALFORMED_JSON', 'LEDGER_UNSUPPORTED_MEDIA_TYPE', 'LEDGER_NOT_FOUND', 'LEDGER_ILLEGAL_STATE'],
+    problems: [...auth, 'LEDGER_VALIDATION', 'LEDGER_MALFORMED_JSON', 'LEDGER_UNSUPPORTED_MEDIA_TYPE', 'LEDGER_BODY_TOO_LARGE', 'LEDGER_NOT_FOUND', 'LEDGER_ILLEGAL_STATE'],
   },
   {
     method: 'GET',

@@ -12,6 +12,6 @@ export const redeliverRouteDocs: RouteDoc[] = [
     security: [{ scheme: 'apiKey', scopes: ['admin'] }],
     requestBody: { schema: 'RedeliveryRequest' },
     responses: { 200: { description: 'What each delivery’s facts became', schema: 'RedeliveryReport' } },
-    problems: ['LEDGER_UNAUTHENTICATED', 'LEDGER_FORBIDDEN', 'LEDGER_VALIDATION', 'LEDGER_MALFORMED_JSON', 'LEDGER_NOT_FOUND', 'LEDGER_STORE_UNAVAILABLE'],
+    problems: ['LEDGER_UNAUTHENTICATED', 'LEDGER_FORBIDDEN', 'LEDGER_VALIDATION', 'LEDGER_MALFORMED_JSON', 'LEDGER_UNSUPPORTED_MEDIA_TYPE', 'LEDGER_BODY_TOO_LARGE', 'LEDGER_NOT_FOUND', 'LEDGER_STORE_UNAVAILABLE'],
   },
 ];

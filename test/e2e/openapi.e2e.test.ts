@@ -154,6 +154,19 @@ for (const target of databaseTargets) {
       }
     });
 
+    test('every route that takes a body documents the refusals every body can get: too large (413), wrong media type (415)', { skip }, () => {
+      const undocumented: string[] = [];
+      for (const [path, operations] of Object.entries(document.paths as Record<string, Record<string, { requestBody?: unknown; responses: Record<string, { content?: Record<string, { examples?: Record<string, unknown> }> }> }>>)) {
+        for (const [method, operation] of Object.entries(operations)) {
+          if (operation.requestBody === undefined) continue;
+          for (const [status, code] of [['413', 'LEDGER_BODY_TOO_LARGE'], ['415', 'LEDGER_UNSUPPORTED_MEDIA_TYPE']] as const) {
+            if (!operation.responses[status]?.content?.['application/problem+json']?.examples?.[code]) undocumented.push(`${method.toUpperCase()} ${path} ${status}`);
+          }
+        }
+      }
+      assert.deepEqual(undocumented, []);
+    });
+
     test('bodies come from the zod contracts; security schemes name the API key and each signature header', { skip }, () => {
       const { schemas, securitySchemes } = document.components as { schemas: Record<string, Json>; securitySchemes: Record<string, Json> };
       assert.equal(schemas.LeadRequest!.additionalProperties, false);
