@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DataDirInUseError } from '../eventstore/dataDirLock.ts';
 import { openDatabase } from '../eventstore/openDatabase.ts';
 import { doctorSettings, runDoctor } from '../operations/doctorChecks.ts';
 import type { CheckResult, DoctorStore } from '../operations/doctorResult.ts';
 import { formatFingerprints, ourFingerprints } from '../operations/secretFingerprints.ts';
-import { serviceIsUp, serviceUrl } from './ledgerAccess.ts';
+import { embeddedStoreIn, serviceIsUp, serviceUrl } from './ledgerAccess.ts';
 import { colorEnabled } from './terminalTable.ts';
 
 const USAGE = `Usage:
@@ -57,7 +56,7 @@ async function doctorStore(env: NodeJS.ProcessEnv): Promise<{ store: DoctorStore
   const url = serviceUrl(env);
   if (await serviceIsUp(url)) return { store: { kind: 'service', url, apiKey: env.LEDGER_API_KEY?.trim() || undefined }, close: none };
   const dataDir = env.LEDGER_DATA_DIR?.trim() || './.ledger';
-  if (dataDir.startsWith('memory://') || !existsSync(dataDir)) {
+  if (dataDir.startsWith('memory://') || !embeddedStoreIn(dataDir)) {
     return {
       store: { kind: 'unavailable', detail: `no embedded store at ${dataDir} and no service at ${url}`, fix: 'start `ledger serve` once (it creates and migrates the store), or set LEDGER_DATA_DIR / DATABASE_URL / LEDGER_URL' },
       close: none,

@@ -35,13 +35,16 @@ export async function ledgerAccess(): Promise<LedgerAccess> {
   return { kind: 'direct', db, config, close: () => db.close() };
 }
 
+// Whether `ledger serve` ever made a store in the directory (an existing directory is not one).
+export const embeddedStoreIn = (dataDir: string): boolean => existsSync(join(dataDir, 'PG_VERSION'));
+
 // With the service stopped (or LEDGER_URL pointing elsewhere) and no store in LEDGER_DATA_DIR (run
 // from another directory, say), opening the embedded store would create an empty one, and every
 // command would answer from it: no customers, nothing parked, no lag, "no difference", exit 0.
 // Only `ledger serve` creates the embedded store.
 export function refuseNewEmbeddedStore(config: LedgerConfig): void {
   const { dataDir, databaseUrl } = config.store;
-  if (databaseUrl || dataDir.startsWith('memory://') || existsSync(join(dataDir, 'PG_VERSION'))) return;
+  if (databaseUrl || dataDir.startsWith('memory://') || embeddedStoreIn(dataDir)) return;
   throw new CliError(
     `no embedded store in ${dataDir}, and no service answers at ${serviceUrl()}: run this where the service's LEDGER_DATA_DIR is, ` +
       'set LEDGER_URL to the running service (and LEDGER_API_KEY), or DATABASE_URL for PostgreSQL; `ledger serve` creates the store',

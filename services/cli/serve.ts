@@ -2,6 +2,7 @@ import { describeConfig, loadConfig, type LedgerConfig } from '../config.ts';
 import { openDatabase } from '../eventstore/openDatabase.ts';
 import { buildApp } from '../http/app.ts';
 import { scheduleInboxPruning } from '../ingest/inbox.ts';
+import { WEBHOOK_PATHS, WEBHOOK_SECRET_VARIABLES } from '../operations/providerSigning.ts';
 import { todaysSources } from '../operations/redeliver.ts';
 import { scheduleUnmatchedRetry } from '../operations/unmatchedRetry.ts';
 import { notifyOtherProcesses } from '../projector/appendSignals.ts';
@@ -14,11 +15,10 @@ import { CliError } from './cliError.ts';
 const DRAIN_TIMEOUT_MS = 8_000;
 
 function unsetWebhookSecrets(config: LedgerConfig): { variable: string; path: string }[] {
-  return [
-    { variable: 'STRIPE_WEBHOOK_SECRET', path: '/webhooks/stripe', set: config.webhooks.stripeSecrets.length > 0 },
-    { variable: 'HUBSPOT_CLIENT_SECRET', path: '/webhooks/crm', set: config.webhooks.hubspotClientSecret !== undefined },
-    { variable: 'ZENDESK_WEBHOOK_SECRET', path: '/webhooks/support', set: config.webhooks.zendeskSecret !== undefined },
-  ].filter((source) => !source.set);
+  const set = { stripe: config.webhooks.stripeSecrets.length > 0, crm: config.webhooks.hubspotClientSecret !== undefined, support: config.webhooks.zendeskSecret !== undefined };
+  return (Object.keys(set) as (keyof typeof set)[])
+    .filter((source) => !set[source])
+    .map((source) => ({ variable: WEBHOOK_SECRET_VARIABLES[source], path: WEBHOOK_PATHS[source] }));
 }
 
 // `ledger serve`: resolves with the exit code once the service has stopped.

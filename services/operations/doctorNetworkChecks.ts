@@ -1,13 +1,11 @@
 import { connect } from 'node:net';
 import type { DoctorSettings } from '../../contracts/doctorEnv.ts';
-import { WEBHOOK_PATHS } from './providerSigning.ts';
+import { WEBHOOK_PATHS, WEBHOOK_SECRET_VARIABLES } from './providerSigning.ts';
 import { NO_SECRET_DETAIL } from '../ingest/hmacSignature.ts';
 import { fail, pass, skip, type CheckResult, type DoctorContext } from './doctorResult.ts';
 
 // What doctor checks over the network: that the running service refuses an unsigned webhook (a
 // proxy or a misconfigured route could be accepting anything), and that Kafka's brokers answer.
-
-const SECRET_OF = { stripe: 'STRIPE_WEBHOOK_SECRET', crm: 'HUBSPOT_CLIENT_SECRET', support: 'ZENDESK_WEBHOOK_SECRET' } as const satisfies Record<keyof typeof WEBHOOK_PATHS, string>;
 
 export async function webhookRejectsUnsignedCheck(context: DoctorContext, settings: DoctorSettings): Promise<CheckResult> {
   const name = 'webhooks reject unsigned deliveries';
@@ -32,7 +30,7 @@ export async function webhookRejectsUnsignedCheck(context: DoctorContext, settin
     const problem: Problem = response ? await response.json().then((b: unknown): Problem => (typeof b === 'object' && b !== null ? b : {}), (): Problem => ({})) : {};
     const code = typeof problem.code === 'string' ? problem.code : '';
     // Refused, but because the service holds no secret for the source: it refuses every delivery.
-    if (response?.status === 400 && code === 'LEDGER_SIGNATURE_INVALID' && problem.detail === NO_SECRET_DETAIL) unconfigured.push(`${path} (${SECRET_OF[source]})`);
+    if (response?.status === 400 && code === 'LEDGER_SIGNATURE_INVALID' && problem.detail === NO_SECRET_DETAIL) unconfigured.push(`${path} (${WEBHOOK_SECRET_VARIABLES[source]})`);
     else if (response?.status !== 400 || code !== 'LEDGER_SIGNATURE_MISSING') wrong.push(`${path} answered ${response ? `${response.status} ${code}`.trim() : 'nothing'}`);
   }
   if (unconfigured.length > 0 && wrong.length === 0) {

@@ -38,3 +38,6 @@ export function signatureHeaders(source: CapturedSource, secret: string, body: B
 }
 
 export const WEBHOOK_PATHS: Record<CapturedSource, string> = { stripe: '/webhooks/stripe', crm: '/webhooks/crm', support: '/webhooks/support' };
+
+// The variable that holds each source's signing secret.
+export const WEBHOOK_SECRET_VARIABLES: Record<CapturedSource, string> = { stripe: 'STRIPE_WEBHOOK_SECRET', crm: 'HUBSPOT_CLIENT_SECRET', support: 'ZENDESK_WEBHOOK_SECRET' };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -41,6 +41,17 @@ describe('CLI commands on the embedded store with no service answering', async (
       );
     }
     assert.equal(existsSync(dataDir), false, 'no store was created');
+  });
+
+  test('ledger doctor judges "a store is here" the same way: an empty directory is not one, and it makes none there', async () => {
+    const dataDir = join(parent, 'empty');
+    mkdirSync(dataDir);
+    const env = { LEDGER_DATA_DIR: dataDir, LEDGER_URL: `http://127.0.0.1:${await freePort()}` };
+    const result = ledger(['doctor', '--json'], env);
+    assert.equal(result.status, 1, result.stderr);
+    const store = (JSON.parse(result.stdout) as { checks: { name: string; status: string; detail: string }[] }).checks.find((c) => c.name === 'store reachable and migrated');
+    assert.deepEqual([store?.status, store?.detail], ['fail', `no embedded store at ${dataDir} and no service at ${env.LEDGER_URL}`]);
+    assert.equal(existsSync(join(dataDir, 'PG_VERSION')), false, 'doctor created no store');
   });
 
   test('where the store exists, the commands read it', async () => {
