@@ -34,17 +34,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   );
 }
 
+// Which webhook sources hold a signing secret (without one, every delivery is refused).
+export const webhookSecretsSet = (config: LedgerConfig): Record<'stripe' | 'crm' | 'support', boolean> => ({
+  stripe: config.webhooks.stripeSecrets.length > 0,
+  crm: config.webhooks.hubspotClientSecret !== undefined,
+  support: config.webhooks.zendeskSecret !== undefined,
+});
+
 // What is safe to log at start: shape, not secrets.
 export function describeConfig(config: LedgerConfig): Record<string, unknown> {
   return {
     nodeEnv: config.nodeEnv,
     http: config.http,
     store: config.store.databaseUrl ? 'postgres' : `pglite:${config.store.dataDir}`,
-    webhookSecrets: {
-      stripe: config.webhooks.stripeSecrets.length,
-      crm: config.webhooks.hubspotClientSecret !== undefined,
-      support: config.webhooks.zendeskSecret !== undefined,
-    },
+    webhookSecrets: { ...webhookSecretsSet(config), stripe: config.webhooks.stripeSecrets.length },
     apiKeys: config.apiKeys.length,
     rateLimitsPerSecond: config.rateLimitsPerSecond,
     webhookMaxInFlight: config.webhookMaxInFlight,

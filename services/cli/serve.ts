@@ -1,4 +1,4 @@
-import { describeConfig, loadConfig, type LedgerConfig } from '../config.ts';
+import { describeConfig, loadConfig, webhookSecretsSet, type LedgerConfig } from '../config.ts';
 import { openDatabase } from '../eventstore/openDatabase.ts';
 import { buildApp } from '../http/app.ts';
 import { scheduleInboxPruning } from '../ingest/inbox.ts';
@@ -15,7 +15,7 @@ import { CliError } from './cliError.ts';
 const DRAIN_TIMEOUT_MS = 8_000;
 
 function unsetWebhookSecrets(config: LedgerConfig): { variable: string; path: string }[] {
-  const set = { stripe: config.webhooks.stripeSecrets.length > 0, crm: config.webhooks.hubspotClientSecret !== undefined, support: config.webhooks.zendeskSecret !== undefined };
+  const set = webhookSecretsSet(config);
   return (Object.keys(set) as (keyof typeof set)[])
     .filter((source) => !set[source])
     .map((source) => ({ variable: WEBHOOK_SECRET_VARIABLES[source], path: WEBHOOK_PATHS[source] }));

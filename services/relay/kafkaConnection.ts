@@ -40,21 +40,18 @@ export function connectKafka(config: Pick<LedgerConfig, 'kafka'>, logger: KafkaL
 // Creates the topic with the broker's defaults (partitions, replication) when it is missing.
 // Brokers here run with auto-creation off, so a misspelt topic fails instead of appearing.
 export async function ensureTopic(kafka: Kafka, topic: string): Promise<void> {
-  const admin: Admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = await admin.listTopics();
-    if (!existing.includes(topic)) await admin.createTopics({ topics: [{ topic }], waitForLeaders: true });
-  } finally {
-    await admin.disconnect();
-  }
+  await withAdmin(kafka, async (admin) => {
+    if (!(await admin.listTopics()).includes(topic)) await admin.createTopics({ topics: [{ topic }], waitForLeaders: true });
+  });
 }
 
-export async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
-  const admin: Admin = kafka.admin();
+export const topicExists = (kafka: Kafka, topic: string): Promise<boolean> => withAdmin(kafka, async (admin) => (await admin.listTopics()).includes(topic));
+
+async function withAdmin<T>(kafka: Kafka, use: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
   await admin.connect();
   try {
-    return (await admin.listTopics()).includes(topic);
+    return await use(admin);
   } finally {
     await admin.disconnect();
   }
