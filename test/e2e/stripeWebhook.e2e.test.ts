@@ -615,6 +615,12 @@ for (const target of databaseTargets) {
       after(async () => t?.close());
 
       const event = () => stamped(fixture('customer.subscription.created'), 'evt_refused');
+      // The event with fields of its object set to what the contract refuses.
+      const breaking = (fields: Record<string, unknown>) => (t: TestApp) => {
+        const broken = event();
+        Object.assign(broken.data.object, fields);
+        return deliver(t, broken);
+      };
       const cases: Array<{ name: string; status: number; code: string; send: (t: TestApp) => ReturnType<typeof deliver> }> = [
         {
           name: 'forged signature',
@@ -648,11 +654,7 @@ for (const target of databaseTargets) {
           name: 'a known type whose object breaks the contract',
           status: 400,
           code: 'LEDGER_VALIDATION',
-          send: (t) => {
-            const broken = event();
-            broken.data.object.customer = 42;
-            return deliver(t, broken);
-          },
+          send: breaking({ customer: 42 }),
         },
         {
           // Milliseconds where Stripe sends seconds: past what a Date holds, it was a 500 on every retry.
@@ -665,11 +667,7 @@ for (const target of databaseTargets) {
           name: 'a trial end past the year 9999',
           status: 400,
           code: 'LEDGER_VALIDATION',
-          send: (t) => {
-            const broken = event();
-            broken.data.object.trial_end = 1e14;
-            return deliver(t, broken);
-          },
+          send: breaking({ trial_end: 1e14 }),
         },
         {
           name: 'wrong content type',
@@ -696,9 +694,7 @@ for (const target of databaseTargets) {
       }
 
       test('the schema error names the field path', { skip }, async () => {
-        const broken = event();
-        broken.data.object.customer = 42;
-        const problem = (await deliver(t, broken)).json();
+        const problem = (await breaking({ customer: 42 })(t)).json();
         assert.ok(problem.errors.some((e: { path: string }) => e.path === 'data.object.customer'), JSON.stringify(problem));
       });
 
